@@ -1,0 +1,269 @@
+"""The one validated configuration object of an experiment.
+
+Every knob of a training run lives here, once. The notebook's ``parameters``
+cell, the CLI, the study specs and the tests all build an
+:class:`ExperimentConfig`; an unknown key or a bad value raises
+:class:`ConfigError` naming it. The config is saved with every result, and its
+hash (:meth:`ExperimentConfig.hash`) names the run's directory.
+
+Names follow the paper: ``alpha`` and ``beta`` weight the triplet and the
+classification loss (eq. 4), ``lam`` and ``mu`` are the negative-pair weight
+and margin of the triplet loss (eq. 3).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, ClassVar, get_type_hints
+
+__all__ = ["ConfigError", "ExperimentConfig", "METHODS", "METHOD_LOSSES"]
+
+#: Method -> which losses it trains with (C = classification, M = modality, T = triplet).
+METHOD_LOSSES: dict[str, frozenset[str]] = {
+    "baseline": frozenset({"C"}),
+    "C": frozenset({"C"}),
+    "C+M": frozenset({"C", "M"}),
+    "C+T": frozenset({"C", "T"}),
+    "C+T+M": frozenset({"C", "T", "M"}),
+}
+METHODS: tuple[str, ...] = tuple(METHOD_LOSSES)
+
+_CHOICES: dict[str, tuple[Any, ...]] = {
+    "method": METHODS,
+    "season": ("spring", "summer", "fall", "winter"),
+    "label_scheme": ("dfc9", "dfc10"),
+    "split": ("random", "scene", "official"),
+    "backbone": ("resnet18", "resnet34", "resnet50"),
+    "grl_schedule": ("constant", "acmr"),
+    "optimizer": ("adam", "adamw", "sgd"),
+    "device": ("auto", "cpu", "cuda"),
+    "precision": ("fp32", "bf16", "fp16"),
+    "normalization": ("sen12ms", "dataset"),
+    "bad_patch": ("raise", "skip"),
+}
+
+#: Modalities the SEN12MS reader knows (see :mod:`xmodal.data`).
+KNOWN_MODALITIES: tuple[str, ...] = ("s1", "s2", "s2all", "rgb")
+
+
+class ConfigError(ValueError):
+    """A configuration key or value is invalid; the message names it."""
+
+
+@dataclass
+class ExperimentConfig:
+    """All settings of one training run (one point of a study).
+
+    Attributes are grouped as data, model, losses, optimisation, runtime. The
+    defaults are a small CPU experiment on the synthetic data; the study specs
+    in ``xmodal/studies/`` override them per profile.
+    """
+
+    # --- what is trained -------------------------------------------------------
+    method: str = "C+T+M"  # baseline | C | C+M | C+T | C+T+M
+    modalities: list[str] = field(default_factory=lambda: ["s1", "s2"])  # baseline: exactly one
+    # --- data ------------------------------------------------------------------
+    data_root: str = "data/synthetic"  # a SEN12MS root in the official layout
+    season: str = "winter"  # spring | summer | fall | winter
+    label_scheme: str = "dfc9"  # dfc9 (Savanna ignored, the paper's nine classes) | dfc10
+    split: str = "scene"  # scene (no overlap leak) | random (the paper's) | official (train_list.txt/test_list.txt)
+    test_fraction: float = 4000 / 31825  # share of patches (random) or scenes (scene) held out
+    n_train: int | None = None  # training patches per modality (None = all of the split)
+    n_test: int | None = None  # test patches (None = all of the split)
+    patch_size: int | None = None  # side in pixels fed to the network (None = as stored)
+    normalization: str = "sen12ms"  # sen12ms (published statistics) | dataset (computed on the training split)
+    bad_patch: str = "raise"  # raise | skip (and report) on a corrupt or inconsistent patch
+    cache_dir: str | None = None  # packed-cache folder (None = <data_root>/.xmodal_cache)
+    # --- model -----------------------------------------------------------------
+    backbone: str = "resnet18"  # resnet18 | resnet34 | resnet50 (the paper's), trained from scratch
+    latent_dim: int = 1024  # shared latent space (the paper's 1024)
+    merge_hidden: list[int] = field(default_factory=lambda: [1024, 1024])  # hidden widths of the 3-layer merge nets
+    classifier_hidden: int = 512  # hidden width of the shared classifier
+    modality_hidden: int = 256  # hidden width of the modality classifier
+    dropout: float = 0.2  # dropout in merge nets and classifier heads
+    # --- losses (eq. 3, 4) -------------------------------------------------------
+    alpha: float = 1.0  # weight of the triplet loss L_T
+    beta: float = 1.0  # weight of the classification loss L_C
+    lam: float = 1.0  # lambda: weight of the negative term in L_T
+    mu: float = 1.0  # margin of the negative term in L_T
+    grl_weight: float = 1.0  # final weight of the gradient reversal
+    grl_schedule: str = "acmr"  # constant | acmr (2/(1+exp(-10p))-1 over training progress p)
+    positive_threshold: float = 0.5  # histogram intersection >= this: "similar" class content
+    negative_threshold: float = 0.1  # histogram intersection <= this: "different" class content
+    # --- optimisation ------------------------------------------------------------
+    epochs: int = 10  # passes over the training set
+    batch_size: int = 32  # per modality and step
+    lr: float = 1e-3  # learning rate
+    weight_decay: float = 1e-4  # L2 / decoupled weight decay
+    optimizer: str = "adam"  # adam | adamw | sgd
+    seed: int = 0  # seeds data order, initialisation and the split
+    # --- runtime -----------------------------------------------------------------
+    device: str = "auto"  # auto (CUDA when present) | cpu | cuda
+    precision: str = "fp32"  # fp32 | bf16 (autocast) | fp16 (autocast + scaler, CUDA)
+    channels_last: bool = False  # channels_last memory format for the backbones
+    num_workers: int = 0  # DataLoader workers per modality
+    threads: int | None = None  # torch intra-op threads (None = torch's default)
+    n_latent: int = 500  # test patches per modality whose latent vectors are saved (UMAP)
+    progress: bool = True  # tqdm progress bars
+
+    # ------------------------------------------------------------------------
+    def __post_init__(self) -> None:
+        self.validate()
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> ExperimentConfig:
+        """Build a config from a mapping; unknown keys raise :class:`ConfigError`."""
+        if not isinstance(values, dict):
+            raise ConfigError(f"Config must be a mapping, got {type(values).__name__}")
+        known = set(cls.field_names())
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(
+                f"Unknown config key(s) {unknown}; valid keys are {sorted(known)}"
+            )
+        return cls(**values)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> ExperimentConfig:
+        """Read a YAML or JSON file holding a mapping of config keys."""
+        import yaml
+
+        p = Path(path)
+        try:
+            data = yaml.safe_load(p.read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"Config file not found: {p}") from None
+        return cls.from_dict(data or {})
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def replace(self, **changes: Any) -> ExperimentConfig:
+        """A copy with ``changes`` applied (validated, unknown keys rejected)."""
+        d = self.to_dict()
+        unknown = sorted(set(changes) - set(d))
+        if unknown:
+            raise ConfigError(f"Unknown config key(s) {unknown}")
+        d.update(changes)
+        return type(self)(**d)
+
+    #: Keys that do not change what is computed, left out of the hash.
+    RUNTIME_KEYS: ClassVar[tuple[str, ...]] = ("progress", "num_workers", "threads", "cache_dir", "device")
+
+    def hash(self) -> str:
+        """Stable 12-hex-digit hash of everything that changes the result."""
+        d = {k: v for k, v in self.to_dict().items() if k not in self.RUNTIME_KEYS}
+        blob = json.dumps(d, sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+    @property
+    def losses(self) -> frozenset[str]:
+        """Losses this method trains with, e.g. ``{"C", "T", "M"}``."""
+        return METHOD_LOSSES[self.method]
+
+    # ------------------------------------------------------------------------
+    def validate(self) -> None:
+        """Check every value; raise :class:`ConfigError` naming the first bad one."""
+        hints = get_type_hints(type(self))
+        for f in fields(self):
+            value = getattr(self, f.name)
+            _check_type(f.name, value, hints[f.name])
+        for key, choices in _CHOICES.items():
+            if getattr(self, key) not in choices:
+                raise ConfigError(
+                    f"Invalid value for {key!r}: {getattr(self, key)!r}; choose one of {list(choices)}"
+                )
+        mods = self.modalities
+        if not mods:
+            raise ConfigError("Invalid value for 'modalities': empty list")
+        for m in mods:
+            if m not in KNOWN_MODALITIES:
+                raise ConfigError(
+                    f"Invalid value for 'modalities': unknown modality {m!r}; choose from {list(KNOWN_MODALITIES)}"
+                )
+        if len(set(mods)) != len(mods):
+            raise ConfigError(f"Invalid value for 'modalities': duplicates in {mods}")
+        if self.method == "baseline" and len(mods) != 1:
+            raise ConfigError(
+                f"Invalid value for 'modalities': the baseline trains on exactly one modality, got {mods}"
+            )
+        if self.method != "baseline" and len(mods) < 2:
+            raise ConfigError(
+                f"Invalid value for 'modalities': method {self.method!r} needs at least two modalities, got {mods}"
+            )
+        _positive("epochs", self.epochs)
+        _positive("batch_size", self.batch_size)
+        _positive("latent_dim", self.latent_dim)
+        _positive("classifier_hidden", self.classifier_hidden)
+        _positive("modality_hidden", self.modality_hidden)
+        _positive("n_latent", self.n_latent, allow_zero=True)
+        _positive("num_workers", self.num_workers, allow_zero=True)
+        if self.threads is not None:
+            _positive("threads", self.threads)
+        for name in ("n_train", "n_test", "patch_size"):
+            v = getattr(self, name)
+            if v is not None:
+                _positive(name, v)
+        if len(self.merge_hidden) != 2 or any(h <= 0 for h in self.merge_hidden):
+            raise ConfigError(
+                f"Invalid value for 'merge_hidden': {self.merge_hidden!r}; the merge nets have 3 layers, "
+                "so give two positive hidden widths"
+            )
+        if not 0.0 < self.test_fraction < 1.0:
+            raise ConfigError(f"Invalid value for 'test_fraction': {self.test_fraction!r}; must be in (0, 1)")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"Invalid value for 'dropout': {self.dropout!r}; must be in [0, 1)")
+        if not self.lr > 0:
+            raise ConfigError(f"Invalid value for 'lr': {self.lr!r}; must be > 0")
+        for name in ("alpha", "beta", "lam", "mu", "grl_weight", "weight_decay"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"Invalid value for {name!r}: {getattr(self, name)!r}; must be >= 0")
+        if not 0.0 <= self.negative_threshold < self.positive_threshold <= 1.0:
+            raise ConfigError(
+                "Invalid values for 'negative_threshold'/'positive_threshold': need "
+                f"0 <= negative ({self.negative_threshold}) < positive ({self.positive_threshold}) <= 1"
+            )
+        if self.seed < 0:
+            raise ConfigError(f"Invalid value for 'seed': {self.seed!r}; must be >= 0")
+
+
+def _positive(name: str, value: int, allow_zero: bool = False) -> None:
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ConfigError(f"Invalid value for {name!r}: {value!r}; must be {'>= 0' if allow_zero else '> 0'}")
+
+
+def _check_type(name: str, value: Any, hint: Any) -> None:
+    """Minimal runtime type check for the simple types used above."""
+    import types
+    import typing
+
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(hint)
+        if value is None and type(None) in args:
+            return
+        hint = next(a for a in args if a is not type(None))
+        origin = typing.get_origin(hint)
+    if origin is list:
+        (item,) = typing.get_args(hint)
+        if not isinstance(value, list) or not all(_is(v, item) for v in value):
+            raise ConfigError(f"Invalid value for {name!r}: {value!r}; expected a list of {item.__name__}")
+        return
+    if not _is(value, hint):
+        raise ConfigError(f"Invalid value for {name!r}: {value!r}; expected {getattr(hint, '__name__', hint)}")
+
+
+def _is(value: Any, tp: Any) -> bool:
+    if tp is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if tp is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, tp)

@@ -1,0 +1,848 @@
+"""Training and evaluation of one experiment: :func:`run_experiment` is the single entry point.
+
+The notebook, the CLI (``xmodal train``), ``torchrun -m xmodal.train`` and the
+tests all call :func:`run_experiment`, which writes into ``out_dir``:
+
+* ``checkpoint.pt`` -- after every epoch (atomically): weights, optimiser,
+  epoch, RNG state, history; slimmed to the weights once the run is complete;
+* ``predictions.npz`` -- test ids, soft labels and class probabilities per modality;
+* ``latents.npz`` -- latent vectors of the first ``n_latent`` test patches of
+  every modality (the same ids for every modality, so pairs can be connected);
+* ``result.json`` -- config, hash, data description, metrics, homogeneity,
+  history, timings, versions (schema 1, written last and atomically).
+
+Training (Sec. 2 of the paper):
+
+* **baseline**: one modality, the same network, classification loss only.
+* **C, C+M, C+T, C+T+M**: all configured modalities. Every step draws an
+  *independent* batch of ``batch_size`` patches per modality (independent
+  shuffles, no alignment: the paper does not need aligned pairs), and minimises
+  ``alpha * L_T + beta * L_C - L_M`` (eq. 4) where present; the minus sign of
+  ``L_M`` is the gradient reversal layer in front of the modality classifier,
+  its weight following ``grl_schedule`` over training progress (updated every
+  step). ``L_T`` (eq. 3, mean over valid anchors, see
+  :func:`xmodal.losses.triplet_loss`) runs over every *ordered* pair of
+  modalities ``(a, b)``: anchors from ``a``, positive and hard negative from ``b``
+  (:func:`xmodal.losses.mine_triplets`).
+* Methods without ``M`` still train the modality classifier, as a *probe*, with
+  reversal weight 0: no gradient reaches the encoders, but the logged ``L_M``
+  shows how well the modality can be told from the latent vector in every
+  method (``ln 2 = 0.693`` means "not at all" for two modalities). Likewise
+  ``L_T`` is computed and logged for every method but only trained with ``T``.
+* An epoch is ``ceil(n_max / batch_size)`` steps, ``n_max`` the largest
+  training set among the modalities; a smaller modality's sampler reshuffles
+  and continues when it runs out, so every batch is full.
+
+Runtime: seeded and deterministic on CPU, device ``auto`` (CUDA when present),
+fp32 / bf16 autocast / fp16 autocast with a gradient scaler (CUDA only),
+optional channels_last, ``torch.set_num_threads(threads)``, DataLoader workers,
+tqdm progress. Under ``torchrun`` (``WORLD_SIZE > 1``) it joins a process group
+(gloo on CPU, nccl on CUDA), wraps the network in DistributedDataParallel, shards
+every modality with a :class:`~torch.utils.data.DistributedSampler` (each rank
+takes ``ceil(batch_size / world_size)`` of every step's batch) and only rank 0
+writes files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import math
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import Tensor, nn
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
+from torch.utils.data._utils.collate import default_collate
+
+from xmodal.config import ConfigError, ExperimentConfig
+from xmodal.losses import classification_loss, grl_weight, mine_triplets, modality_loss, triplet_loss
+from xmodal.metrics import f1_scores, homogeneity
+from xmodal.models import CrossModalNet
+
+__all__ = [
+    "RESULT_SCHEMA",
+    "ResumeError",
+    "run_experiment",
+    "train_on_datasets",
+    "load_model",
+    "evaluate",
+    "predict",
+    "main",
+]
+
+RESULT_SCHEMA = 1
+RESULT_FILE = "result.json"
+CHECKPOINT_FILE = "checkpoint.pt"
+PREDICTIONS_FILE = "predictions.npz"
+LATENTS_FILE = "latents.npz"
+#: Batch size of the evaluation pass (no gradients, so larger than training's).
+EVAL_BATCH_SIZE = 128
+
+
+class ResumeError(RuntimeError):
+    """``out_dir`` holds a checkpoint or result of a different configuration."""
+
+
+# ----------------------------------------------------------------------------- helpers
+def _as_config(config: ExperimentConfig | Mapping[str, Any]) -> ExperimentConfig:
+    if isinstance(config, ExperimentConfig):
+        config.validate()
+        return config
+    if isinstance(config, Mapping):
+        return ExperimentConfig.from_dict(dict(config))
+    raise ConfigError(f"run_experiment: config must be an ExperimentConfig or a mapping, got {type(config).__name__}")
+
+
+def _jsonable(obj: Any) -> Any:
+    """Recursively turn numpy / torch / Path values into JSON-serialisable ones."""
+    if isinstance(obj, Mapping):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (np.ndarray, Tensor)):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _atomic_json(path: Path, obj: Any) -> None:
+    _atomic_write_bytes(path, (json.dumps(_jsonable(obj), indent=2, allow_nan=False) + "\n").encode())
+
+
+def _atomic_torch_save(path: Path, obj: Any) -> None:
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    _atomic_write_bytes(path, buf.getvalue())
+
+
+def _atomic_npz(path: Path, **arrays: np.ndarray) -> None:
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **arrays)
+    _atomic_write_bytes(path, buf.getvalue())
+
+
+def _versions() -> dict[str, str]:
+    import torchvision
+
+    try:
+        from importlib.metadata import version
+
+        xm = version("xmodal")
+    except Exception:  # not installed (running from a source tree)
+        xm = "unknown"
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "numpy": np.__version__,
+        "xmodal": xm,
+    }
+
+
+def _resolve_device(name: str, local_rank: int = 0) -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError("Invalid value for 'device': 'cuda' but no CUDA device is available; use 'auto' or 'cpu'")
+        return torch.device("cuda", local_rank % torch.cuda.device_count())
+    return torch.device("cpu")
+
+
+def _check_runtime(config: ExperimentConfig, device: torch.device) -> None:
+    if config.precision == "fp16" and device.type != "cuda":
+        raise ConfigError(
+            "Invalid value for 'precision': 'fp16' needs CUDA (autocast + gradient scaler); use 'bf16' or 'fp32' on CPU"
+        )
+
+
+def _collate(batch: Any) -> tuple[Tensor, Tensor]:
+    """Pass through ``(X, Y)`` from ``Dataset.__getitems__``; stack a list of samples otherwise."""
+    if isinstance(batch, (tuple, list)) and len(batch) == 2 and isinstance(batch[0], Tensor) and batch[0].dim() == 4:
+        return batch[0], batch[1]
+    return tuple(default_collate(batch))  # type: ignore[return-value]
+
+
+class _StepBatches(Sampler[list[int]]):
+    """Index batches of one modality for one epoch of exactly ``steps`` steps.
+
+    Indices come from a :class:`~torch.utils.data.DistributedSampler` (one
+    replica when not distributed) with a seed of its own per modality, so
+    modalities are shuffled independently; when the shard runs out before
+    ``steps * batch_size`` indices the next reshuffle continues it. The order
+    depends only on (seed, epoch), which makes a resumed run exact.
+    """
+
+    def __init__(self, dataset: Dataset, batch_size: int, steps: int, seed: int, rank: int, world: int) -> None:
+        self.sampler = DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=True, seed=seed)
+        self.batch_size = batch_size
+        self.steps = steps
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def __iter__(self) -> Iterator[list[int]]:
+        need = self.steps * self.batch_size
+        idx: list[int] = []
+        rep = 0
+        while len(idx) < need:
+            self.sampler.set_epoch(self.epoch * 1000 + rep)
+            idx.extend(self.sampler)
+            rep += 1
+        for s in range(self.steps):
+            yield idx[s * self.batch_size : (s + 1) * self.batch_size]
+
+
+def _loader(dataset: Dataset, batch_sampler: Sampler, config: ExperimentConfig, seed: int, device: torch.device) -> DataLoader:
+    workers = config.num_workers
+    return DataLoader(
+        dataset,
+        batch_sampler=batch_sampler,
+        collate_fn=_collate,
+        num_workers=workers,
+        persistent_workers=workers > 0,
+        pin_memory=device.type == "cuda",
+        generator=torch.Generator().manual_seed(seed),
+    )
+
+
+def _autocast(precision: str, device: torch.device) -> contextlib.AbstractContextManager:
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float16
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def _make_optimizer(config: ExperimentConfig, params: Any) -> torch.optim.Optimizer:
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    return torch.optim.SGD(params, lr=config.lr, momentum=0.9, weight_decay=config.weight_decay, nesterov=True)
+
+
+def build_model(config: ExperimentConfig, in_channels: Mapping[str, int], n_classes: int) -> CrossModalNet:
+    """The :class:`~xmodal.models.CrossModalNet` a config describes."""
+    return CrossModalNet(
+        in_channels,
+        n_classes,
+        backbone=config.backbone,
+        latent_dim=config.latent_dim,
+        merge_hidden=tuple(config.merge_hidden),
+        classifier_hidden=config.classifier_hidden,
+        modality_hidden=config.modality_hidden,
+        dropout=config.dropout,
+    )
+
+
+def _to_device(x: Tensor, device: torch.device, channels_last: bool) -> Tensor:
+    x = x.to(device, non_blocking=True)
+    return x.contiguous(memory_format=torch.channels_last) if channels_last else x
+
+
+def _triplet_term(
+    z: Tensor, y: Tensor, sizes: Sequence[int], config: ExperimentConfig
+) -> tuple[Tensor, Tensor]:
+    """L_T over every ordered modality pair (a, b): mean over valid anchors, and their count."""
+    zs, ys = z.split(list(sizes)), y.split(list(sizes))
+    total = z.new_zeros((), dtype=torch.float32)
+    count = z.new_zeros((), dtype=torch.float32)
+    for a in range(len(sizes)):
+        for b in range(len(sizes)):
+            if a == b:
+                continue
+            pos, neg, valid = mine_triplets(
+                zs[a].detach(), ys[a], zs[b].detach(), ys[b], config.positive_threshold, config.negative_threshold
+            )
+            per = triplet_loss(zs[a], zs[b][pos], zs[b][neg], config.lam, config.mu, reduction="none")
+            v = valid.to(per.dtype)
+            total = total + (per * v).sum()
+            count = count + v.sum()
+    return total / count.clamp(min=1.0), count
+
+
+# ----------------------------------------------------------------------------- distributed
+class _Dist:
+    """Rank / world size / device of this process; joins a process group under torchrun."""
+
+    def __init__(self, config: ExperimentConfig) -> None:
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0")) if self.world > 1 else 0
+        local_rank = int(os.environ.get("LOCAL_RANK", "0")) if self.world > 1 else 0
+        self.device = _resolve_device(config.device, local_rank)
+        self.created = False
+        if self.world > 1 and not dist.is_initialized():
+            if self.device.type == "cuda":
+                torch.cuda.set_device(self.device)
+            dist.init_process_group(backend="nccl" if self.device.type == "cuda" else "gloo")
+            self.created = True
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def barrier(self) -> None:
+        if self.world > 1:
+            dist.barrier()
+
+    def close(self) -> None:
+        if self.created and dist.is_initialized():
+            dist.destroy_process_group()
+
+
+# ----------------------------------------------------------------------------- entry point
+def run_experiment(
+    config: ExperimentConfig | Mapping[str, Any],
+    out_dir: str | os.PathLike,
+    *,
+    resume: bool = True,
+    on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Train and evaluate one configuration; write its files into ``out_dir``.
+
+    Args:
+        config: an :class:`~xmodal.config.ExperimentConfig` or a mapping of its keys.
+        out_dir: the run's folder (created).
+        resume: if ``out_dir`` holds a finished result of this config, return it
+            without training; if it holds a checkpoint of this config, continue
+            from it. ``False`` starts from scratch and overwrites.
+        on_epoch_end: called (on rank 0) with ``{"epoch", "history",
+            "out_dir"}`` after each epoch's checkpoint is written; an exception
+            raised there stops the run, leaving a resumable checkpoint.
+
+    Returns:
+        The result dictionary (also written to ``out_dir/result.json``).
+
+    Raises:
+        ConfigError: an invalid config or runtime choice.
+        ResumeError: ``out_dir`` holds a run of a different config (with ``resume=True``).
+        xmodal.data.Sen12MSError: missing or corrupt data.
+    """
+    config = _as_config(config)
+    out = Path(out_dir)
+    if resume:
+        done = _finished_result(out, config)
+        if done is not None:
+            return done
+    ctx = _Dist(config)
+    try:
+        _check_runtime(config, ctx.device)
+        from xmodal.data import Sen12MS, describe_root
+
+        common = dict(
+            season=config.season,
+            split_method=config.split,
+            test_fraction=config.test_fraction,
+            seed=config.seed,
+            label_scheme=config.label_scheme,
+            patch_size=config.patch_size,
+            normalization=config.normalization,
+            cache=True,
+            cache_dir=config.cache_dir,
+            bad_patch=config.bad_patch,
+        )
+        train_sets, test_sets = {}, {}
+        for m in config.modalities:
+            train_sets[m] = Sen12MS(config.data_root, modality=m, split="train", n_samples=config.n_train, **common)
+            test_sets[m] = Sen12MS(config.data_root, modality=m, split="test", n_samples=config.n_test, **common)
+        description = describe_root(config.data_root)
+        return train_on_datasets(
+            config, train_sets, test_sets, out, resume=resume, on_epoch_end=on_epoch_end,
+            data_description=description, _dist=ctx,
+        )
+    finally:
+        ctx.close()
+
+
+def _finished_result(out: Path, config: ExperimentConfig) -> dict[str, Any] | None:
+    path = out / RESULT_FILE
+    if not path.exists():
+        return None
+    try:
+        result = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None  # a broken result: train again
+    if result.get("status") != "ok":
+        return None
+    if result.get("config_hash") != config.hash():
+        raise ResumeError(
+            f"{path} holds a finished run of another config (hash {result.get('config_hash')}, this config "
+            f"{config.hash()}); use another out_dir or resume=False to overwrite it"
+        )
+    return result
+
+
+def train_on_datasets(
+    config: ExperimentConfig | Mapping[str, Any],
+    train_sets: Mapping[str, Dataset],
+    test_sets: Mapping[str, Dataset],
+    out_dir: str | os.PathLike,
+    *,
+    resume: bool = True,
+    on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
+    data_description: Mapping[str, Any] | None = None,
+    _dist: _Dist | None = None,
+) -> dict[str, Any]:
+    """Train and evaluate on given datasets (what :func:`run_experiment` calls after loading data).
+
+    ``train_sets`` and ``test_sets`` map every modality of ``config`` to a
+    dataset following the :class:`xmodal.data.Sen12MS` contract (``(x, y)``
+    items, optional ``__getitems__``, attributes ``ids``, ``labels``,
+    ``class_names``, ``n_classes``, ``in_channels``, optional ``stats``). The
+    test sets of different modalities must list the same patches (``ids``).
+    """
+    config = _as_config(config)
+    out = Path(out_dir)
+    ctx = _dist or _Dist(config)
+    device = ctx.device
+    _check_runtime(config, device)
+    mods = list(config.modalities)
+    for name, sets in (("train_sets", train_sets), ("test_sets", test_sets)):
+        missing = [m for m in mods if m not in sets]
+        if missing:
+            raise ConfigError(f"{name} lacks modalities {missing} of the config")
+    first = train_sets[mods[0]]
+    n_classes = int(first.n_classes)
+    class_names = list(first.class_names)
+    in_channels = {m: int(train_sets[m].in_channels) for m in mods}
+    for m in mods:
+        if len(train_sets[m]) == 0:
+            raise ConfigError(f"The training split of modality {m!r} is empty (data_root {config.data_root!r})")
+        if len(test_sets[m]) == 0:
+            raise ConfigError(f"The test split of modality {m!r} is empty (data_root {config.data_root!r})")
+
+    t_start = time.perf_counter()
+    saved = _RuntimeState.capture()
+    try:
+        if config.threads is not None:
+            torch.set_num_threads(config.threads)
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        if device.type == "cuda":
+            torch.backends.cudnn.benchmark = False
+        if ctx.main:
+            out.mkdir(parents=True, exist_ok=True)
+            if not resume:
+                for f in (RESULT_FILE, CHECKPOINT_FILE):
+                    (out / f).unlink(missing_ok=True)
+
+        # ---- model and optimiser (seeded: identical initialisation on every rank)
+        torch.manual_seed(config.seed)
+        net = build_model(config, in_channels, n_classes).to(device)
+        if config.channels_last:
+            net = net.to(memory_format=torch.channels_last)
+        optimizer = _make_optimizer(config, net.parameters())
+        torch.manual_seed(config.seed + 1 + ctx.rank)  # dropout streams (distinct per rank); a checkpoint overrides
+        scaler = torch.amp.GradScaler("cuda", enabled=config.precision == "fp16")
+        history: list[dict[str, Any]] = []
+        start_epoch = 0
+        ckpt_path = out / CHECKPOINT_FILE
+        if resume and ckpt_path.exists():
+            ckpt = torch.load(ckpt_path, map_location=device, weights_only=True)
+            if ckpt.get("config_hash") != config.hash():
+                raise ResumeError(
+                    f"{ckpt_path} belongs to another config (hash {ckpt.get('config_hash')}, this config "
+                    f"{config.hash()}); use another out_dir or resume=False to start over"
+                )
+            net.load_state_dict(ckpt["model"])
+            if ckpt.get("optimizer") is not None:
+                optimizer.load_state_dict(ckpt["optimizer"])
+                scaler.load_state_dict(ckpt["scaler"])
+                start_epoch = int(ckpt["epoch"])
+                history = list(ckpt["history"])
+                torch.set_rng_state(ckpt["rng"]["torch"].cpu())
+                if device.type == "cuda" and ckpt["rng"].get("cuda") is not None:
+                    torch.cuda.set_rng_state(ckpt["rng"]["cuda"].cpu(), device)
+            else:  # a complete run's slim checkpoint without its result: only evaluation is missing
+                start_epoch = int(ckpt["epoch"])
+                history = list(ckpt["history"])
+        model: nn.Module = net
+        if ctx.world > 1:
+            from torch.nn.parallel import DistributedDataParallel
+
+            model = DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
+
+        # ---- data: one independently shuffled stream per modality
+        n_max = max(len(train_sets[m]) for m in mods)
+        steps = math.ceil(n_max / config.batch_size)
+        per_rank = math.ceil(config.batch_size / ctx.world)
+        if per_rank < 2:
+            raise ConfigError(
+                f"Invalid value for 'batch_size': {config.batch_size} gives {per_rank} patch per process and step; "
+                "BatchNorm needs at least 2"
+            )
+        samplers, loaders = {}, {}
+        for k, m in enumerate(mods):
+            seed_m = (config.seed + 1) * 1_000_003 + 7919 * k
+            samplers[m] = _StepBatches(train_sets[m], per_rank, steps, seed_m, ctx.rank, ctx.world)
+            loaders[m] = _loader(train_sets[m], samplers[m], config, seed_m, device)
+        losses = config.losses
+        total_steps = config.epochs * steps
+
+        bar = None
+        if config.progress and ctx.main and start_epoch < config.epochs:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=total_steps, initial=start_epoch * steps, desc=f"{config.method} {'+'.join(mods)}",
+                       unit="step", leave=False)
+        for epoch in range(start_epoch, config.epochs):
+            t0 = time.perf_counter()
+            model.train()
+            for m in mods:
+                samplers[m].set_epoch(epoch)
+            iters = {m: iter(loaders[m]) for m in mods}
+            sums = torch.zeros(5, device=device)
+            w = 0.0
+            for step in range(steps):
+                if "M" in losses:
+                    w = grl_weight((epoch * steps + step) / max(total_steps - 1, 1), config.grl_schedule, config.grl_weight)
+                net.grl.weight = w
+                xs, ys = {}, []
+                for m in mods:
+                    xb, yb = next(iters[m])
+                    xs[m] = _to_device(xb, device, config.channels_last)
+                    ys.append(yb.to(device, non_blocking=True))
+                y = torch.cat(ys)
+                with _autocast(config.precision, device):
+                    outputs = model(xs)
+                L_C = classification_loss(outputs["logits"], y)
+                L_M = modality_loss(outputs["modality_logits"], outputs["modality"])
+                L_T, n_valid = _triplet_term(outputs["z"], y, [xs[m].shape[0] for m in mods], config)
+                loss = config.beta * L_C + L_M  # L_M: the modality classifier's own loss (reversed upstream by the GRL)
+                if "T" in losses:
+                    loss = loss + config.alpha * L_T
+                optimizer.zero_grad(set_to_none=True)
+                scaler.scale(loss).backward()
+                scaler.step(optimizer)
+                scaler.update()
+                with torch.no_grad():
+                    objective = config.beta * L_C
+                    if "T" in losses:
+                        objective = objective + config.alpha * L_T
+                    if "M" in losses:
+                        objective = objective - w * L_M
+                    anchors = y.shape[0] * (len(mods) - 1)
+                    sums += torch.stack([L_C.detach(), L_M.detach(), L_T.detach(), objective.detach(),
+                                         n_valid / max(anchors, 1)])
+                if bar is not None:
+                    bar.update(1)
+            if ctx.world > 1:
+                dist.all_reduce(sums)
+                sums /= ctx.world
+            means = (sums / steps).tolist()
+            entry = {
+                "epoch": epoch + 1,
+                "L_C": means[0],
+                "L_M": means[1],
+                "L_T": means[2],
+                "loss": means[3],
+                "grl_weight": w,
+                "triplet_valid": means[4],
+                "seconds": time.perf_counter() - t0,
+            }
+            history.append(entry)
+            if bar is not None:
+                bar.set_postfix(epoch=epoch + 1, L_C=f"{means[0]:.3f}", L_M=f"{means[1]:.3f}", L_T=f"{means[2]:.3f}")
+            if ctx.main:
+                _atomic_torch_save(ckpt_path, {
+                    "config_hash": config.hash(),
+                    "config": config.to_dict(),
+                    "in_channels": in_channels,
+                    "n_classes": n_classes,
+                    "class_names": class_names,
+                    "epoch": epoch + 1,
+                    "model": net.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scaler": scaler.state_dict(),
+                    "history": history,
+                    "rng": {"torch": torch.get_rng_state(),
+                            "cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None},
+                })
+                if on_epoch_end is not None:
+                    on_epoch_end({"epoch": epoch + 1, "history": list(history), "out_dir": str(out)})
+            ctx.barrier()
+        if bar is not None:
+            bar.close()
+        train_seconds = float(sum(h["seconds"] for h in history))
+
+        # ---- evaluation (rank 0 writes; the others wait and read its result)
+        if not ctx.main:
+            ctx.barrier()
+            return json.loads((out / RESULT_FILE).read_text())
+        t_eval = time.perf_counter()
+        evals = {
+            m: evaluate(net, test_sets[m], m, device=device, precision=config.precision,
+                        channels_last=config.channels_last, num_workers=config.num_workers)
+            for m in mods
+        }
+        metrics = {m: f1_scores(e["target"], e["prob"], class_names=class_names) for m, e in evals.items()}
+        homog = {}
+        for i, a in enumerate(mods):
+            for b in mods[i + 1 :]:
+                ia, ib = _align(evals[a]["ids"], evals[b]["ids"])
+                homog[f"{a}|{b}"] = homogeneity(evals[a]["prob"][ia], evals[b]["prob"][ib])
+        _write_predictions(out, mods, evals, class_names)
+        _write_latents(out, mods, evals, config.n_latent)
+        eval_seconds = time.perf_counter() - t_eval
+
+        data = {
+            "kind": (data_description or {}).get("kind", "unknown"),
+            "root": str(config.data_root),
+            "season": config.season,
+            "split": config.split,
+            "n_train": {m: len(train_sets[m]) for m in mods},
+            "n_test": len(test_sets[mods[0]]),
+            "class_names": class_names,
+            "stats": {m: getattr(train_sets[m], "stats", None) for m in mods},
+            "steps_per_epoch": steps,
+            "description": data_description,
+        }
+        result = {
+            "schema": RESULT_SCHEMA,
+            "status": "ok",
+            "config": config.to_dict(),
+            "config_hash": config.hash(),
+            "data": data,
+            "metrics": metrics,
+            "homogeneity": homog,
+            "history": history,
+            "timings": {
+                "train_seconds": train_seconds,
+                "seconds_per_epoch": train_seconds / max(len(history), 1),
+                "eval_seconds": eval_seconds,
+                "total_seconds": time.perf_counter() - t_start,
+            },
+            "versions": _versions(),
+            "device": str(device),
+            "world_size": ctx.world,
+        }
+        # The run is complete: keep only what inference needs (weights), not the optimiser state.
+        _atomic_torch_save(ckpt_path, {
+            "config_hash": config.hash(), "config": config.to_dict(), "in_channels": in_channels,
+            "n_classes": n_classes, "class_names": class_names, "epoch": len(history), "model": net.state_dict(),
+            "optimizer": None, "history": history,
+        })
+        _atomic_json(out / RESULT_FILE, result)
+        result = json.loads((out / RESULT_FILE).read_text())  # exactly what a later call returns
+        ctx.barrier()
+        return result
+    finally:
+        saved.restore()
+
+
+class _RuntimeState:
+    """Process-wide torch settings changed by a run, restored afterwards (notebooks run several)."""
+
+    def __init__(self, threads: int, deterministic: bool, warn_only: bool) -> None:
+        self.threads, self.deterministic, self.warn_only = threads, deterministic, warn_only
+
+    @classmethod
+    def capture(cls) -> _RuntimeState:
+        return cls(torch.get_num_threads(), torch.are_deterministic_algorithms_enabled(),
+                   torch.is_deterministic_algorithms_warn_only_enabled())
+
+    def restore(self) -> None:
+        torch.set_num_threads(self.threads)
+        torch.use_deterministic_algorithms(self.deterministic, warn_only=self.warn_only)
+
+
+def _align(ids_a: Sequence[str], ids_b: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices of the patches both modalities have (aligned pairs), in ``ids_a`` order."""
+    if list(ids_a) == list(ids_b):
+        n = len(ids_a)
+        return np.arange(n), np.arange(n)
+    pos_b = {pid: j for j, pid in enumerate(ids_b)}
+    ia = np.array([i for i, pid in enumerate(ids_a) if pid in pos_b], dtype=np.int64)
+    ib = np.array([pos_b[ids_a[i]] for i in ia], dtype=np.int64)
+    return ia, ib
+
+
+def _write_predictions(out: Path, mods: Sequence[str], evals: Mapping[str, dict], class_names: Sequence[str]) -> None:
+    arrays: dict[str, np.ndarray] = {
+        "modalities": np.array(mods),
+        "class_names": np.array(class_names),
+        "ids": np.array(evals[mods[0]]["ids"]),
+        "target": evals[mods[0]]["target"],
+    }
+    for m in mods:
+        arrays[f"ids_{m}"] = np.array(evals[m]["ids"])
+        arrays[f"target_{m}"] = evals[m]["target"]
+        arrays[f"prob_{m}"] = evals[m]["prob"]
+    _atomic_npz(out / PREDICTIONS_FILE, **arrays)
+
+
+def _write_latents(out: Path, mods: Sequence[str], evals: Mapping[str, dict], n_latent: int) -> None:
+    """Latents of the first ``n_latent`` test patches common to all modalities (same ids per modality)."""
+    ids0 = list(evals[mods[0]]["ids"])
+    common = set(ids0)
+    for m in mods[1:]:
+        common &= set(evals[m]["ids"])
+    chosen = [pid for pid in ids0 if pid in common][:n_latent]
+    z, lab, prob, mod, ids = [], [], [], [], []
+    for m in mods:
+        pos = {pid: j for j, pid in enumerate(evals[m]["ids"])}
+        rows = np.array([pos[pid] for pid in chosen], dtype=np.int64)
+        z.append(evals[m]["z"][rows])
+        lab.append(evals[m]["target"][rows])
+        prob.append(evals[m]["prob"][rows])
+        mod.extend([m] * len(rows))
+        ids.extend(chosen)
+    latent_dim = evals[mods[0]]["z"].shape[1]
+    _atomic_npz(
+        out / LATENTS_FILE,
+        z=np.concatenate(z) if z else np.zeros((0, latent_dim), np.float32),
+        labels=np.concatenate(lab),
+        prob=np.concatenate(prob),
+        modality=np.array(mod),
+        ids=np.array(ids),
+    )
+
+
+# ----------------------------------------------------------------------------- inference helpers
+@torch.no_grad()
+def evaluate(
+    net: CrossModalNet,
+    dataset: Dataset,
+    modality: str,
+    *,
+    device: torch.device | str | None = None,
+    batch_size: int = EVAL_BATCH_SIZE,
+    precision: str = "fp32",
+    channels_last: bool = False,
+    num_workers: int = 0,
+) -> dict[str, Any]:
+    """Predict a whole dataset of one modality (the network is put in eval mode meanwhile).
+
+    Args:
+        net: a trained :class:`~xmodal.models.CrossModalNet` (see :func:`load_model`).
+        dataset: a dataset of ``modality`` following the :class:`xmodal.data.Sen12MS` contract.
+        modality: which backbone and merge net to use.
+        device: default: where ``net`` lives.
+        batch_size, precision, channels_last, num_workers: as in the config.
+
+    Returns:
+        ``{"ids": list[str], "prob": [N, C] float32 (softmax), "z": [N, D]
+        float32 latents, "target": [N, C] float32 soft labels}``.
+    """
+    from torch.utils.data import BatchSampler, SequentialSampler
+
+    device = torch.device(device) if device is not None else next(net.parameters()).device
+    net.modality_index(modality)
+    was_training = net.training
+    net.eval()
+    loader = DataLoader(dataset, batch_sampler=BatchSampler(SequentialSampler(dataset), batch_size, drop_last=False),
+                        collate_fn=_collate, num_workers=num_workers, pin_memory=device.type == "cuda")
+    probs, zs, targets = [], [], []
+    try:
+        for xb, yb in loader:
+            xb = _to_device(xb, device, channels_last)
+            with _autocast(precision, device):
+                outputs = net(xb, modality)
+            probs.append(torch.softmax(outputs["logits"].float(), dim=1).cpu())
+            zs.append(outputs["z"].float().cpu())
+            targets.append(yb.float().cpu())
+    finally:
+        net.train(was_training)
+    n_classes = net.n_classes
+    return {
+        "ids": [str(i) for i in getattr(dataset, "ids", range(len(dataset)))],
+        "prob": torch.cat(probs).numpy() if probs else np.zeros((0, n_classes), np.float32),
+        "z": torch.cat(zs).numpy() if zs else np.zeros((0, net.latent_dim), np.float32),
+        "target": torch.cat(targets).numpy() if targets else np.zeros((0, n_classes), np.float32),
+    }
+
+
+@torch.no_grad()
+def predict(net: CrossModalNet, x: Tensor, modality: str) -> np.ndarray:
+    """Class probabilities ``[B, C]`` for a batch ``[B, C_m, H, W]`` (or one patch ``[C_m, H, W]``)."""
+    was_training = net.training
+    net.eval()
+    if x.dim() == 3:
+        x = x[None]
+    device = next(net.parameters()).device
+    prob = torch.softmax(net(x.to(device), modality)["logits"].float(), dim=1).cpu().numpy()
+    net.train(was_training)
+    return prob
+
+
+def load_model(out_dir: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[CrossModalNet, ExperimentConfig]:
+    """The trained network of a run folder (in eval mode) and its config.
+
+    Raises:
+        FileNotFoundError: no ``checkpoint.pt`` in ``out_dir``.
+    """
+    path = Path(out_dir) / CHECKPOINT_FILE
+    if not path.exists():
+        raise FileNotFoundError(f"No checkpoint in {Path(out_dir)}: expected {path} (has the run been trained?)")
+    ckpt = torch.load(path, map_location=device, weights_only=True)
+    config = ExperimentConfig.from_dict(ckpt["config"])
+    net = build_model(config, ckpt["in_channels"], int(ckpt["n_classes"]))
+    net.load_state_dict(ckpt["model"])
+    net.to(device).eval()
+    return net, config
+
+
+# ----------------------------------------------------------------------------- command line
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m xmodal.train --config cfg.yaml --out DIR`` (also under ``torchrun``)."""
+    import yaml
+
+    parser = argparse.ArgumentParser(prog="python -m xmodal.train", description="Train and evaluate one experiment.")
+    parser.add_argument("--config", help="YAML/JSON file of ExperimentConfig keys")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config key (value read as YAML); repeatable")
+    parser.add_argument("--out", required=True, help="the run's output folder")
+    parser.add_argument("--no-resume", action="store_true", help="start from scratch even if out holds a checkpoint")
+    args = parser.parse_args(argv)
+    values: dict[str, Any] = {}
+    if args.config:
+        values.update(ExperimentConfig.from_file(args.config).to_dict())
+    for item in args.set:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            parser.error(f"--set expects KEY=VALUE, got {item!r}")
+        values[key.strip()] = yaml.safe_load(raw)
+    try:
+        config = ExperimentConfig.from_dict(values)
+        result = run_experiment(config, args.out, resume=not args.no_resume)
+    except (ConfigError, ResumeError) as exc:
+        print(f"xmodal.train: {exc}", file=sys.stderr)
+        return 2
+    if int(os.environ.get("RANK", "0")) == 0:
+        for m, r in result["metrics"].items():
+            print(f"{m}: macro F1 {r['macro']:.3f}  weighted F1 {r['weighted']:.3f}")
+        for pair, s in result["homogeneity"].items():
+            print(f"homogeneity {pair}: {s:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,480 @@
+"""Build the study's Jupyter Book, fully offline.
+
+:func:`build_book` turns the results of one study (``runs/<study>/<run>/``, written by
+:func:`xmodal.study.run_sweep`) into a static HTML book:
+
+1. it *stages* the book sources (``_config.yml``, ``_toc.yml``, ``book/``) into
+   ``<out>/_build/source`` — the source tree is never written to;
+2. it copies the executed notebook of every run into ``book/_generated/runs/`` of the
+   staging copy (rendered as they ran, not re-executed) and writes their index;
+3. it copies the assets the pages need into the staged ``_static/vendor/``: MathJax 3
+   (from the npm package, fetched once with ``make mathjax``) and plotly's own
+   ``plotly.min.js`` from the installed ``plotly`` package;
+4. it runs Jupyter Book 1 with warnings as errors; the result pages are notebooks executed
+   at build time, reading the study through :func:`page_context` (which takes the study
+   from the environment variables ``XMODAL_RUNS``, ``XMODAL_STUDY`` and ``XMODAL_DATA``);
+5. it checks the built HTML: no page may load anything from the network
+   (:func:`check_offline`), and interactive pages must contain their plotly figures.
+
+The pages call :func:`page_context` and the figure functions of :mod:`xmodal.plots`; they
+hold only a few lines of logic each.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "BookError",
+    "PageContext",
+    "build_book",
+    "check_offline",
+    "find_mathjax",
+    "page_context",
+    "project_root",
+    "run_notebooks",
+]
+
+#: Environment variables through which :func:`build_book` tells the pages what to show.
+ENV_RUNS = "XMODAL_RUNS"
+ENV_STUDY = "XMODAL_STUDY"
+ENV_DATA = "XMODAL_DATA"
+#: Optional override of where MathJax's ``es5`` folder is found.
+ENV_MATHJAX = "XMODAL_MATHJAX"
+
+#: Where ``make mathjax`` puts the npm package (relative to the project root).
+MATHJAX_NPM_DIR = Path(".cache/npm/node_modules/mathjax/es5")
+#: MathJax entry point inside ``es5`` (``mathjax_path`` in ``_config.yml`` points at it).
+MATHJAX_ENTRY = "tex-chtml.js"
+#: Book sources staged for a build (relative to the project root).
+BOOK_SOURCES = ("_config.yml", "_toc.yml", "book")
+#: Staged folder published as the book's ``_static`` (``html_static_path`` in ``_config.yml``).
+#: Not ``_static``: Jupyter Book would add every ``.js`` file found there to every page.
+STATIC_DIR = "_assets"
+#: Pages whose HTML must contain an interactive plotly figure.
+INTERACTIVE_PAGES = ("book/latent.html",)
+
+_TAG_RE = re.compile(r"<(?P<tag>[a-zA-Z][\w-]*)\b(?P<attrs>[^>]*)>", re.S)
+_URL_ATTR_RE = re.compile(r"""\b(?:src|href|data)\s*=\s*["']\s*(?P<url>(?:https?:)?//[^"']*)["']""", re.I)
+_CSS_URL_RE = re.compile(r"""(?:url\(\s*["']?|@import\s+["'])(?P<url>(?:https?:)?//[^"')]+)""", re.I)
+
+
+class BookError(RuntimeError):
+    """The book cannot be built; the message says what is missing and how to get it."""
+
+
+def project_root() -> Path:
+    """The project checkout holding ``_config.yml``, ``_toc.yml`` and ``book/``.
+
+    Raises:
+        BookError: if the package is not used from a source checkout.
+    """
+    root = Path(__file__).resolve().parents[1]
+    missing = [s for s in BOOK_SOURCES if not (root / s).exists()]
+    if missing:
+        raise BookError(
+            f"The book sources {missing} are not in {root}: build the book from a source "
+            "checkout of xmodal (pip install -e .)"
+        )
+    return root
+
+
+# ---------------------------------------------------------------------------------
+# what the pages read
+# ---------------------------------------------------------------------------------
+@dataclass
+class PageContext:
+    """What a book page shows: one study's results and the data it ran on.
+
+    Attributes:
+        study: the study's name.
+        study_dir: folder holding one sub-folder per run (``runs/<study>``).
+        data_root: the SEN12MS root the study ran on (None if unknown or gone).
+        results: the tidy results table of :func:`xmodal.study.load_results`
+            (a row per run and modality).
+        data: ``xmodal.data.describe_root`` of ``data_root`` (empty if unknown).
+    """
+
+    study: str
+    study_dir: Path
+    data_root: Path | None
+    results: Any
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def data_kind(self) -> str:
+        """``"synthetic"`` or ``"SEN12MS"``."""
+        if self.data.get("kind"):
+            return str(self.data["kind"])
+        if "data_kind" in getattr(self.results, "columns", ()):
+            kinds = sorted(set(self.results["data_kind"].dropna()))
+            if kinds:
+                return "/".join(kinds)
+        return "unknown data"
+
+    @property
+    def n_runs(self) -> int:
+        """Number of finished runs in :attr:`results`."""
+        return _n_runs(self.results)
+
+    @property
+    def source(self) -> str:
+        """One line saying where the figures come from, for captions and titles."""
+        from xmodal.plots import source_note
+
+        return source_note(self.results, study=self.study)
+
+
+def _n_runs(results: Any) -> int:
+    if results is None or len(results) == 0:
+        return 0
+    for col in ("run", "run_id", "run_dir", "config_hash"):
+        if col in results.columns:
+            return int(results[col].nunique())
+    return len(results)
+
+
+def page_context(
+    runs_dir: str | Path | None = None,
+    study: str | None = None,
+    data_root: str | Path | None = None,
+) -> PageContext:
+    """The study a book page shows.
+
+    Arguments default to the environment variables set by :func:`build_book`
+    (``XMODAL_RUNS``, ``XMODAL_STUDY``, ``XMODAL_DATA``), then to ``runs`` and
+    ``default`` under the project root, so a page also runs by hand in Jupyter.
+
+    Raises:
+        BookError: if the study has no finished run.
+    """
+    from xmodal.study import load_results
+
+    study = study or os.environ.get(ENV_STUDY) or "default"
+    if runs_dir is None:
+        runs_dir = os.environ.get(ENV_RUNS) or str(Path(__file__).resolve().parents[1] / "runs")
+    study_dir = _study_dir(runs_dir, study)
+    results = load_results(study_dir)
+    if len(results) == 0:
+        raise BookError(
+            f"No finished run in {study_dir}: run `xmodal sweep --study {study}` before building the book"
+        )
+    data_root = data_root or os.environ.get(ENV_DATA) or _data_root_from_results(results)
+    data: dict[str, Any] = {}
+    root = Path(data_root) if data_root else None
+    if root is not None and root.exists():
+        from xmodal.data import describe_root
+
+        data = describe_root(root)
+    else:
+        root = None
+    return PageContext(study=study, study_dir=study_dir, data_root=root, results=results, data=data)
+
+
+def _study_dir(runs_dir: str | Path, study: str) -> Path:
+    """``runs_dir/<study name>``; ``study`` may also be a path to a study YAML."""
+    name = Path(study).stem if str(study).endswith((".yaml", ".yml")) else str(study)
+    return Path(runs_dir).resolve() / name
+
+
+def _data_root_from_results(results: Any) -> str | None:
+    for col in ("data_root", "root"):
+        if col in getattr(results, "columns", ()):
+            roots = [r for r in results[col].dropna().unique() if r]
+            if roots:
+                return str(roots[0])
+    return None
+
+
+# ---------------------------------------------------------------------------------
+# run notebooks
+# ---------------------------------------------------------------------------------
+def run_notebooks(study_dir: str | Path) -> list[tuple[Path, dict[str, Any] | None]]:
+    """Executed notebooks of a study's runs, with each run's ``result.json`` (None if absent).
+
+    Sorted by run folder name. A run folder may hold one executed notebook (``*.ipynb``).
+    """
+    out = []
+    for run in sorted(p for p in Path(study_dir).iterdir() if p.is_dir()):
+        notebooks = sorted(run.glob("*.ipynb"))
+        if not notebooks:
+            continue
+        result = None
+        rj = run / "result.json"
+        if rj.exists():
+            try:
+                result = json.loads(rj.read_text())
+            except (OSError, ValueError):
+                result = None
+        out.append((notebooks[0], result))
+    return out
+
+
+def _run_title(run_name: str, result: dict[str, Any] | None) -> tuple[str, str]:
+    """Title and one-line summary of a run."""
+    if not result:
+        return f"Run {run_name} (unfinished or failed)", "no result.json"
+    cfg = result.get("config", {})
+    method = cfg.get("method", "?")
+    mods = cfg.get("modalities", [])
+    label = f"Baseline {'/'.join(m.upper() for m in mods)}" if method == "baseline" else method
+    size = cfg.get("n_train")
+    title = f"{label}, n_train={size if size is not None else 'all'}, seed {cfg.get('seed', '?')}"
+    if result.get("status") not in (None, "ok"):
+        title += f" ({result.get('status')})"
+    parts = []
+    for mod, m in (result.get("metrics") or {}).items():
+        parts.append(f"{mod.upper()} macro {m['macro']:.3f} / weighted {m['weighted']:.3f}")
+    for pair, s in (result.get("homogeneity") or {}).items():
+        parts.append(f"s({pair}) {s:.3f}")
+    return title, "; ".join(parts) or "no metrics"
+
+
+def _stage_run_notebooks(study_dir: Path, dest: Path) -> list[dict[str, str]]:
+    """Copy the executed run notebooks into ``dest`` with a title naming the run."""
+    import nbformat
+
+    dest.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for nb_path, result in run_notebooks(study_dir):
+        run_name = nb_path.parent.name
+        stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", run_name).strip("-") or "run"
+        title, summary = _run_title(run_name, result)
+        nb = nbformat.read(nb_path, as_version=4)
+        # A title cell naming the run: the template's own title is the same in every run.
+        head = nbformat.v4.new_markdown_cell(
+            f"# {title}\n\nRun folder `{run_name}`. {summary}.\n\n"
+            "This notebook is shown as the sweep executed it."
+        )
+        _demote_headings(nb)
+        nb.cells.insert(0, head)
+        nbformat.write(nb, dest / f"{stem}.ipynb")
+        rows.append({"doc": f"_generated/runs/{stem}", "title": title, "summary": summary})
+    return rows
+
+
+def _demote_headings(nb: Any) -> None:
+    """Turn the notebook's level-1 headings into level-2 ones (one title per page)."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = re.sub(r"(?m)^# ", "## ", cell.source)
+
+
+def _drop_runs_glob(toc_path: Path) -> None:
+    """Remove the glob of run notebooks from a staged ``_toc.yml`` (no run notebook yet)."""
+    import yaml
+
+    toc = yaml.safe_load(toc_path.read_text())
+    for part in toc.get("parts", []):
+        for chapter in part.get("chapters", []):
+            if chapter.get("file") == "book/runs":
+                chapter.pop("sections", None)
+    toc_path.write_text(yaml.safe_dump(toc, sort_keys=False))
+
+
+def _write_runs_index(rows: list[dict[str, str]], path: Path, study: str) -> None:
+    if not rows:
+        text = f"The study `{study}` has no executed run notebook yet.\n"
+    else:
+        lines = [
+            f"The study `{study}` has {len(rows)} executed run notebook(s).",
+            "",
+            "| run | results |",
+            "| --- | --- |",
+        ]
+        for r in rows:
+            lines.append(f"| {{doc}}`{r['title']} <{r['doc']}>` | {r['summary']} |")
+        text = "\n".join(lines) + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+# ---------------------------------------------------------------------------------
+# offline assets
+# ---------------------------------------------------------------------------------
+def find_mathjax(root: str | Path | None = None) -> Path:
+    """MathJax 3's ``es5`` folder (holding ``tex-chtml.js``) to serve from the book.
+
+    Looks at ``$XMODAL_MATHJAX`` then ``<root>/.cache/npm/node_modules/mathjax/es5``.
+
+    Raises:
+        BookError: if MathJax is not there, saying how to fetch it.
+    """
+    candidates = []
+    if os.environ.get(ENV_MATHJAX):
+        candidates.append(Path(os.environ[ENV_MATHJAX]))
+    base = Path(root) if root is not None else Path(__file__).resolve().parents[1]
+    candidates.append(base / MATHJAX_NPM_DIR)
+    for c in candidates:
+        if (c / MATHJAX_ENTRY).is_file():
+            return c
+        if (c / "es5" / MATHJAX_ENTRY).is_file():
+            return c / "es5"
+    raise BookError(
+        f"MathJax 3 is missing (looked for {MATHJAX_ENTRY} in {', '.join(map(str, candidates))}). "
+        "The book serves MathJax itself so that it works offline; fetch it once from the npm "
+        "registry with `make mathjax` (npm install --prefix .cache/npm mathjax@3), or set "
+        f"{ENV_MATHJAX} to a MathJax 3 es5 folder."
+    )
+
+
+def plotly_js() -> Path:
+    """plotly's own ``plotly.min.js`` from the installed ``plotly`` package."""
+    import plotly
+
+    path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    if not path.is_file():
+        raise BookError(f"plotly.min.js not found at {path}: reinstall plotly")
+    return path
+
+
+def _stage_vendor(static: Path, mathjax: Path) -> None:
+    vendor = static / "vendor"
+    shutil.copytree(mathjax, vendor / "mathjax", dirs_exist_ok=True)
+    (vendor / "plotly").mkdir(parents=True, exist_ok=True)
+    shutil.copy2(plotly_js(), vendor / "plotly" / "plotly.min.js")
+
+
+# ---------------------------------------------------------------------------------
+# checks of the built HTML
+# ---------------------------------------------------------------------------------
+def check_offline(html_dir: str | Path) -> list[str]:
+    """Every reference in the built book that would load something from the network.
+
+    Scans the HTML pages (``src``/``href``/``data`` attributes of every tag except links
+    ``<a>`` a reader clicks) and the CSS files (``url(...)`` and ``@import``) for
+    ``http://``, ``https://`` or protocol-relative ``//`` addresses.
+
+    Returns:
+        ``"file: tag url"`` strings, empty when the book is self-contained.
+    """
+    html_dir = Path(html_dir)
+    problems = []
+    for page in sorted(html_dir.rglob("*.html")):
+        text = page.read_text(errors="replace")
+        for m in _TAG_RE.finditer(text):
+            tag = m.group("tag").lower()
+            if tag == "a":
+                continue
+            for u in _URL_ATTR_RE.finditer(m.group("attrs")):
+                problems.append(f"{page.relative_to(html_dir)}: <{tag}> {u.group('url')}")
+    for css in sorted(html_dir.rglob("*.css")):
+        for u in _CSS_URL_RE.finditer(css.read_text(errors="replace")):
+            problems.append(f"{css.relative_to(html_dir)}: url {u.group('url')}")
+    return problems
+
+
+def _check_interactive(html_dir: Path) -> list[str]:
+    problems = []
+    for rel in INTERACTIVE_PAGES:
+        page = html_dir / rel
+        if not page.is_file():
+            problems.append(f"{rel}: page missing")
+            continue
+        text = page.read_text(errors="replace")
+        if "Plotly.newPlot" not in text:
+            problems.append(f"{rel}: no interactive figure (no Plotly.newPlot)")
+        if "vendor/plotly/plotly.min.js" not in text:
+            problems.append(f"{rel}: plotly.js is not loaded from the book's _static")
+    return problems
+
+
+# ---------------------------------------------------------------------------------
+# the build
+# ---------------------------------------------------------------------------------
+def build_book(
+    runs_dir: str | Path = "runs",
+    study: str = "default",
+    data_root: str | Path | None = None,
+    *,
+    out_dir: str | Path | None = None,
+    strict: bool = True,
+    quiet: bool = False,
+) -> Path:
+    """Build the book of one study and check that it works offline.
+
+    Args:
+        runs_dir: folder holding one folder per study (``runs/<study>/<run>/``).
+        study: the study to show (``quick``, ``default``, ``paper``, or a YAML path:
+            its stem names the runs folder).
+        data_root: the SEN12MS root the study ran on (default: the one recorded in the
+            runs' results); used by the data page.
+        out_dir: folder that receives ``_build/`` (default: the project root, so the
+            book is ``_build/html/index.html``).
+        strict: treat Sphinx warnings as errors (``-W -n --keep-going``).
+        quiet: do not print the build log.
+
+    Returns:
+        Path of ``_build/html/index.html``.
+
+    Raises:
+        BookError: no finished run, MathJax missing, the build failed, or the built
+            HTML references the network or lacks its interactive figures.
+    """
+    root = project_root()
+    out = Path(out_dir).resolve() if out_dir is not None else root
+    study_dir = _study_dir(runs_dir, study)
+    if not study_dir.is_dir():
+        raise BookError(
+            f"No runs folder {study_dir}: run `xmodal sweep --study {study} --runs {runs_dir}` first"
+        )
+    # Fails early, with the reason, when the study has no finished run.
+    ctx = page_context(runs_dir=Path(runs_dir).resolve(), study=study, data_root=data_root)
+    mathjax = find_mathjax(root)
+
+    build = out / "_build"
+    source = build / "source"
+    if source.exists():
+        shutil.rmtree(source)
+    source.mkdir(parents=True)
+    for name in BOOK_SOURCES:
+        src = root / name
+        if src.is_dir():
+            shutil.copytree(src, source / name, ignore=shutil.ignore_patterns(
+                "_generated", ".ipynb_checkpoints", "__pycache__"))
+        else:
+            shutil.copy2(src, source / name)
+    rows = _stage_run_notebooks(study_dir, source / "book" / "_generated" / "runs")
+    _write_runs_index(rows, source / "book" / "_generated" / "runs_index.md", ctx.study)
+    if not rows:
+        _drop_runs_glob(source / "_toc.yml")
+    _stage_vendor(source / STATIC_DIR, mathjax)
+
+    html = build / "html"
+    if html.exists():
+        shutil.rmtree(html)
+    env = dict(os.environ)
+    env[ENV_RUNS] = str(Path(runs_dir).resolve())
+    env[ENV_STUDY] = ctx.study
+    if ctx.data_root is not None:
+        env[ENV_DATA] = str(ctx.data_root)
+    env.setdefault("MPLBACKEND", "Agg")
+    cmd = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()", "build", str(source),
+           "--path-output", str(out), "--builder", "html", "--all"]
+    if strict:
+        cmd += ["-W", "-n", "--keep-going"]
+    proc = subprocess.run(cmd, env=env, text=True, capture_output=True)
+    log = proc.stdout + proc.stderr
+    (build).mkdir(exist_ok=True)
+    (build / "book.log").write_text(log)
+    if not quiet:
+        print(log)
+    index = html / "index.html"
+    if proc.returncode != 0 or not index.is_file():
+        tail = "\n".join(log.strip().splitlines()[-40:])
+        raise BookError(
+            f"jupyter-book build failed (exit {proc.returncode}); full log in {build / 'book.log'}:\n{tail}"
+        )
+    problems = check_offline(html) + _check_interactive(html)
+    if problems:
+        raise BookError("The built book is not self-contained:\n  " + "\n  ".join(problems))
+    print(f"The book of study {ctx.study!r} ({ctx.n_runs} runs) is at {index}")
+    return index

@@ -1,0 +1,235 @@
+"""Studies: specs, the grid, resumable papermill sweeps, and the results table."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from xmodal.config import ConfigError, ExperimentConfig
+from xmodal.study import (
+    RESULT_COLUMNS,
+    STUDY_NAMES,
+    StudyError,
+    baseline_homogeneity,
+    export_csv,
+    grid,
+    load_per_class,
+    load_results,
+    load_study,
+    point_status,
+    run_sweep,
+    summarize,
+)
+
+#: A tiny model for the sweep tests (runs in seconds on the tiny synthetic root).
+TINY_BASE = dict(
+    epochs=1, batch_size=8, latent_dim=32, merge_hidden=[32, 32], classifier_hidden=16,
+    modality_hidden=8, test_fraction=0.25, n_latent=10, device="cpu",
+)
+
+
+def _tiny_study(tmp_path: Path, name: str, runs: list[dict], seeds: list[int] = [0]) -> Path:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump({"name": name, "base": TINY_BASE, "seeds": seeds, "runs": runs}))
+    return path
+
+
+# ---------------------------------------------------------------------------
+# specs and grid
+# ---------------------------------------------------------------------------
+def test_shipped_studies_cover_the_paper() -> None:
+    for name in STUDY_NAMES:
+        spec = load_study(name)
+        points = grid(spec, data_root="/data/SEN12MS")
+        combos = {(p.config.method, tuple(p.config.modalities)) for p in points}
+        assert combos >= {("baseline", ("s1",)), ("baseline", ("s2",)), ("C", ("s1", "s2")),
+                          ("C+M", ("s1", "s2")), ("C+T", ("s1", "s2")), ("C+T+M", ("s1", "s2"))}
+        assert len({p.dir_name for p in points}) == len(points)
+        assert all(p.config.data_root == "/data/SEN12MS" for p in points)
+        sizes = {}
+        for p in points:
+            sizes.setdefault((p.config.method, tuple(p.config.modalities)), set()).add(p.config.n_train)
+        if name != "quick":
+            for combo in [("baseline", ("s1",)), ("baseline", ("s2",)), ("C", ("s1", "s2")), ("C+T+M", ("s1", "s2"))]:
+                assert len(sizes[combo]) >= 4, f"{name}: Figure 3 needs >= 4 training-set sizes for {combo}"
+            assert len({p.config.seed for p in points}) >= 3
+    paper = grid("paper", data_root="/data/SEN12MS")
+    assert {p.config.backbone for p in paper} == {"resnet50"}
+    assert {p.config.split for p in paper} == {"random"}
+    assert load_study("paper")["data"].get("sen12ms") is True
+    assert "synthetic" in load_study("default")["data"] and "synthetic" in load_study("quick")["data"]
+
+
+def test_real_data_study_needs_a_root() -> None:
+    with pytest.raises(StudyError, match="runs on real SEN12MS data: give its root"):
+        grid("paper")
+
+
+def test_bad_study_files_are_named(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"name": "bad", "runs": [{"method": "C"}], "epochs": 3}))
+    with pytest.raises(StudyError, match=r"bad.yaml: unknown key\(s\) \['epochs'\]"):
+        load_study(bad)
+    bad.write_text(yaml.safe_dump({"name": "bad", "base": {"backbone": "vgg"}, "runs": [{"method": "C"}]}))
+    with pytest.raises(ConfigError, match=r"bad.yaml, 'base': Invalid value for 'backbone'"):
+        load_study(bad)
+    bad.write_text(yaml.safe_dump({"name": "bad", "runs": [{"method": "baseline", "modalities": [["s1", "s2"]]}]}))
+    with pytest.raises(ConfigError, match=r"point baseline-s1\+s2-nall-seed0: .*exactly one modality"):
+        grid(bad, data_root=tmp_path)
+    with pytest.raises(StudyError, match="Unknown study 'nope'"):
+        load_study("nope")
+
+
+def test_grid_names_and_hashes(tmp_path: Path) -> None:
+    path = _tiny_study(tmp_path, "g", [
+        {"method": "baseline", "modalities": [["s1"], ["s2"]], "n_train": [10, None]},
+        {"method": "C+T+M", "set": {"alpha": 0.5}},
+    ], seeds=[0, 1])
+    points = grid(path, data_root=tmp_path)
+    assert [p.name for p in points] == [
+        "baseline-s1-n10-seed0", "baseline-s1-n10-seed1", "baseline-s1-nall-seed0", "baseline-s1-nall-seed1",
+        "baseline-s2-n10-seed0", "baseline-s2-n10-seed1", "baseline-s2-nall-seed0", "baseline-s2-nall-seed1",
+        "C+T+M-s1+s2-nall-seed0", "C+T+M-s1+s2-nall-seed1",
+    ]
+    assert points[-1].config.alpha == 0.5 and points[-1].config.epochs == 1
+    assert points[0].dir_name == f"baseline-s1-n10-seed0-{points[0].config.hash()}"
+    assert all(Path(p.config.data_root).is_absolute() for p in points)
+
+
+def test_print_commands(tmp_path: Path, synthetic_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _tiny_study(tmp_path, "cmds", [{"method": "baseline", "modalities": [["s1"], ["s2"]]}])
+    code = run_sweep(path, data_root=synthetic_root, runs_dir=tmp_path / "runs", print_commands=True)
+    assert code == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2
+    for line, point in zip(lines, grid(path, data_root=synthetic_root)):
+        run_dir = tmp_path / "runs" / "cmds" / point.dir_name
+        assert line.startswith("papermill ") and str(run_dir / "experiment.ipynb") in line
+        params = yaml.safe_load((run_dir / "parameters.yaml").read_text())
+        assert params["out_dir"] == str(run_dir)
+        cfg = ExperimentConfig.from_dict({k: v for k, v in params.items() if k != "out_dir"})
+        assert cfg.hash() == point.config.hash()
+        assert not (run_dir / "result.json").exists()
+
+
+# ---------------------------------------------------------------------------
+# sweeps
+# ---------------------------------------------------------------------------
+@pytest.mark.slow
+def test_sweep_records_failures_and_skips_finished_runs(tmp_path: Path, synthetic_root: Path) -> None:
+    missing = tmp_path / "no_such_root"
+    path = _tiny_study(tmp_path, "mixed", [
+        {"method": "baseline", "modalities": [["s1"]]},
+        {"method": "baseline", "modalities": [["s2"]], "set": {"data_root": str(missing)}},
+    ])
+    runs = tmp_path / "runs"
+    assert run_sweep(path, data_root=synthetic_root, runs_dir=runs, jobs=2, progress=False) == 1
+    ok_point, bad_point = grid(path, data_root=synthetic_root)
+    ok_dir, bad_dir = runs / "mixed" / ok_point.dir_name, runs / "mixed" / bad_point.dir_name
+    assert point_status(ok_dir) == "ok" and (ok_dir / "experiment.ipynb").exists()
+    assert point_status(bad_dir) == "failed"
+    err = json.loads((bad_dir / "error.json").read_text())
+    assert str(missing) in err["message"] and err["traceback"] and err["point"] == bad_point.name
+    assert (bad_dir / "experiment.ipynb").exists(), "the failed notebook is kept for inspection"
+    assert not list((runs / "mixed").rglob("*.partial")) and not list((runs / "mixed").rglob("*.tmp"))
+
+    stamps = {p: p.stat().st_mtime_ns for p in ok_dir.iterdir()}
+    assert run_sweep(path, data_root=synthetic_root, runs_dir=runs, progress=False) == 1
+    assert {p: p.stat().st_mtime_ns for p in ok_dir.iterdir()} == stamps, "a finished run was redone"
+
+    df = load_results(runs / "mixed")
+    assert list(df.columns) == list(RESULT_COLUMNS)
+    assert sorted(df["status"]) == ["failed", "ok"]
+    failed = df[df["status"] == "failed"].iloc[0]
+    assert failed["modality"] == "s2" and str(missing) in failed["error"] and pd.isna(failed["macro"])
+
+
+@pytest.mark.slow
+def test_killed_sweep_resumes_without_redoing_finished_runs(tmp_path: Path, synthetic_root: Path) -> None:
+    path = _tiny_study(tmp_path, "killed", [{"method": "baseline", "modalities": [["s1"], ["s2"]]},
+                                            {"method": "C"}])
+    runs = tmp_path / "runs"
+    code = (f"from xmodal.study import run_sweep; "
+            f"run_sweep({str(path)!r}, data_root={str(synthetic_root)!r}, runs_dir={str(runs)!r}, progress=False)")
+    proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
+    points = grid(path, data_root=synthetic_root)
+    first = runs / "killed" / points[0].dir_name
+    deadline = time.monotonic() + 180
+    try:
+        while point_status(first) != "ok":
+            assert proc.poll() is None, "the sweep ended before it could be killed"
+            assert time.monotonic() < deadline, "no result appeared"
+            time.sleep(0.2)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the sweep and its kernel, at once
+        proc.wait()
+    stamp = (first / "result.json").stat().st_mtime_ns
+    assert run_sweep(path, data_root=synthetic_root, runs_dir=runs, progress=False) == 0
+    assert (first / "result.json").stat().st_mtime_ns == stamp
+    assert all(point_status(runs / "killed" / p.dir_name) == "ok" for p in points)
+
+
+# ---------------------------------------------------------------------------
+# the quick profile end to end, and the results table
+# ---------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def quick_runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The whole ``quick`` study (data from its ``data: synthetic`` section), run once.
+
+    Returns the study folder ``<runs>/quick``.
+    """
+    from xmodal.data import make_synthetic
+
+    base = tmp_path_factory.mktemp("quick_study")
+    spec = load_study("quick")
+    make_synthetic(base / "data", progress=False, **spec["data"]["synthetic"])
+    code = run_sweep("quick", jobs=2, data_root=base / "data", runs_dir=base / "runs", progress=False)
+    assert code == 0, "the quick study must finish every point"
+    return base / "runs" / "quick"
+
+
+@pytest.mark.slow
+def test_quick_study_results_table(quick_runs: Path, tmp_path: Path) -> None:
+    points = grid("quick", data_root=quick_runs.parent.parent / "data")
+    df = load_results(quick_runs)
+    n_rows = sum(len(p.config.modalities) for p in points)
+    assert df.shape == (n_rows, len(RESULT_COLUMNS))
+    assert (df["status"] == "ok").all() and (df["study"] == "quick").all()
+    assert set(df["method"]) == {"baseline", "C", "C+M", "C+T", "C+T+M"}
+    assert df[["macro", "weighted", "micro"]].stack().between(0, 1).all()
+    assert (df["data_kind"] == "synthetic").all()
+    joint = df[df["method"] != "baseline"]
+    assert joint["homogeneity"].between(0, 1).all()
+    assert df.loc[df["method"] == "baseline", "homogeneity"].isna().all()
+    full = df[df["n_train_requested"].isna()]
+    assert (full["n_train"] > df["n_train"].min()).all()
+
+    summary = summarize(df)
+    assert {"method", "modality", "n_train", "macro_mean", "weighted_std", "n"} <= set(summary.columns)
+    assert summary["n"].sum() == len(df)
+
+    hom = baseline_homogeneity(df)
+    assert len(hom) == 2  # two training-set sizes x one seed
+    assert hom["homogeneity"].between(0, 1).all() and (hom["n_pairs"] > 0).all()
+
+    per_class = load_per_class(quick_runs)
+    assert set(per_class["modality"]) == {"s1", "s2"} and per_class["f1"].between(0, 1).all()
+
+    csv = export_csv(df, tmp_path / "out" / "results.csv")
+    back = pd.read_csv(csv)
+    assert len(back) == len(df) and list(back.columns) == list(RESULT_COLUMNS)
+
+    # a finished study is not re-run
+    stamps = {p: p.stat().st_mtime_ns for p in quick_runs.rglob("result.json")}
+    assert run_sweep("quick", data_root=quick_runs.parent.parent / "data",
+                     runs_dir=quick_runs.parent, progress=False) == 0
+    assert {p: p.stat().st_mtime_ns for p in quick_runs.rglob("result.json")} == stamps

@@ -1,0 +1,63 @@
+"""F1 at the 30 % threshold and cross-modal homogeneity (eq. 5) against hand-made cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from xmodal.metrics import binarize, f1_scores, homogeneity
+
+
+def test_binarize_uses_strict_threshold() -> None:
+    assert binarize(np.array([[0.3, 0.31, 0.29, 0.1]])).tolist() == [[0, 1, 0, 0]]
+
+
+def test_f1_by_hand() -> None:
+    # Targets (share > .3):      A B C      Predictions (> .3):  A B C
+    target = np.array([[0.8, 0.2, 0.0],  # 1 0 0               [.9 .1 0]  -> 1 0 0
+                       [0.4, 0.6, 0.0],  # 1 1 0               [.2 .8 0]  -> 0 1 0
+                       [0.0, 0.5, 0.5],  # 0 1 1               [0 .4 .6]  -> 0 1 1
+                       [0.0, 0.0, 1.0]])  # 0 0 1              [.5 0 .5]  -> 1 0 1
+    prob = np.array([[0.9, 0.1, 0.0], [0.2, 0.8, 0.0], [0.0, 0.4, 0.6], [0.5, 0.0, 0.5]])
+    r = f1_scores(target, prob, class_names=["A", "B", "C"])
+    # A: TP 1, FP 1, FN 1 -> F1 .5;  B: TP 2 -> 1;  C: TP 2 -> 1.
+    assert r["per_class"] == pytest.approx({"A": 0.5, "B": 1.0, "C": 1.0})
+    assert r["support"] == {"A": 2, "B": 2, "C": 2}
+    assert r["macro"] == pytest.approx(2.5 / 3)
+    assert r["weighted"] == pytest.approx((0.5 * 2 + 2 + 2) / 6)
+    # micro: TP 5, FP 1, FN 1 -> 10 / 12
+    assert r["micro"] == pytest.approx(10 / 12)
+
+
+def test_f1_macro_ignores_classes_absent_from_targets_and_predictions() -> None:
+    target = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    prob = target.copy()
+    r = f1_scores(target, prob)
+    assert r["macro"] == pytest.approx(1.0) and r["weighted"] == pytest.approx(1.0)
+    assert r["per_class"]["2"] == 0.0 and r["support"]["2"] == 0
+    # ... but a false positive on an absent class counts (F1 0 for that class).
+    prob2 = np.array([[0.5, 0.0, 0.5], [0.0, 1.0, 0.0]])
+    assert f1_scores(target, prob2)["macro"] == pytest.approx(2 / 3)
+
+
+def test_f1_errors() -> None:
+    with pytest.raises(ValueError, match="must be equal"):
+        f1_scores(np.zeros((3, 2)), np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="class_names"):
+        f1_scores(np.zeros((3, 2)), np.zeros((3, 2)), class_names=["a"])
+
+
+def test_homogeneity_identical_disjoint_and_by_hand() -> None:
+    p = np.array([[0.2, 0.8, 0.0], [1.0, 0.0, 0.0]])
+    assert homogeneity(p, p) == pytest.approx(1.0)
+    assert homogeneity(np.array([[1.0, 0.0]]), np.array([[0.0, 1.0]])) == pytest.approx(0.0)
+    q = np.array([[0.5, 0.5, 0.0], [0.0, 0.0, 1.0]])
+    # pair 1: min = .2 + .5 + 0 = .7; pair 2: 0 -> mean .35
+    assert homogeneity(p, q) == pytest.approx(0.35)
+
+
+def test_homogeneity_errors() -> None:
+    with pytest.raises(ValueError, match="must be equal"):
+        homogeneity(np.zeros((2, 3)), np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="no aligned pairs"):
+        homogeneity(np.zeros((0, 3)), np.zeros((0, 3)))

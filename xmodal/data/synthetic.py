@@ -1,0 +1,1060 @@
+"""Synthetic SEN12MS-like data: real GeoTIFFs in the official layout.
+
+The generator lets every part of the project (reader, trainer, study, book) run
+on a laptop without the 510 GB SEN12MS release, while exercising exactly the code
+path a real run uses: it writes GeoTIFFs with a CRS, a 10 m affine transform and
+band descriptions, in the folder layout of the official release::
+
+    ROOT/ROIs2017_winter/s1_<scene>/ROIs2017_winter_s1_<scene>_p<patch>.tif   VV, VH   float32 dB
+    ROOT/ROIs2017_winter/s2_<scene>/ROIs2017_winter_s2_<scene>_p<patch>.tif   13 bands uint16
+    ROOT/ROIs2017_winter/lc_<scene>/ROIs2017_winter_lc_<scene>_p<patch>.tif   IGBP, LCCS-LC, LCCS-LU, LCCS-SH
+
+and a marker ``ROOT/xmodal_synthetic.json`` recording the arguments, every
+physical parameter and the counts (written last and atomically: a root without
+it is incomplete).
+
+How a scene is made (one scene = one SEN12MS "ROI"; every number below is a field
+of :class:`SyntheticParams`):
+
+1. **Biome and class priors.** Each scene draws a biome (temperate forest,
+   cropland, savanna, ...) and a Dirichlet-perturbed prior over the ten
+   simplified classes, so class frequencies are strongly imbalanced across the
+   data set and vary from scene to scene as in SEN12MS. In winter the snowy
+   mountain biome is more likely.
+2. **True land cover at 10 m.** A two-level Voronoi partition with warped
+   boundaries: large regions (about ``region_scale`` patch sides) draw a class
+   from the scene prior, small inclusions (lakes, villages, woods) replace it
+   with probability ``inclusion_prob``. Small cells are also the *objects*
+   (fields, stands) that carry object-level spectral variability. Each class is
+   refined into an IGBP code (e.g. forest -> needleleaf / broadleaf / mixed).
+3. **Coarse MODIS-like label.** A 500 m label grid, misaligned with the patch
+   grid like the MODIS sinusoidal grid, holds about ``label_cells_per_patch`` x
+   ``label_cells_per_patch`` cells per patch; each cell takes the majority IGBP
+   code of the true cover under it, and with probability ``label_noise`` the
+   runner-up (a boundary error) instead. The LC file holds this label resampled
+   to 10 m, so soft labels come in steps of about 1/25 and the imagery is finer
+   than its labels -- as in SEN12MS.
+4. **Sentinel-2** surface reflectance x 10000 rendered from the *true* cover:
+   per-class 13-band signatures, per-scene gains (illumination, phenology),
+   per-object gain and soil mixing (vigour, density), correlated texture, an
+   adjacency blur, sensor noise, seasonal snow on open land in some winter
+   scenes, and optional thin clouds (B10 cirrus responds to them).
+5. **Sentinel-1** sigma0 in dB: per-class VV/VH backscatter, per-scene offsets
+   (incidence angle, soil moisture, wind on water), per-object and textural
+   variation, bright urban scatterers, multiplicative gamma speckle in linear
+   power (``s1_looks`` looks, mean 1), a few NaN pixels in some scenes. The
+   vegetated classes overlap in backscatter, so S1 is intrinsically less
+   separable than S2.
+6. **Patches** are cut from the scene with stride ``patch_size / 2`` (SEN12MS:
+   256 px patches, stride 128), so neighbours overlap by half: a random split
+   leaks, a split by scene is honest.
+
+Everything is drawn from ``numpy.random.default_rng`` seeded by
+``(seed, season, scene)``, so a scene's content does not depend on how many
+scenes are generated, and equal arguments give identical bytes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+
+from .labels import SIMPLE_CLASS_NAMES, soft_labels
+from .layout import SEASONS, PatchKey, patch_path, season_folder
+
+__all__ = [
+    "SyntheticParams",
+    "make_synthetic",
+    "MARKER_NAME",
+    "S1_BANDS",
+    "S2_BANDS",
+    "LC_BANDS",
+    "GENERATOR_VERSION",
+]
+
+#: Name of the marker file written at the root of a synthetic data set.
+MARKER_NAME: Final[str] = "xmodal_synthetic.json"
+
+#: Version of the generator's output; bump when the same arguments give different data.
+GENERATOR_VERSION: Final[int] = 1
+
+#: Band descriptions written into the files (the order of the official release).
+S1_BANDS: Final[tuple[str, ...]] = ("VV", "VH")
+S2_BANDS: Final[tuple[str, ...]] = (
+    "B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11", "B12",
+)
+LC_BANDS: Final[tuple[str, ...]] = ("IGBP", "LCCS-LC", "LCCS-LU", "LCCS-SH")
+
+#: The ten S2 bands whose signatures are parameters (B01, B09, B10 are derived from them).
+SIGNATURE_BANDS: Final[tuple[str, ...]] = (
+    "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12",
+)
+
+_CLASSES: Final[tuple[str, ...]] = SIMPLE_CLASS_NAMES  # index 0 = simplified class 1
+_N_CLASSES: Final[int] = len(_CLASSES)
+_OPEN_LAND: Final[tuple[str, ...]] = ("Shrubland", "Savanna", "Grassland", "Cropland", "Barren")
+_VEGETATION: Final[tuple[str, ...]] = (
+    "Forest", "Shrubland", "Savanna", "Grassland", "Wetland", "Cropland",
+)
+
+#: MODIS LCCS layers derived from IGBP (plausible codes of MCD12Q1's LC_Prop1..3):
+#: IGBP -> (LCCS land cover, LCCS land use, LCCS surface hydrology).
+IGBP_TO_LCCS: Final[dict[int, tuple[int, int, int]]] = {
+    1: (11, 10, 10),   # evergreen needleleaf forest
+    2: (12, 10, 10),   # evergreen broadleaf forest
+    3: (13, 10, 10),   # deciduous needleleaf forest
+    4: (14, 10, 10),   # deciduous broadleaf forest
+    5: (15, 10, 10),   # mixed forest
+    6: (41, 40, 40),   # closed shrubland
+    7: (43, 40, 40),   # open shrubland
+    8: (21, 20, 20),   # woody savanna
+    9: (22, 20, 30),   # savanna
+    10: (31, 30, 30),  # grassland
+    11: (31, 30, 50),  # permanent wetland (herbaceous wetland)
+    12: (31, 36, 30),  # cropland (herbaceous cropland)
+    13: (32, 9, 30),   # urban and built-up
+    14: (31, 35, 30),  # cropland / natural vegetation mosaic
+    15: (2, 2, 2),     # permanent snow and ice
+    16: (1, 1, 1),     # barren
+    17: (3, 3, 3),     # water bodies
+}
+_LCCS_LUT = np.zeros((18, 3), dtype=np.uint16)
+for _code, _lccs in IGBP_TO_LCCS.items():
+    _LCCS_LUT[_code] = _lccs
+
+
+def _p(default: Any, unit: str, doc: str, group: str) -> Any:
+    """A documented dataclass field (unit, description and group live in the metadata)."""
+    meta = {"unit": unit, "doc": doc, "group": group}
+    if isinstance(default, (dict, list)):
+        return field(default_factory=lambda d=default: _deepcopy(d), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def _deepcopy(value: Any) -> Any:
+    return json.loads(json.dumps(value))
+
+
+@dataclass
+class SyntheticParams:
+    """Every physical parameter of the synthetic SEN12MS-like data, in one place.
+
+    Defaults are typical values from remote-sensing practice (not measurements of
+    SEN12MS), tuned so that a simple classifier on per-patch band statistics
+    separates the classes clearly better from S2 than from S1 and perfectly from
+    neither. Class-keyed tables use the simplified class names of
+    :data:`xmodal.data.labels.SIMPLE_CLASS_NAMES`. Each field carries its unit
+    and description in its metadata; :meth:`table` lists them for display.
+    """
+
+    # --- land cover -------------------------------------------------------------
+    biome_weights: dict[str, float] = _p(
+        {
+            "temperate forest": 0.20, "cropland plains": 0.22, "savanna": 0.18,
+            "grassland steppe": 0.14, "arid": 0.08, "urban coast": 0.06,
+            "boreal wetland": 0.07, "snowy mountains": 0.05,
+        },
+        "weight", "Probability (unnormalised) that a scene belongs to each biome.", "land cover",
+    )
+    biome_priors: dict[str, dict[str, float]] = _p(
+        {
+            "temperate forest": {"Forest": 0.55, "Shrubland": 0.03, "Savanna": 0.10,
+                                 "Grassland": 0.12, "Wetland": 0.01, "Cropland": 0.12,
+                                 "Urban": 0.03, "Water": 0.04},
+            "cropland plains": {"Forest": 0.10, "Savanna": 0.05, "Grassland": 0.15,
+                                "Wetland": 0.01, "Cropland": 0.57, "Urban": 0.08, "Water": 0.04},
+            "savanna": {"Forest": 0.10, "Shrubland": 0.08, "Savanna": 0.50, "Grassland": 0.20,
+                        "Cropland": 0.07, "Urban": 0.01, "Barren": 0.02, "Water": 0.02},
+            "grassland steppe": {"Shrubland": 0.12, "Savanna": 0.08, "Grassland": 0.50,
+                                 "Cropland": 0.17, "Barren": 0.08, "Urban": 0.02, "Water": 0.03},
+            "arid": {"Shrubland": 0.30, "Savanna": 0.03, "Grassland": 0.15, "Cropland": 0.02,
+                     "Urban": 0.03, "Barren": 0.45, "Water": 0.02},
+            "urban coast": {"Forest": 0.10, "Savanna": 0.03, "Grassland": 0.12, "Wetland": 0.03,
+                            "Cropland": 0.15, "Urban": 0.32, "Water": 0.25},
+            "boreal wetland": {"Forest": 0.45, "Shrubland": 0.05, "Savanna": 0.05,
+                               "Grassland": 0.08, "Wetland": 0.14, "Water": 0.20,
+                               "Snow/Ice": 0.03},
+            "snowy mountains": {"Forest": 0.20, "Shrubland": 0.05, "Grassland": 0.15,
+                                "Snow/Ice": 0.30, "Barren": 0.25, "Water": 0.05},
+        },
+        "weight", "Class prior of each biome (unnormalised; classes left out have weight 0).",
+        "land cover",
+    )
+    prior_concentration: float = _p(
+        12.0, "-", "Dirichlet concentration of a scene's class prior around its biome's prior "
+        "(smaller = scenes differ more).", "land cover",
+    )
+    prior_floor: float = _p(
+        0.002, "-", "Weight added to every class of every scene prior, so that any class can "
+        "occur anywhere (rarely).", "land cover",
+    )
+    winter_snow_factor: float = _p(
+        3.0, "x", "In winter, the snowy-mountain biome weight is multiplied by this factor.",
+        "land cover",
+    )
+    igbp_codes: dict[str, dict[str, float]] = _p(
+        {
+            "Forest": {"1": 0.30, "2": 0.15, "3": 0.05, "4": 0.25, "5": 0.25},
+            "Shrubland": {"6": 0.3, "7": 0.7},
+            "Savanna": {"8": 0.6, "9": 0.4},
+            "Grassland": {"10": 1.0},
+            "Wetland": {"11": 1.0},
+            "Cropland": {"12": 0.6, "14": 0.4},
+            "Urban": {"13": 1.0},
+            "Snow/Ice": {"15": 1.0},
+            "Barren": {"16": 1.0},
+            "Water": {"17": 1.0},
+        },
+        "weight", "IGBP codes of each simplified class and their weights (a scene picks a "
+        "dominant code per class; objects keep it with probability igbp_dominant_prob).",
+        "land cover",
+    )
+    igbp_dominant_prob: float = _p(
+        0.75, "-", "Probability that an object takes its scene's dominant IGBP code for its "
+        "class (otherwise a code drawn from igbp_codes).", "land cover",
+    )
+    region_scale: float = _p(
+        0.8, "patch side", "Mean size of a large land-cover region (Voronoi cell), in patch "
+        "sides (a 256 px SEN12MS patch is 2.56 km).", "land cover",
+    )
+    object_scale: float = _p(
+        0.25, "patch side", "Mean size of an object (field, stand, lake, village): the small "
+        "Voronoi cells, in patch sides.", "land cover",
+    )
+    inclusion_prob: float = _p(
+        0.12, "-", "Probability that an object is an inclusion whose class is drawn anew "
+        "from the scene prior (a lake in a forest, a village in cropland).", "land cover",
+    )
+    boundary_warp: float = _p(
+        0.06, "patch side", "Standard deviation of the smooth displacement that bends region "
+        "boundaries, in patch sides.", "land cover",
+    )
+    # --- labels -----------------------------------------------------------------
+    label_cells_per_patch: float = _p(
+        5.0, "cells", "MODIS label cells across a patch side (500 m cells, 2.56 km patch: "
+        "about 5), i.e. label cell = patch_size / this, in pixels.", "labels",
+    )
+    label_noise: float = _p(
+        0.03, "-", "Probability that a label cell takes the runner-up class under it (a "
+        "boundary error) instead of the majority; a random class if the cell is pure.",
+        "labels",
+    )
+    # --- Sentinel-2 -------------------------------------------------------------
+    s2_signatures: dict[str, list[float]] = _p(
+        {
+            "Forest": [300, 500, 300, 800, 2200, 2800, 3000, 3100, 1500, 700],
+            "Shrubland": [600, 800, 900, 1250, 1900, 2200, 2400, 2500, 2700, 2000],
+            "Savanna": [450, 700, 650, 1100, 2100, 2500, 2700, 2800, 2300, 1450],
+            "Grassland": [500, 800, 700, 1200, 2500, 2900, 3100, 3200, 2500, 1500],
+            "Wetland": [400, 550, 420, 700, 1300, 1600, 1700, 1750, 1000, 500],
+            "Cropland": [700, 900, 1000, 1300, 1800, 2100, 2300, 2400, 2600, 1900],
+            "Urban": [1100, 1200, 1300, 1400, 1600, 1700, 1800, 1850, 2000, 1800],
+            "Snow/Ice": [8500, 8300, 8000, 7800, 7500, 7200, 7000, 6900, 800, 600],
+            "Barren": [1500, 1900, 2300, 2500, 2700, 2800, 2900, 3000, 3500, 3000],
+            "Water": [600, 500, 300, 250, 200, 180, 150, 150, 80, 50],
+        },
+        "reflectance x 10000", "Mean reflectance of each class in B02, B03, B04, B05, B06, "
+        "B07, B08, B8A, B11, B12.", "Sentinel-2",
+    )
+    s2_soil: list[float] = _p(
+        [1200, 1500, 1800, 2000, 2200, 2300, 2400, 2500, 3000, 2600],
+        "reflectance x 10000", "Bare-soil spectrum mixed into vegetation objects (sparse "
+        "canopy, stubble), same bands as s2_signatures.", "Sentinel-2",
+    )
+    s2_soil_mix_max: float = _p(
+        0.35, "-", "Maximum fraction of bare soil mixed into a vegetation object (uniform "
+        "between 0 and this).", "Sentinel-2",
+    )
+    s2_b01_gain: float = _p(
+        1.05, "x", "B01 (coastal aerosol) = s2_b01_gain * B02 + s2_b01_offset.", "Sentinel-2",
+    )
+    s2_b01_offset: float = _p(100.0, "reflectance x 10000", "Offset of B01 over B02.", "Sentinel-2")
+    s2_b09_fraction: float = _p(
+        0.35, "-", "B09 (water vapour) as a fraction of B8A.", "Sentinel-2",
+    )
+    s2_b10_level: float = _p(
+        15.0, "reflectance x 10000", "B10 (cirrus) of a clear sky: near zero.", "Sentinel-2",
+    )
+    s2_scene_gain_sd: float = _p(
+        0.10, "relative", "Per scene and class multiplicative gain s.d. (phenology, "
+        "illumination, atmosphere), all bands alike.", "Sentinel-2",
+    )
+    s2_band_gain_sd: float = _p(
+        0.04, "relative", "Per scene and band multiplicative gain s.d. (residual atmosphere).",
+        "Sentinel-2",
+    )
+    s2_object_gain_sd: float = _p(
+        0.12, "relative", "Per object multiplicative gain s.d. (density, vigour, crop type).",
+        "Sentinel-2",
+    )
+    s2_texture_sd: float = _p(
+        0.08, "relative", "S.d. of the spatially correlated multiplicative texture.", "Sentinel-2",
+    )
+    s2_texture_scale: float = _p(
+        1.5, "px", "Correlation length (Gaussian sigma) of the texture.", "Sentinel-2",
+    )
+    s2_adjacency_px: float = _p(
+        0.6, "px", "Gaussian blur sigma mixing neighbouring pixels (point spread, adjacency).",
+        "Sentinel-2",
+    )
+    s2_noise_rel: float = _p(0.02, "relative", "Per-pixel multiplicative sensor noise s.d.",
+                             "Sentinel-2")
+    s2_noise_abs: float = _p(15.0, "reflectance x 10000", "Per-pixel additive sensor noise s.d.",
+                             "Sentinel-2")
+    cloud_prob: float = _p(
+        0.15, "-", "Probability that a scene has thin clouds.", "Sentinel-2",
+    )
+    cloud_max_opacity: float = _p(
+        0.6, "-", "Maximum opacity of a thin cloud (0 = clear, 1 = opaque).", "Sentinel-2",
+    )
+    cloud_cover: float = _p(
+        0.35, "-", "Approximate fraction of a cloudy scene under cloud.", "Sentinel-2",
+    )
+    cloud_reflectance: list[float] = _p(
+        [5200, 5000, 4900, 4900, 4800, 4700, 4600, 4600, 3200, 2400],
+        "reflectance x 10000", "Reflectance of an opaque cloud, same bands as s2_signatures.",
+        "Sentinel-2",
+    )
+    cloud_b10: float = _p(
+        1500.0, "reflectance x 10000", "B10 (cirrus) of an opaque cloud.", "Sentinel-2",
+    )
+    seasonal_snow_prob: dict[str, float] = _p(
+        {"winter": 0.20, "spring": 0.05, "fall": 0.03, "summer": 0.0},
+        "-", "Probability per season that a scene has seasonal snow on open land (the annual "
+        "MODIS label does not change; S2 sees snow, S1 little).", "Sentinel-2",
+    )
+    seasonal_snow_cover: float = _p(
+        0.6, "-", "Fraction of the open land (shrubland, savanna, grassland, cropland, barren) "
+        "of a snowy scene under snow.", "Sentinel-2",
+    )
+    leaf_off_nir: float = _p(
+        0.65, "x", "In winter, red-edge and NIR reflectance of deciduous forest (IGBP 3, 4) and "
+        "half of it for mixed forest (IGBP 5) are multiplied by this (leaf-off).", "Sentinel-2",
+    )
+    # --- Sentinel-1 -------------------------------------------------------------
+    s1_sigma0_db: dict[str, list[float]] = _p(
+        {
+            "Forest": [-7.0, -13.0], "Shrubland": [-9.0, -16.0], "Savanna": [-8.5, -15.0],
+            "Grassland": [-11.0, -18.0], "Wetland": [-9.0, -17.0], "Cropland": [-10.0, -17.0],
+            "Urban": [0.0, -7.0], "Snow/Ice": [-12.0, -20.0], "Barren": [-14.0, -22.0],
+            "Water": [-22.0, -28.0],
+        },
+        "dB", "Mean backscatter sigma0 of each class, VV and VH.", "Sentinel-1",
+    )
+    s1_scene_offset_sd: float = _p(
+        1.5, "dB", "Per scene offset s.d., all classes alike (incidence angle, calibration).",
+        "Sentinel-1",
+    )
+    s1_class_offset_sd: float = _p(
+        1.5, "dB", "Per scene and class offset s.d. (soil moisture, crop state, frozen "
+        "ground).", "Sentinel-1",
+    )
+    s1_object_sd: float = _p(
+        1.5, "dB", "Per object offset s.d. (tillage, canopy structure).", "Sentinel-1",
+    )
+    s1_texture_sd: dict[str, float] = _p(
+        {"Forest": 1.0, "Shrubland": 1.0, "Savanna": 1.0, "Grassland": 0.8, "Wetland": 1.5,
+         "Cropland": 1.0, "Urban": 3.5, "Snow/Ice": 1.0, "Barren": 1.0, "Water": 1.0},
+        "dB", "S.d. of the spatially correlated texture of each class (urban: high variance).",
+        "Sentinel-1",
+    )
+    s1_texture_scale: float = _p(
+        1.0, "px", "Correlation length (Gaussian sigma) of the texture.", "Sentinel-1",
+    )
+    s1_water_wind_sd: float = _p(
+        3.0, "dB", "Extra per scene s.d. of water backscatter (wind roughening).", "Sentinel-1",
+    )
+    s1_urban_bright_frac: float = _p(
+        0.05, "-", "Fraction of urban pixels that are bright double-bounce scatterers.",
+        "Sentinel-1",
+    )
+    s1_urban_bright_db: float = _p(
+        10.0, "dB", "Extra backscatter of a bright urban scatterer.", "Sentinel-1",
+    )
+    s1_snow_offset: list[float] = _p(
+        [-1.0, -1.0], "dB", "VV, VH change under seasonal (dry) snow: C-band sees through it.",
+        "Sentinel-1",
+    )
+    s1_looks: float = _p(
+        4.4, "looks", "Equivalent number of looks: shape of the gamma speckle (mean 1) "
+        "multiplied onto linear power (GRD IW: about 4.4).", "Sentinel-1",
+    )
+    s1_mixing_px: float = _p(
+        0.5, "px", "Gaussian blur sigma of linear backscatter before speckle (resolution "
+        "cell larger than the 10 m pixel).", "Sentinel-1",
+    )
+    s1_nan_scene_prob: float = _p(
+        0.15, "-", "Probability that a scene holds NaN pixels (as some real SEN12MS files "
+        "do).", "Sentinel-1",
+    )
+    s1_nan_pixel_rate: float = _p(
+        0.002, "-", "Fraction of the pixels of such a scene set to NaN (both bands).",
+        "Sentinel-1",
+    )
+    # --- georeferencing ---------------------------------------------------------
+    pixel_size_m: float = _p(10.0, "m", "Ground sampling distance of every file.",
+                             "georeferencing")
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    # -- (de)serialisation -------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """All parameters as plain JSON-serialisable values."""
+        return _deepcopy(dataclasses.asdict(self))
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> SyntheticParams:
+        """Build from :meth:`to_dict` output; unknown keys raise ``ValueError`` naming them."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"Unknown synthetic parameter(s) {unknown}; known: {sorted(known)}")
+        return cls(**_deepcopy(values))
+
+    def replace(self, **changes: Any) -> SyntheticParams:
+        """A copy with some parameters changed (validated)."""
+        unknown = sorted(set(changes) - {f.name for f in fields(self)})
+        if unknown:
+            raise ValueError(f"Unknown synthetic parameter(s) {unknown}")
+        return dataclasses.replace(self, **changes)
+
+    def table(self) -> list[dict[str, Any]]:
+        """One row per parameter for display: group, name, value, unit, description.
+
+        Class-keyed tables (signatures, backscatter) stay as their dict values;
+        :meth:`signature_table` and :meth:`backscatter_table` give them as rows.
+        """
+        rows = []
+        for f in fields(self):
+            rows.append(
+                {
+                    "group": f.metadata["group"],
+                    "name": f.name,
+                    "value": _deepcopy(getattr(self, f.name)),
+                    "unit": f.metadata["unit"],
+                    "description": f.metadata["doc"],
+                }
+            )
+        return rows
+
+    def signature_table(self) -> list[dict[str, Any]]:
+        """S2 mean reflectance (x 10000) per class and all 13 bands, one row per class."""
+        sig = _s2_signature_matrix(self)
+        return [
+            {"class": name, **{b: float(round(sig[i, j], 1)) for j, b in enumerate(S2_BANDS)}}
+            for i, name in enumerate(_CLASSES)
+        ]
+
+    def backscatter_table(self) -> list[dict[str, Any]]:
+        """S1 mean sigma0 (dB) and texture s.d. per class, one row per class."""
+        return [
+            {
+                "class": name,
+                "VV": float(self.s1_sigma0_db[name][0]),
+                "VH": float(self.s1_sigma0_db[name][1]),
+                "texture_sd": float(self.s1_texture_sd[name]),
+            }
+            for name in _CLASSES
+        ]
+
+    # -- validation ---------------------------------------------------------------
+    def validate(self) -> None:
+        """Check every value; raise ``ValueError`` naming the parameter and value."""
+        probs = (
+            "igbp_dominant_prob", "inclusion_prob", "label_noise", "s2_soil_mix_max",
+            "cloud_prob", "cloud_max_opacity", "cloud_cover", "seasonal_snow_cover",
+            "s1_urban_bright_frac", "s1_nan_scene_prob", "s1_nan_pixel_rate",
+        )
+        for name in probs:
+            v = getattr(self, name)
+            if not _is_real(v) or not 0.0 <= v <= 1.0:
+                raise ValueError(f"Synthetic parameter {name} must be in [0, 1], got {v!r}")
+        positive = (
+            "prior_concentration", "winter_snow_factor", "region_scale", "object_scale",
+            "label_cells_per_patch", "s2_b01_gain", "s1_looks", "pixel_size_m",
+        )
+        for name in positive:
+            v = getattr(self, name)
+            if not _is_real(v) or not v > 0:
+                raise ValueError(f"Synthetic parameter {name} must be > 0, got {v!r}")
+        non_negative = (
+            "prior_floor", "boundary_warp", "s2_b01_offset", "s2_b09_fraction", "s2_b10_level",
+            "s2_scene_gain_sd", "s2_band_gain_sd", "s2_object_gain_sd", "s2_texture_sd",
+            "s2_texture_scale", "s2_adjacency_px", "s2_noise_rel", "s2_noise_abs", "cloud_b10",
+            "leaf_off_nir", "s1_scene_offset_sd", "s1_class_offset_sd", "s1_object_sd",
+            "s1_texture_scale", "s1_water_wind_sd", "s1_urban_bright_db", "s1_mixing_px",
+        )
+        for name in non_negative:
+            v = getattr(self, name)
+            if not _is_real(v) or not v >= 0:
+                raise ValueError(f"Synthetic parameter {name} must be >= 0, got {v!r}")
+        for name in ("s2_signatures", "s1_sigma0_db", "s1_texture_sd", "igbp_codes"):
+            table = getattr(self, name)
+            missing = [c for c in _CLASSES if c not in table]
+            extra = [c for c in table if c not in _CLASSES]
+            if missing or extra:
+                raise ValueError(
+                    f"Synthetic parameter {name} needs exactly the classes {list(_CLASSES)}; "
+                    f"missing {missing}, unknown {extra}"
+                )
+        for c, sig in self.s2_signatures.items():
+            if len(sig) != len(SIGNATURE_BANDS) or min(sig) < 0:
+                raise ValueError(
+                    f"Synthetic parameter s2_signatures[{c!r}] must hold "
+                    f"{len(SIGNATURE_BANDS)} non-negative values {SIGNATURE_BANDS}, got {sig!r}"
+                )
+        for name in ("s2_soil", "cloud_reflectance"):
+            v = getattr(self, name)
+            if len(v) != len(SIGNATURE_BANDS) or min(v) < 0:
+                raise ValueError(
+                    f"Synthetic parameter {name} must hold {len(SIGNATURE_BANDS)} non-negative "
+                    f"values {SIGNATURE_BANDS}, got {v!r}"
+                )
+        for c, vv_vh in self.s1_sigma0_db.items():
+            if len(vv_vh) != 2:
+                raise ValueError(f"Synthetic parameter s1_sigma0_db[{c!r}] must be [VV, VH], "
+                                 f"got {vv_vh!r}")
+        if len(self.s1_snow_offset) != 2:
+            raise ValueError(f"Synthetic parameter s1_snow_offset must be [VV, VH], got "
+                             f"{self.s1_snow_offset!r}")
+        for c, codes in self.igbp_codes.items():
+            simple = _CLASSES.index(c) + 1
+            from .labels import IGBP_TO_SIMPLE
+
+            bad = [k for k in codes if not str(k).isdigit()
+                   or IGBP_TO_SIMPLE.get(int(k)) != simple]
+            if bad or not codes or min(codes.values()) < 0 or sum(codes.values()) <= 0:
+                raise ValueError(
+                    f"Synthetic parameter igbp_codes[{c!r}] must map IGBP codes of class {c} "
+                    f"to non-negative weights, got {codes!r}"
+                )
+        if set(self.biome_weights) != set(self.biome_priors):
+            raise ValueError(
+                "Synthetic parameters biome_weights and biome_priors must name the same biomes, "
+                f"got {sorted(self.biome_weights)} and {sorted(self.biome_priors)}"
+            )
+        if not self.biome_weights or min(self.biome_weights.values()) < 0 or sum(
+            self.biome_weights.values()
+        ) <= 0:
+            raise ValueError(f"Synthetic parameter biome_weights must be non-negative with a "
+                             f"positive sum, got {self.biome_weights!r}")
+        for b, prior in self.biome_priors.items():
+            extra = [c for c in prior if c not in _CLASSES]
+            if extra or min(prior.values(), default=-1) < 0:
+                raise ValueError(
+                    f"Synthetic parameter biome_priors[{b!r}] must map class names "
+                    f"{list(_CLASSES)} to non-negative weights, got {prior!r}"
+                )
+        for s, v in self.seasonal_snow_prob.items():
+            if s not in SEASONS or not _is_real(v) or not 0 <= v <= 1:
+                raise ValueError(
+                    f"Synthetic parameter seasonal_snow_prob must map seasons {sorted(SEASONS)} "
+                    f"to probabilities, got {s!r}: {v!r}"
+                )
+
+
+def _is_real(v: Any) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool) and (
+        np.isfinite(v)
+    )
+
+
+# ---------------------------------------------------------------------------------
+# scene synthesis
+# ---------------------------------------------------------------------------------
+
+
+def _s2_signature_matrix(p: SyntheticParams, base: np.ndarray | None = None) -> np.ndarray:
+    """Expand 10-band spectra ``(..., 10)`` (default: the class signatures) to 13 bands."""
+    if base is None:
+        base = np.array([p.s2_signatures[c] for c in _CLASSES], dtype=np.float64)
+    base = np.asarray(base, dtype=np.float64)
+    b02, b8a = base[..., 0], base[..., 7]
+    b01 = p.s2_b01_gain * b02 + p.s2_b01_offset
+    b09 = p.s2_b09_fraction * b8a
+    b10 = np.full_like(b02, p.s2_b10_level)
+    # 13-band order: B01 B02..B8A B09 B10 B11 B12
+    return np.concatenate(
+        [b01[..., None], base[..., :8], b09[..., None], b10[..., None], base[..., 8:]], axis=-1
+    )
+
+
+def _smooth_noise(rng: np.random.Generator, shape: tuple[int, ...], sigma: float) -> np.ndarray:
+    """Gaussian-filtered white noise over the last two axes, rescaled to unit s.d."""
+    from scipy.ndimage import gaussian_filter
+
+    white = rng.standard_normal(shape)
+    if sigma <= 0:
+        return white
+    sig = (0,) * (len(shape) - 2) + (sigma, sigma)
+    out = gaussian_filter(white, sigma=sig, mode="wrap")
+    sd = out.std(axis=(-2, -1), keepdims=True)
+    return out / np.where(sd > 0, sd, 1.0)
+
+
+def _blur(arr: np.ndarray, sigma: float) -> np.ndarray:
+    from scipy.ndimage import gaussian_filter
+
+    if sigma <= 0:
+        return arr
+    return gaussian_filter(arr, sigma=(0,) * (arr.ndim - 2) + (sigma, sigma), mode="nearest")
+
+
+def _voronoi(
+    rng: np.random.Generator, side: int, cell: float, coords: np.ndarray
+) -> tuple[np.ndarray, int]:
+    """Nearest of ~(side/cell)^2 random seeds for each coordinate ``(n, 2)``, and the seed count."""
+    from scipy.spatial import cKDTree
+
+    margin = cell
+    span = side + 2 * margin
+    n = max(1, int(rng.poisson((span / cell) ** 2)))
+    seeds = rng.uniform(-margin, side + margin, size=(n, 2))
+    _, idx = cKDTree(seeds).query(coords)
+    return idx.astype(np.int64), n
+
+
+class _Scene:
+    """Arrays of one synthetic scene (full extent, before cutting patches)."""
+
+    def __init__(self) -> None:
+        self.igbp_true: np.ndarray
+        self.igbp_label: np.ndarray
+        self.s2: np.ndarray
+        self.s1: np.ndarray
+        self.info: dict[str, Any] = {}
+
+
+def _scene_prior(rng: np.random.Generator, p: SyntheticParams, season: str) -> tuple[str, np.ndarray]:
+    biomes = list(p.biome_weights)
+    w = np.array([p.biome_weights[b] for b in biomes], dtype=np.float64)
+    if season == "winter":
+        w = w * np.array([p.winter_snow_factor if b == "snowy mountains" else 1.0 for b in biomes])
+    biome = biomes[int(rng.choice(len(biomes), p=w / w.sum()))]
+    base = np.array([p.biome_priors[biome].get(c, 0.0) for c in _CLASSES], dtype=np.float64)
+    base = base / max(base.sum(), 1e-12)
+    alpha = p.prior_concentration * base + 1e-3
+    prior = rng.dirichlet(alpha) + p.prior_floor
+    return biome, prior / prior.sum()
+
+
+def _igbp_choices(p: SyntheticParams) -> list[tuple[np.ndarray, np.ndarray]]:
+    out = []
+    for c in _CLASSES:
+        codes = np.array([int(k) for k in p.igbp_codes[c]], dtype=np.int64)
+        w = np.array(list(p.igbp_codes[c].values()), dtype=np.float64)
+        out.append((codes, w / w.sum()))
+    return out
+
+
+def _land_cover(
+    rng: np.random.Generator, p: SyntheticParams, side: int, patch_size: int, prior: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """True fine land cover: (simplified class 0..9, IGBP code, object id), each (side, side)."""
+    yy, xx = np.mgrid[0:side, 0:side].astype(np.float64)
+    warp = p.boundary_warp * patch_size
+    if warp > 0:
+        d = _smooth_noise(rng, (2, side, side), sigma=0.15 * patch_size) * warp
+        yy, xx = yy + d[0], xx + d[1]
+    coords = np.stack([yy.ravel(), xx.ravel()], axis=1)
+    region, n_region = _voronoi(rng, side, p.region_scale * patch_size, coords)
+    obj, n_obj = _voronoi(rng, side, p.object_scale * patch_size, coords)
+    region_cls = rng.choice(_N_CLASSES, size=n_region, p=prior)
+    is_incl = rng.random(n_obj) < p.inclusion_prob
+    incl_cls = rng.choice(_N_CLASSES, size=n_obj, p=prior)
+    cls = np.where(is_incl[obj], incl_cls[obj], region_cls[region])
+    # IGBP code: per scene a dominant code per class, objects deviate sometimes
+    codes_tab = np.empty((n_obj, _N_CLASSES), dtype=np.int64)
+    keep = rng.random((n_obj, _N_CLASSES)) < p.igbp_dominant_prob
+    for k, (codes, w) in enumerate(_igbp_choices(p)):
+        dominant = codes[rng.choice(len(codes), p=w)]
+        other = codes[rng.choice(len(codes), size=n_obj, p=w)]
+        codes_tab[:, k] = np.where(keep[:, k], dominant, other)
+    igbp = codes_tab[obj, cls]
+    shape = (side, side)
+    return cls.reshape(shape), igbp.reshape(shape), obj.reshape(shape)
+
+
+def _coarse_label(
+    rng: np.random.Generator, p: SyntheticParams, igbp: np.ndarray, patch_size: int,
+    prior: np.ndarray,
+) -> np.ndarray:
+    """MODIS-like label: majority IGBP code per (misaligned) coarse cell, with label noise."""
+    side = igbp.shape[0]
+    cell = patch_size / p.label_cells_per_patch
+    oy, ox = rng.uniform(0, cell, size=2)
+    cy = np.floor((np.arange(side) + oy) / cell).astype(np.int64)
+    cx = np.floor((np.arange(side) + ox) / cell).astype(np.int64)
+    ncx = int(cx[-1]) + 1
+    ncell = (int(cy[-1]) + 1) * ncx
+    cell_id = cy[:, None] * ncx + cx[None, :]
+    counts = np.bincount(
+        (cell_id * 18 + igbp).ravel(), minlength=ncell * 18
+    ).reshape(ncell, 18).astype(np.float64)
+    counts += rng.random(counts.shape) * 0.01 * (counts > 0)  # random tie-breaking
+    order = np.argsort(-counts, axis=1)
+    first, second = order[:, 0], order[:, 1]
+    has_second = counts[np.arange(ncell), second] > 0
+    noisy = rng.random(ncell) < p.label_noise
+    choices = _igbp_choices(p)
+    rand_cls = rng.choice(_N_CLASSES, size=ncell, p=prior)
+    rand_code = np.array([choices[c][0][0] for c in range(_N_CLASSES)])[rand_cls]
+    label = np.where(noisy, np.where(has_second, second, rand_code), first)
+    return label[cell_id]
+
+
+def _render_s2(
+    rng: np.random.Generator, p: SyntheticParams, cls: np.ndarray, igbp: np.ndarray,
+    obj: np.ndarray, season: str, snow: np.ndarray,
+) -> tuple[np.ndarray, bool]:
+    """S2 reflectance x 10000 ``(13, H, W)`` uint16 and whether the scene is cloudy."""
+    side = cls.shape[0]
+    n_obj = int(obj.max()) + 1
+    sig10 = np.array([p.s2_signatures[c] for c in _CLASSES], dtype=np.float64)  # (10 cls, 10 b)
+    soil = np.asarray(p.s2_soil, dtype=np.float64)
+    veg = np.isin(np.arange(_N_CLASSES), [_CLASSES.index(c) for c in _VEGETATION])
+    # object-level soil mixing for vegetation, and leaf-off deciduous forest in winter
+    mix = rng.uniform(0, p.s2_soil_mix_max, size=n_obj)[obj] * veg[cls]
+    spec = sig10[cls] * (1 - mix[..., None]) + soil * mix[..., None]  # (H, W, 10)
+    if season == "winter":
+        leaf = np.ones(18)
+        leaf[[3, 4]] = p.leaf_off_nir
+        leaf[5] = 0.5 * (1 + p.leaf_off_nir)
+        nir = np.array([0, 0, 0, 1, 1, 1, 1, 1, 0, 0], dtype=bool)  # B05..B8A
+        spec[..., nir] *= leaf[igbp][..., None]
+    gain = (
+        np.exp(rng.normal(0, p.s2_scene_gain_sd, size=_N_CLASSES))[cls]
+        * np.exp(rng.normal(0, p.s2_object_gain_sd, size=n_obj))[obj]
+        * np.exp(p.s2_texture_sd * _smooth_noise(rng, (side, side), p.s2_texture_scale))
+    )
+    spec *= gain[..., None]
+    spec *= np.exp(rng.normal(0, p.s2_band_gain_sd, size=len(SIGNATURE_BANDS)))
+    if snow.any():
+        snow_sig = np.asarray(p.s2_signatures["Snow/Ice"], dtype=np.float64)
+        spec = spec * (1 - snow[..., None]) + snow_sig * snow[..., None]
+    refl = _s2_signature_matrix(p, spec)  # (H, W, 13)
+    refl = np.moveaxis(refl, -1, 0)  # (13, H, W)
+    refl = _blur(refl, p.s2_adjacency_px)
+    cloudy = bool(rng.random() < p.cloud_prob)
+    if cloudy:
+        field_ = _smooth_noise(rng, (side, side), sigma=side / 8)
+        thresh = np.quantile(field_, 1 - p.cloud_cover)
+        alpha = np.clip((field_ - thresh) / 0.8, 0, 1) * p.cloud_max_opacity
+        cloud = _s2_signature_matrix(p, np.asarray(p.cloud_reflectance, dtype=np.float64))
+        cloud[S2_BANDS.index("B10")] = p.cloud_b10
+        refl = refl * (1 - alpha) + cloud[:, None, None] * alpha
+    refl = refl * (1 + p.s2_noise_rel * rng.standard_normal(refl.shape))
+    refl = refl + p.s2_noise_abs * rng.standard_normal(refl.shape)
+    return np.clip(np.rint(refl), 0, 65535).astype(np.uint16), cloudy
+
+
+def _render_s1(
+    rng: np.random.Generator, p: SyntheticParams, cls: np.ndarray, obj: np.ndarray,
+    snow: np.ndarray,
+) -> tuple[np.ndarray, int]:
+    """S1 sigma0 in dB ``(2, H, W)`` float32 and the number of NaN pixels."""
+    side = cls.shape[0]
+    n_obj = int(obj.max()) + 1
+    tab = np.array([p.s1_sigma0_db[c] for c in _CLASSES], dtype=np.float64)  # (10, 2)
+    tex_sd = np.array([p.s1_texture_sd[c] for c in _CLASSES], dtype=np.float64)
+    offset = rng.normal(0, p.s1_scene_offset_sd, size=2).mean() + rng.normal(0, 0.3, size=2)
+    class_off = rng.normal(0, p.s1_class_offset_sd, size=(_N_CLASSES, 1))
+    class_off[_CLASSES.index("Water")] += rng.normal(0, p.s1_water_wind_sd)
+    db = tab[cls] + offset + class_off[cls]  # (H, W, 2)
+    db += rng.normal(0, p.s1_object_sd, size=(n_obj, 1))[obj]
+    db += (tex_sd[cls][..., None] * _smooth_noise(rng, (2, side, side), p.s1_texture_scale)
+           .transpose(1, 2, 0))
+    urban = cls == _CLASSES.index("Urban")
+    bright = urban & (rng.random((side, side)) < p.s1_urban_bright_frac)
+    db += (bright * p.s1_urban_bright_db)[..., None]
+    db += snow[..., None] * np.asarray(p.s1_snow_offset, dtype=np.float64)
+    lin = np.moveaxis(10.0 ** (db / 10.0), -1, 0)
+    lin = _blur(lin, p.s1_mixing_px)
+    lin = lin * rng.gamma(p.s1_looks, 1.0 / p.s1_looks, size=lin.shape)
+    out = (10.0 * np.log10(np.maximum(lin, 1e-10))).astype(np.float32)
+    n_nan = 0
+    if rng.random() < p.s1_nan_scene_prob and p.s1_nan_pixel_rate > 0:
+        mask = rng.random((side, side)) < p.s1_nan_pixel_rate
+        out[:, mask] = np.nan
+        n_nan = int(mask.sum())
+    return out, n_nan
+
+
+def _make_scene(
+    p: SyntheticParams, seed: int, season: str, scene: int, side: int, patch_size: int
+) -> _Scene:
+    season_idx = list(SEASONS).index(season)
+    rng = np.random.default_rng(np.random.SeedSequence([seed, season_idx, scene]))
+    sc = _Scene()
+    biome, prior = _scene_prior(rng, p, season)
+    cls, igbp, obj = _land_cover(rng, p, side, patch_size, prior)
+    sc.igbp_true = igbp
+    sc.igbp_label = _coarse_label(rng, p, igbp, patch_size, prior)
+    # seasonal snow on open land
+    snowy = bool(rng.random() < p.seasonal_snow_prob.get(season, 0.0))
+    snow = np.zeros((side, side))
+    if snowy:
+        open_land = np.isin(cls, [_CLASSES.index(c) for c in _OPEN_LAND])
+        f = _smooth_noise(rng, (side, side), sigma=side / 10)
+        thresh = np.quantile(f, 1 - p.seasonal_snow_cover)
+        snow = np.clip((f - thresh) / 0.5, 0, 1) * open_land
+    sc.s2, cloudy = _render_s2(rng, p, cls, igbp, obj, season, snow)
+    sc.s1, n_nan = _render_s1(rng, p, cls, obj, snow)
+    # georeferencing: a UTM zone per scene
+    zone = int(rng.integers(1, 61))
+    north = bool(rng.random() < 0.7)
+    epsg = (32600 if north else 32700) + zone
+    x0 = float(np.round(rng.uniform(200_000, 800_000), -1))
+    y0 = float(np.round(rng.uniform(1_000_000, 9_000_000), -1))
+    sc.info = {
+        "biome": biome, "prior": prior, "cloudy": cloudy, "seasonal_snow": snowy,
+        "s1_nan_pixels": n_nan, "epsg": epsg, "origin": (x0, y0),
+    }
+    return sc
+
+
+# ---------------------------------------------------------------------------------
+# writing
+# ---------------------------------------------------------------------------------
+
+
+def _write_tif(path: Path, arr: np.ndarray, crs: Any, transform: Any,
+               descriptions: tuple[str, ...]) -> None:
+    import rasterio
+
+    profile = {
+        "driver": "GTiff", "width": arr.shape[2], "height": arr.shape[1], "count": arr.shape[0],
+        "dtype": arr.dtype.name, "crs": crs, "transform": transform, "interleave": "pixel",
+    }
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(arr)
+        dst.descriptions = descriptions
+        dst.update_tags(SOURCE="xmodal synthetic SEN12MS-like data")
+
+
+def _atomic_write_json(path: Path, data: dict[str, Any]) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=2, sort_keys=False)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _check_int(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _validate_args(
+    n_scenes: Any, patches_per_side: Any, patch_size: Any, season: Any, seed: Any,
+    params: Any,
+) -> SyntheticParams:
+    _check_int("n_scenes", n_scenes, 1)
+    _check_int("patches_per_side", patches_per_side, 1)
+    _check_int("patch_size", patch_size, 2)
+    if patch_size % 2:
+        raise ValueError(
+            f"patch_size must be divisible by 2 (patches overlap by half), got {patch_size!r}"
+        )
+    _check_int("seed", seed, 0)
+    if season not in SEASONS:
+        raise ValueError(f"Unknown season {season!r}; choose one of {sorted(SEASONS)}")
+    if params is None:
+        params = SyntheticParams()
+    elif isinstance(params, dict):
+        params = SyntheticParams.from_dict(params)
+    elif not isinstance(params, SyntheticParams):
+        raise ValueError(f"params must be a SyntheticParams or dict, got {type(params).__name__}")
+    else:
+        params.validate()
+    if patch_size / params.label_cells_per_patch < 1:
+        raise ValueError(
+            f"patch_size {patch_size} is smaller than label_cells_per_patch "
+            f"{params.label_cells_per_patch}: a label cell must span at least one pixel"
+        )
+    return params
+
+
+def make_synthetic(
+    root: str | Path,
+    n_scenes: int = 24,
+    patches_per_side: int = 6,
+    patch_size: int = 64,
+    season: str = "winter",
+    seed: int = 0,
+    params: SyntheticParams | dict[str, Any] | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Write a synthetic SEN12MS-like data set in the official layout.
+
+    Each of the ``n_scenes`` scenes is a square of ``(patches_per_side + 1) *
+    patch_size / 2`` pixels at 10 m, cut into ``patches_per_side ** 2`` patches
+    of ``patch_size`` pixels with stride ``patch_size / 2`` (neighbours overlap by
+    half, as in SEN12MS). Scenes are numbered 1..n_scenes and patches
+    1..patches_per_side**2 row by row. See the module docstring for the physics
+    and :class:`SyntheticParams` for every parameter.
+
+    An existing synthetic season folder of the same season under ``root`` is
+    replaced; a folder that was not made by this generator (no marker) is never
+    touched.
+
+    Args:
+        root: Output folder (created if needed).
+        n_scenes: Number of scenes (SEN12MS "ROIs").
+        patches_per_side: Patches per scene side.
+        patch_size: Patch side in pixels (even; SEN12MS: 256).
+        season: "spring", "summer", "fall" or "winter" (selects the folder; winter
+            makes snow more likely).
+        seed: Random seed; equal arguments give identical files.
+        params: Physical parameters (default :class:`SyntheticParams()`), or a dict
+            of them.
+        progress: Show a tqdm progress bar over scenes.
+
+    Returns:
+        A JSON-serialisable summary: arguments, counts, class frequencies of the
+        labels, elapsed seconds and paths (the marker file holds the same plus
+        the parameters).
+
+    Raises:
+        ValueError: for a bad argument (the message names it), or if ``root``
+            already holds data of the season that this generator did not make.
+    """
+    from rasterio.crs import CRS
+    from rasterio.transform import Affine
+    from tqdm.auto import tqdm
+
+    t0 = time.perf_counter()
+    params = _validate_args(n_scenes, patches_per_side, patch_size, season, seed, params)
+    root = Path(root)
+    sf = season_folder(season)
+    marker = root / MARKER_NAME
+    season_dir = root / sf
+    old: dict[str, Any] = {}
+    if marker.exists():
+        try:
+            old = json.loads(marker.read_text())
+        except (OSError, json.JSONDecodeError) as e:
+            raise ValueError(f"Cannot read the synthetic marker {marker}: {e}") from None
+    if season_dir.exists() and any(season_dir.iterdir()) and sf not in old.get("seasons", {}):
+        raise ValueError(
+            f"{season_dir} already holds data that this generator did not make "
+            f"(no entry in {marker}); refusing to overwrite it"
+        )
+    root.mkdir(parents=True, exist_ok=True)
+    if old:
+        # until the final marker is written the root is incomplete: say so
+        _atomic_write_json(marker, {**old, "status": "writing"})
+    if season_dir.exists():
+        shutil.rmtree(season_dir)
+    season_dir.mkdir(parents=True)
+
+    stride = patch_size // 2
+    side = stride * (patches_per_side + 1)
+    n_patch = patches_per_side ** 2
+    res = params.pixel_size_m
+    class_hist = np.zeros(_N_CLASSES)
+    igbp_hist = np.zeros(18)
+    n_mixed = n_multilabel = n_cloudy = n_snowy = n_nan_patches = 0
+    biomes: dict[str, int] = {}
+    scenes_iter = tqdm(
+        range(1, n_scenes + 1), desc=f"synthetic {sf}", unit="scene", disable=not progress
+    )
+    for scene in scenes_iter:
+        sc = _make_scene(params, seed, season, scene, side, patch_size)
+        crs = CRS.from_epsg(sc.info["epsg"])
+        x0, y0 = sc.info["origin"]
+        for sensor in ("s1", "s2", "lc"):
+            (season_dir / f"{sensor}_{scene}").mkdir()
+        lccs = _LCCS_LUT[sc.igbp_label]  # (H, W, 3)
+        lc = np.concatenate([sc.igbp_label[None].astype(np.uint16), np.moveaxis(lccs, -1, 0)])
+        lc_patches = []
+        for r in range(patches_per_side):
+            for c in range(patches_per_side):
+                key = PatchKey(sf, scene, r * patches_per_side + c + 1)
+                win = np.s_[:, r * stride: r * stride + patch_size,
+                            c * stride: c * stride + patch_size]
+                transform = Affine(res, 0.0, x0 + c * stride * res, 0.0, -res,
+                                   y0 - r * stride * res)
+                s1p = sc.s1[win]
+                n_nan_patches += bool(np.isnan(s1p).any())
+                lcp = lc[win]
+                lc_patches.append(lcp[0])
+                _write_tif(patch_path(root, key, "s1"), np.ascontiguousarray(s1p), crs,
+                           transform, S1_BANDS)
+                _write_tif(patch_path(root, key, "s2"), np.ascontiguousarray(sc.s2[win]), crs,
+                           transform, S2_BANDS)
+                _write_tif(patch_path(root, key, "lc"), np.ascontiguousarray(lcp), crs,
+                           transform, LC_BANDS)
+        soft = soft_labels(np.stack(lc_patches), "dfc10")
+        class_hist += soft.sum(axis=0)
+        igbp_hist += np.bincount(np.stack(lc_patches).ravel(), minlength=18)[:18]
+        n_mixed += int(((soft > 0).sum(axis=1) >= 2).sum())
+        n_multilabel += int(((soft > 0.3).sum(axis=1) >= 2).sum())
+        n_cloudy += n_patch * sc.info["cloudy"]
+        n_snowy += sc.info["seasonal_snow"]
+        biomes[sc.info["biome"]] = biomes.get(sc.info["biome"], 0) + 1
+
+    total_patches = n_scenes * n_patch
+    class_freq = class_hist / max(class_hist.sum(), 1e-12)
+    igbp_freq = igbp_hist / max(igbp_hist.sum(), 1e-12)
+    summary: dict[str, Any] = {
+        "kind": "synthetic",
+        "status": "complete",
+        "generator": "xmodal.data.synthetic",
+        "version": GENERATOR_VERSION,
+        "season": season,
+        "season_folder": sf,
+        "seed": int(seed),
+        "n_scenes": int(n_scenes),
+        "patches_per_side": int(patches_per_side),
+        "patch_size": int(patch_size),
+        "counts": {
+            "scenes": int(n_scenes),
+            "patches": int(total_patches),
+            "files": int(3 * total_patches),
+            "mixed_patches": int(n_mixed),
+            "multi_label_patches": int(n_multilabel),
+            "cloudy_patches": int(n_cloudy),
+            "snowy_scenes": int(n_snowy),
+            "s1_nan_patches": int(n_nan_patches),
+        },
+        "biomes": dict(sorted(biomes.items())),
+        "class_frequencies": {c: round(float(f), 5) for c, f in zip(_CLASSES, class_freq)},
+        "igbp_frequencies": {str(k): round(float(igbp_freq[k]), 5) for k in range(1, 18)},
+        "elapsed_seconds": round(time.perf_counter() - t0, 3),
+        "paths": {"root": str(root), "season": str(season_dir), "marker": str(marker)},
+    }
+    seasons = dict(old.get("seasons", {})) if old else {}
+    seasons = {k: v for k, v in seasons.items() if (root / k).is_dir()}
+    seasons[sf] = {k: summary[k] for k in ("season", "seed", "n_scenes", "patches_per_side",
+                                           "patch_size", "counts")}
+    seasons[sf]["params"] = params.to_dict()
+    try:
+        from importlib.metadata import version
+
+        xmodal_version = version("xmodal")
+    except Exception:  # pragma: no cover - not installed as a distribution
+        xmodal_version = "unknown"
+    record = {**summary, "xmodal_version": xmodal_version, "params": params.to_dict(),
+              "seasons": seasons}
+    _atomic_write_json(marker, record)
+    summary["elapsed_seconds"] = round(time.perf_counter() - t0, 3)
+    return summary

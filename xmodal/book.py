@@ -132,6 +132,105 @@ class PageContext:
 
         return source_note(self.results, study=self.study)
 
+    def run_dir(self, method: str, modality: str | None = None, seed: int | None = None) -> Path | None:
+        """Folder of one finished run of ``method`` on the full training set (lowest seed
+        unless ``seed`` is given; for the baseline, the one trained on ``modality``)."""
+        from xmodal.plots import final_runs
+
+        df = final_runs(self.results)
+        df = df[df["method"] == method]
+        if modality is not None:
+            df = df[df["trained_modalities"] == modality] if method == "baseline" else df
+        if seed is not None:
+            df = df[df["seed"] == seed]
+        if len(df) == 0:
+            return None
+        return Path(df.sort_values(["seed", "run_dir"]).iloc[0]["run_dir"])
+
+    def result(self, run_dir: str | Path) -> dict[str, Any]:
+        """The ``result.json`` of one run."""
+        return json.loads((Path(run_dir) / "result.json").read_text())
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """Configuration of a representative run (the full model when present)."""
+        for method in ("C+T+M", "C", "baseline"):
+            run = self.run_dir(method, "s1" if method == "baseline" else None)
+            if run is not None:
+                return dict(self.result(run)["config"])
+        run = Path(self.results[self.results["status"] == "ok"].iloc[0]["run_dir"])
+        return dict(self.result(run)["config"])
+
+    @property
+    def class_names(self) -> list[str]:
+        """Class names of the soft labels, as the runs recorded them."""
+        ok = self.results[self.results["status"] == "ok"]
+        res = self.result(ok.iloc[0]["run_dir"])
+        names = (res.get("data") or {}).get("class_names")
+        if names:
+            return list(names)
+        from xmodal.data.labels import class_names
+
+        return class_names(res["config"].get("label_scheme", "dfc9"))
+
+    def datasets(self, modality: str = "s1") -> tuple[Any, Any]:
+        """Training and test split of the study's data, as its runs split them."""
+        from xmodal.data import Sen12MS
+
+        if self.data_root is None:
+            raise BookError("The data the study ran on is not available: pass data_root / XMODAL_DATA")
+        cfg = self.config
+        common = dict(season=cfg["season"], modality=modality, split_method=cfg["split"],
+                      test_fraction=cfg["test_fraction"], seed=cfg["seed"],
+                      label_scheme=cfg["label_scheme"], cache_dir=cfg.get("cache_dir"))
+        return (Sen12MS(self.data_root, split="train", **common),
+                Sen12MS(self.data_root, split="test", **common))
+
+    def data_summary(self, train: Any, test: Any) -> str:
+        """Markdown: which data the study ran on and how it was split."""
+        cfg = self.config
+        kind = self.data_kind
+        shape = tuple(train[0][0].shape) if len(train) else ()
+        return (
+            f"**The study `{self.study}` ran on {'synthetic SEN12MS-like data' if kind == 'synthetic' else kind}** "
+            f"at `{self.data_root}`: season *{cfg['season']}*, **{cfg['split']} split** "
+            f"(test fraction {cfg['test_fraction']:.3f}, seed {cfg['seed']}), "
+            f"{len(train)} training and {len(test)} test patches, "
+            f"label scheme `{cfg['label_scheme']}` ({len(train.class_names)} classes: "
+            f"{', '.join(train.class_names)}); an S1 input is {shape[0] if shape else '?'} bands of "
+            f"{shape[1] if shape else '?'} × {shape[2] if shape else '?'} pixels."
+        )
+
+    def synthetic_params(self) -> Any:
+        """The synthetic generator's parameters (``SyntheticParams``), or None for real data."""
+        if self.data_root is None:
+            return None
+        marker = self.data_root / "xmodal_synthetic.json"
+        if not marker.is_file():
+            return None
+        from xmodal.data.synthetic import SyntheticParams
+
+        return SyntheticParams.from_dict(json.loads(marker.read_text())["params"])
+
+    def latent_panels(self) -> dict[str, list[dict[str, Any]]]:
+        """Saved latent vectors for the latent-space page: the two Baseline models
+        together, C and C+T+M (each: the full-training-set run with the lowest seed)."""
+        from xmodal.plots import load_latents
+
+        panels: dict[str, list[dict[str, Any]]] = {}
+        base = [self.run_dir("baseline", m) for m in ("s1", "s2")]
+        base = [b for b in base if b is not None and (b / "latents.npz").is_file()]
+        if base:
+            panels["Baseline (S1 model + S2 model)" if len(base) == 2 else "Baseline"] = [
+                load_latents(b) for b in base]
+        for method in ("C", "C+T+M"):
+            run = self.run_dir(method)
+            if run is not None and (run / "latents.npz").is_file():
+                panels[method] = [load_latents(run)]
+        if not panels:
+            raise BookError(f"No latents.npz in the runs of {self.study_dir}")
+        return panels
+
 
 def _n_runs(results: Any) -> int:
     if results is None or len(results) == 0:
@@ -442,6 +541,12 @@ def build_book(
                 "_generated", ".ipynb_checkpoints", "__pycache__"))
         else:
             shutil.copy2(src, source / name)
+    # The method page shows the package's own code beside the equations
+    # ({literalinclude} /xmodal/losses.py ...): stage the modules it quotes.
+    package = Path(__file__).resolve().parent
+    (source / "xmodal").mkdir()
+    for py in package.glob("*.py"):
+        shutil.copy2(py, source / "xmodal" / py.name)
     rows = _stage_run_notebooks(study_dir, source / "book" / "_generated" / "runs")
     _write_runs_index(rows, source / "book" / "_generated" / "runs_index.md", ctx.study)
     if not rows:
@@ -456,7 +561,8 @@ def build_book(
     env[ENV_STUDY] = ctx.study
     if ctx.data_root is not None:
         env[ENV_DATA] = str(ctx.data_root)
-    env.setdefault("MPLBACKEND", "Agg")
+    # The page kernels draw with the inline backend, whatever the caller uses (make: Agg).
+    env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     cmd = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()", "build", str(source),
            "--path-output", str(out), "--builder", "html", "--all"]
     if strict:

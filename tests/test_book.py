@@ -1,0 +1,172 @@
+"""The Jupyter Book: built offline from a tiny, really trained study, and checked in Chromium."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from book_study import tiny_study
+
+pytestmark = pytest.mark.slow
+
+CDN_HOSTS = ("cdn.", "unpkg.com", "jsdelivr", "cdnjs", "googleapis", "plot.ly", "mathjax.org")
+
+
+@pytest.fixture(scope="module")
+def study_dir(synthetic_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tiny_study(synthetic_root, tmp_path_factory.getbasetemp() / "book_runs")
+
+
+@pytest.fixture(scope="module")
+def book(study_dir: Path, synthetic_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from xmodal.book import build_book
+
+    out = tmp_path_factory.mktemp("book")
+    index = build_book(runs_dir=study_dir.parent, study=study_dir.name, data_root=synthetic_root,
+                       out_dir=out, quiet=True)
+    assert index == out / "_build" / "html" / "index.html"
+    return index.parent
+
+
+def _page(book: Path, name: str) -> str:
+    return (book / "book" / f"{name}.html").read_text()
+
+
+def test_every_page_is_built(book: Path) -> None:
+    for name in ("intro", "data", "method", "results", "latent", "reproduce", "teaching", "runs"):
+        assert (book / "book" / f"{name}.html").is_file(), name
+    assert "book/intro.html" in (book / "index.html").read_text()
+
+
+def test_results_page_shows_figures_tables_and_the_paper(book: Path, study_dir: Path) -> None:
+    html = _page(book, "results")
+    assert len(re.findall(r'<img[^>]+src="[^"]+\.png"', html)) >= 2  # Figures 2 and 3
+    n_runs = len([p for p in study_dir.iterdir() if (p / "result.json").is_file()])
+    assert f"{n_runs} runs of study &#39;booktest&#39;" in html or f"{n_runs} runs of study 'booktest'" in html
+    assert "reported by the paper" in html
+    assert "0.67" in html  # the paper's C+T+M homogeneity beside the measured one
+    assert re.search(r"Of \d+ claims checked", html)
+
+
+def test_latent_page_has_an_interactive_plotly_figure_with_points(book: Path) -> None:
+    html = _page(book, "latent")
+    assert "Plotly.newPlot" in html
+    assert "_static/vendor/plotly/plotly.min.js" in html
+    assert (book / "_static" / "vendor" / "plotly" / "plotly.min.js").stat().st_size > 1_000_000
+    call = html[html.index("Plotly.newPlot"):]
+    assert re.search(r'"x":\[-?\d', call), "the figure holds no data points"
+    assert "ROIs2017_winter" in call  # hover texts name the patches
+
+
+def test_data_and_method_pages_show_the_data_and_the_code(book: Path) -> None:
+    data = _page(book, "data")
+    assert "synthetic" in data and "scene split" in data
+    assert "s1_sigma0_db" in data or "Sentinel-1 class backscatter" in data or "s1_looks" in data
+    method = _page(book, "method")
+    for name in ("def classification_loss", "def modality_loss", "def triplet_loss",
+                 "def mine_triplets", "def homogeneity", "def train_step"):
+        assert name in re.sub(r"<[^>]+>", "", method), name
+    assert "positive" in method and "negative" in method
+
+
+def test_runs_page_links_every_executed_notebook(book: Path, study_dir: Path) -> None:
+    html = _page(book, "runs")
+    runs = sorted(p.name for p in study_dir.iterdir() if (p / "experiment.ipynb").is_file())
+    assert runs
+    for name in runs:
+        assert f"_generated/runs/{name}.html" in html, name
+        assert (book / "book" / "_generated" / "runs" / f"{name}.html").is_file()
+
+
+def test_no_page_loads_anything_from_the_network(book: Path) -> None:
+    from xmodal.book import check_offline
+
+    assert check_offline(book) == []
+    for page in book.rglob("*.html"):
+        text = page.read_text()
+        heads = re.findall(r"<script[^>]*>", text) + re.findall(r"<link[^>]*>", text)
+        for tag in heads:
+            assert not any(h in tag for h in CDN_HOSTS), f"{page}: {tag}"
+        if "mathjax" in text.lower():
+            assert "_static/vendor/mathjax/tex-chtml.js" in text, page
+        assert "unpkg.com" not in text and "cdn.jsdelivr" not in text, page
+
+
+def test_check_offline_finds_remote_scripts_styles_and_css(tmp_path: Path) -> None:
+    from xmodal.book import check_offline
+
+    (tmp_path / "a.html").write_text(
+        '<a href="https://example.org">fine: a link</a>'
+        '<script src="https://cdn.example.org/x.js"></script>'
+        '<link rel="stylesheet" href="//fonts.example.org/f.css">'
+        '<img src="_static/local.png">')
+    (tmp_path / "s.css").write_text('@import "https://fonts.example.org/css"; body{}')
+    found = check_offline(tmp_path)
+    assert found == ["a.html: <script> https://cdn.example.org/x.js",
+                     "a.html: <link> //fonts.example.org/f.css",
+                     "s.css: url https://fonts.example.org/css"]
+
+
+def test_build_errors_say_what_is_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from xmodal.book import BookError, build_book, find_mathjax
+
+    with pytest.raises(BookError, match="No runs folder .*nothing.*xmodal sweep --study nothing"):
+        build_book(runs_dir=tmp_path, study="nothing", out_dir=tmp_path)
+    monkeypatch.setenv("XMODAL_MATHJAX", str(tmp_path / "nowhere"))
+    with pytest.raises(BookError, match="MathJax 3 is missing .*make mathjax"):
+        find_mathjax(tmp_path)
+
+
+def _chrome():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    binary = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    if not binary or not driver:
+        pytest.fail("Chromium and chromedriver are needed for the browser test: `make browser` "
+                    "(apt-get install chromium chromium-driver)")
+    return webdriver, Service, binary, driver
+
+
+def test_latent_page_draws_its_points_in_chromium_without_network(book: Path, tmp_path: Path) -> None:
+    webdriver, Service, binary, driver = _chrome()
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = binary
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", "--window-size=1400,1000", f"--user-data-dir={tmp_path / 'profile'}"):
+        opts.add_argument(flag)
+    opts.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    browser = webdriver.Chrome(service=Service(driver), options=opts)
+    try:
+        page = (book / "book" / "latent.html").resolve()
+        browser.get_log("performance")  # drop the browser's own start-up page
+        browser.get(page.as_uri())
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        WebDriverWait(browser, 60).until(
+            lambda b: b.execute_script("return document.querySelectorAll('.scatterlayer .point').length") > 0)
+        drawn = browser.execute_script("return document.querySelectorAll('#latent-umap .scatterlayer .point').length")
+        data = browser.execute_script(
+            "const gd = document.getElementById('latent-umap');"
+            "return gd.data.filter(t => t.visible !== false).reduce((n, t) => n + t.x.length, 0);")
+        assert data > 0 and drawn == data, (drawn, data)
+        shots = book.parent / "screenshots"
+        shots.mkdir(exist_ok=True)
+        browser.execute_script("document.getElementById('latent-umap').scrollIntoView();")
+        assert browser.save_screenshot(str(shots / "latent.png"))
+        urls = []
+        for entry in browser.get_log("performance"):
+            msg = json.loads(entry["message"])["message"]
+            if msg["method"] == "Network.requestWillBeSent":
+                urls.append(msg["params"]["request"]["url"])
+        assert urls, "no request was recorded"
+        remote = [u for u in urls if not u.startswith(("file://", "data:", "blob:", "about:", "chrome://"))]
+        assert remote == [], remote
+    finally:
+        browser.quit()

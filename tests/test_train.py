@@ -1,0 +1,268 @@
+"""The trainer: learning, determinism, resuming, methods, files, errors, distributed runs.
+
+Most tests train tiny networks (ResNet18 on 16 px patches, 32-d latent) on
+in-memory datasets that follow the ``xmodal.data.Sen12MS`` contract; the
+end-to-end tests read the tiny synthetic SEN12MS root of ``conftest.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from xmodal.config import ConfigError, ExperimentConfig
+from xmodal.metrics import f1_scores
+from xmodal.train import ResumeError, load_model, predict, run_experiment, train_on_datasets
+
+BANDS = {"s1": 2, "s2": 10, "rgb": 3}
+K = 4
+TINY = dict(
+    latent_dim=32, merge_hidden=[32, 32], classifier_hidden=32, modality_hidden=16, dropout=0.1,
+    batch_size=16, lr=3e-3, progress=False, threads=1, n_latent=10, seed=0,
+)
+
+
+class MemoryPatches(torch.utils.data.Dataset):
+    """Patches of one modality with the Sen12MS attributes, made from a shared scene table.
+
+    Every patch has a dominant class (soft label: 0.7 dominant + 0.3 spread over
+    a second class); its image is a per-modality class signature per band plus
+    noise (noisier for s1, as SAR is the weaker sensor). The same ``seed`` and
+    ``split`` give the same ids and labels for every modality (aligned pairs).
+    """
+
+    def __init__(self, modality: str, n: int, split: str = "train", size: int = 16, seed: int = 0) -> None:
+        g = np.random.default_rng(seed + (0 if split == "train" else 1000))
+        dom = g.integers(0, K, n)
+        second = (dom + g.integers(1, K, n)) % K
+        labels = np.zeros((n, K), np.float32)
+        labels[np.arange(n), dom] = 0.7
+        labels[np.arange(n), second] += 0.3
+        self.labels = labels
+        self.ids = [f"{split}_{i}" for i in range(n)]
+        self.modality, self.in_channels, self.n_classes = modality, BANDS[modality], K
+        self.class_names = [f"class{c}" for c in range(K)]
+        self.stats = {"mean": [0.0] * self.in_channels}
+        sig = np.random.default_rng(list(BANDS).index(modality) + 7).normal(0, 1, (K, self.in_channels))
+        noise = 1.5 if modality == "s1" else 0.8
+        gx = np.random.default_rng(seed + 17 + list(BANDS).index(modality) + (0 if split == "train" else 999))
+        x = (labels @ sig)[:, :, None, None] + noise * gx.normal(0, 1, (n, self.in_channels, size, size))
+        self.x = torch.from_numpy(x.astype(np.float32))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.x[i], torch.from_numpy(self.labels[i])
+
+    def __getitems__(self, idx: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.x[idx], torch.from_numpy(self.labels[idx])
+
+
+def _sets(mods: list[str], n_train: int = 64, n_test: int = 48) -> tuple[dict, dict]:
+    return ({m: MemoryPatches(m, n_train, "train") for m in mods}, {m: MemoryPatches(m, n_test, "test") for m in mods})
+
+
+def _cfg(**kw) -> ExperimentConfig:
+    return ExperimentConfig(**{**TINY, **kw})
+
+
+def _strip_times(history: list[dict]) -> list[dict]:
+    return [{k: v for k, v in h.items() if k != "seconds"} for h in history]
+
+
+# ----------------------------------------------------------------------------- learning
+@pytest.fixture(scope="module")
+def learned(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path, dict, dict]:
+    out = tmp_path_factory.mktemp("learned")
+    train, test = _sets(["s1", "s2"], n_train=96)
+    result = train_on_datasets(_cfg(method="C+T+M", epochs=6), train, test, out)
+    return result, out, train, test
+
+
+def test_short_run_lowers_loss_and_beats_majority_predictor(learned) -> None:
+    result, _, train, test = learned
+    hist = result["history"]
+    assert hist[-1]["L_C"] < hist[0]["L_C"]
+    assert hist[-1]["loss"] < hist[0]["loss"]
+    # Majority-style predictor: the training mean histogram for every test patch.
+    prior = np.tile(train["s2"].labels.mean(axis=0), (len(test["s2"]), 1))
+    baseline = f1_scores(test["s2"].labels, prior)["weighted"]
+    for m in ("s1", "s2"):
+        assert result["metrics"][m]["weighted"] > baseline + 0.1, (m, result["metrics"][m], baseline)
+
+
+def test_result_schema_and_files(learned) -> None:
+    result, out, _, test = learned
+    for key in ("schema", "status", "config", "config_hash", "data", "metrics", "homogeneity", "history",
+                "timings", "versions", "device", "world_size"):
+        assert key in result
+    assert result["schema"] == 1 and result["status"] == "ok" and result["world_size"] == 1
+    assert result["device"] == "cpu"
+    assert set(result["metrics"]) == {"s1", "s2"} and set(result["homogeneity"]) == {"s1|s2"}
+    assert 0.0 <= result["homogeneity"]["s1|s2"] <= 1.0
+    assert result["data"]["n_train"] == {"s1": 96, "s2": 96} and result["data"]["n_test"] == 48
+    assert set(result["history"][0]) >= {"epoch", "L_C", "L_M", "L_T", "loss", "grl_weight", "seconds"}
+    assert set(result["timings"]) >= {"train_seconds", "seconds_per_epoch", "eval_seconds", "total_seconds"}
+    assert json.loads((out / "result.json").read_text()) == result
+    pred = np.load(out / "predictions.npz")
+    assert pred["prob_s1"].shape == pred["prob_s2"].shape == (48, K)
+    assert np.allclose(pred["prob_s1"].sum(axis=1), 1.0, atol=1e-5)
+    assert list(pred["ids"]) == test["s1"].ids and np.allclose(pred["target"], test["s1"].labels)
+    lat = np.load(out / "latents.npz")
+    assert lat["z"].shape == (20, 32) and list(lat["modality"]) == ["s1"] * 10 + ["s2"] * 10
+    assert list(lat["ids"][:10]) == list(lat["ids"][10:]) == test["s1"].ids[:10]
+
+
+def test_finished_run_is_returned_without_retraining(learned) -> None:
+    result, out, train, test = learned
+    calls = []
+    again = train_on_datasets(_cfg(method="C+T+M", epochs=6), train, test, out, on_epoch_end=calls.append)
+    assert calls == [] and again == result  # train_on_datasets resumes from the complete checkpoint
+    # run_experiment returns a finished result before even looking at the data (data_root does not exist).
+    assert not Path(result["config"]["data_root"]).exists()
+    assert run_experiment(_cfg(method="C+T+M", epochs=6), out) == result
+
+
+def test_load_model_and_predict_match_saved_predictions(learned) -> None:
+    _, out, _, test = learned
+    net, config = load_model(out)
+    assert config.method == "C+T+M" and net.modalities == ("s1", "s2")
+    x, _ = test["s2"].__getitems__([0, 1, 2, 3])
+    prob = predict(net, x, "s2")
+    saved = np.load(out / "predictions.npz")["prob_s2"][:4]
+    assert np.allclose(prob, saved, atol=1e-5)
+
+
+# ----------------------------------------------------------------------------- determinism and resuming
+def test_same_seed_gives_identical_results(tmp_path: Path) -> None:
+    train, test = _sets(["s1", "s2"], n_train=32, n_test=16)
+    cfg = _cfg(method="C+T+M", epochs=2)
+    r1 = train_on_datasets(cfg, train, test, tmp_path / "a")
+    r2 = train_on_datasets(cfg, train, test, tmp_path / "b")
+    assert r1["metrics"] == r2["metrics"] and r1["homogeneity"] == r2["homogeneity"]
+    assert _strip_times(r1["history"]) == _strip_times(r2["history"])
+    assert np.array_equal(np.load(tmp_path / "a/predictions.npz")["prob_s1"],
+                          np.load(tmp_path / "b/predictions.npz")["prob_s1"])
+    r3 = train_on_datasets(cfg.replace(seed=1), train, test, tmp_path / "c")
+    assert _strip_times(r3["history"]) != _strip_times(r1["history"])
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_interrupted_then_resumed_run_equals_uninterrupted(tmp_path: Path) -> None:
+    train, test = _sets(["s1", "s2"], n_train=32, n_test=16)
+    cfg = _cfg(method="C+T+M", epochs=3)
+    full = train_on_datasets(cfg, train, test, tmp_path / "full")
+
+    def stop_after_first(info: dict) -> None:
+        if info["epoch"] == 1:
+            raise _Stop
+
+    with pytest.raises(_Stop):
+        train_on_datasets(cfg, train, test, tmp_path / "cut", on_epoch_end=stop_after_first)
+    assert not (tmp_path / "cut/result.json").exists()
+    ckpt = torch.load(tmp_path / "cut/checkpoint.pt", weights_only=True)
+    assert ckpt["epoch"] == 1 and ckpt["optimizer"] is not None
+    seen = []
+    resumed = train_on_datasets(cfg, train, test, tmp_path / "cut", on_epoch_end=lambda i: seen.append(i["epoch"]))
+    assert seen == [2, 3]
+    a, _ = load_model(tmp_path / "full")
+    b, _ = load_model(tmp_path / "cut")
+    sa, sb = a.state_dict(), b.state_dict()
+    assert sa.keys() == sb.keys()
+    for k in sa:
+        assert torch.equal(sa[k], sb[k]), k
+    assert _strip_times(resumed["history"]) == _strip_times(full["history"])
+    assert resumed["metrics"] == full["metrics"]
+
+
+def test_resume_with_another_config_is_refused(tmp_path: Path) -> None:
+    train, test = _sets(["s1", "s2"], n_train=32, n_test=16)
+    cfg = _cfg(method="C", epochs=2)
+
+    def stop(info: dict) -> None:
+        raise _Stop
+
+    with pytest.raises(_Stop):
+        train_on_datasets(cfg, train, test, tmp_path, on_epoch_end=stop)
+    with pytest.raises(ResumeError, match="checkpoint.pt belongs to another config"):
+        train_on_datasets(cfg.replace(lr=1e-4), train, test, tmp_path)
+    # resume=False starts over instead.
+    r = train_on_datasets(cfg.replace(lr=1e-4, epochs=1), train, test, tmp_path, resume=False)
+    assert r["config"]["lr"] == 1e-4 and len(r["history"]) == 1
+    with pytest.raises(ResumeError, match="result.json holds a finished run of another config"):
+        run_experiment(cfg.replace(lr=1e-2, epochs=1), tmp_path)
+
+
+# ----------------------------------------------------------------------------- methods
+def test_baseline_trains_one_modality_without_homogeneity(tmp_path: Path) -> None:
+    train, test = _sets(["s2"], n_train=32, n_test=16)
+    r = train_on_datasets(_cfg(method="baseline", modalities=["s2"], epochs=1), train, test, tmp_path)
+    assert list(r["metrics"]) == ["s2"] and r["homogeneity"] == {}
+    h = r["history"][0]
+    assert h["L_M"] == 0.0 and h["grl_weight"] == 0.0  # one modality: nothing to discriminate
+    net, _ = load_model(tmp_path)
+    assert net.modalities == ("s2",)
+
+
+def test_methods_without_m_do_not_reverse_and_c_ignores_triplets(tmp_path: Path) -> None:
+    train, test = _sets(["s1", "s2"], n_train=32, n_test=16)
+    r = train_on_datasets(_cfg(method="C+T", epochs=1), train, test, tmp_path / "ct")
+    assert r["history"][0]["grl_weight"] == 0.0
+    # C: the objective is beta * L_C only (L_T and L_M are logged as diagnostics).
+    c = train_on_datasets(_cfg(method="C", epochs=1, beta=2.0), train, test, tmp_path / "c")
+    h = c["history"][0]
+    assert h["loss"] == pytest.approx(2.0 * h["L_C"], rel=1e-5) and h["L_T"] > 0
+    full = train_on_datasets(_cfg(method="C+T+M", epochs=1, grl_schedule="constant", grl_weight=0.5),
+                             train, test, tmp_path / "ctm")
+    h = full["history"][0]
+    assert h["grl_weight"] == 0.5
+
+
+def test_three_modalities_give_three_homogeneities(tmp_path: Path) -> None:
+    mods = ["s1", "s2", "rgb"]
+    train, test = _sets(mods, n_train=32, n_test=16)
+    r = train_on_datasets(_cfg(method="C+T+M", modalities=mods, epochs=1), train, test, tmp_path)
+    assert set(r["metrics"]) == set(mods)
+    assert set(r["homogeneity"]) == {"s1|s2", "s1|rgb", "s2|rgb"}
+    net, _ = load_model(tmp_path)
+    assert net.modality_classifier[-1].out_features == 3
+    lat = np.load(tmp_path / "latents.npz")
+    assert sorted(set(lat["modality"])) == sorted(mods)
+
+
+# ----------------------------------------------------------------------------- errors
+def test_config_errors_surface(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="Invalid value for 'method'"):
+        run_experiment({"method": "C+X"}, tmp_path)
+    with pytest.raises(ConfigError, match="Unknown config key"):
+        run_experiment({"epoch": 3}, tmp_path)
+    with pytest.raises(ConfigError, match="exactly one modality"):
+        run_experiment({"method": "baseline", "modalities": ["s1", "s2"]}, tmp_path)
+    train, test = _sets(["s1", "s2"], n_train=8, n_test=4)
+    with pytest.raises(ConfigError, match="'fp16' needs CUDA"):
+        train_on_datasets(_cfg(precision="fp16", device="cpu"), train, test, tmp_path)
+    if not torch.cuda.is_available():
+        with pytest.raises(ConfigError, match="no CUDA device"):
+            train_on_datasets(_cfg(device="cuda"), train, test, tmp_path)
+    with pytest.raises(ConfigError, match="BatchNorm needs at least 2"):
+        train_on_datasets(_cfg(batch_size=1), train, test, tmp_path)
+    with pytest.raises(ConfigError, match=r"test_sets lacks modalities \['s2'\]"):
+        train_on_datasets(_cfg(), train, {"s1": test["s1"]}, tmp_path)
+    assert not (tmp_path / "result.json").exists()
+
+
+def test_bf16_channels_last_run(tmp_path: Path) -> None:
+    train, test = _sets(["s1", "s2"], n_train=32, n_test=16)
+    r = train_on_datasets(_cfg(epochs=1, precision="bf16", channels_last=True), train, test, tmp_path)
+    assert all(np.isfinite(r["history"][0][k]) for k in ("L_C", "L_M", "L_T"))

@@ -252,7 +252,7 @@ class SyntheticParams:
     s2_signatures: dict[str, list[float]] = _p(
         {
             "Forest": [300, 500, 300, 800, 2200, 2800, 3000, 3100, 1500, 700],
-            "Shrubland": [600, 800, 900, 1250, 1900, 2200, 2400, 2500, 2700, 2000],
+            "Shrubland": [800, 1100, 1300, 1600, 1900, 2050, 2150, 2250, 3100, 2600],
             "Savanna": [450, 700, 650, 1100, 2100, 2500, 2700, 2800, 2300, 1450],
             "Grassland": [500, 800, 700, 1200, 2500, 2900, 3100, 3200, 2500, 1500],
             "Wetland": [400, 550, 420, 700, 1300, 1600, 1700, 1750, 1000, 500],
@@ -271,7 +271,7 @@ class SyntheticParams:
         "canopy, stubble), same bands as s2_signatures.", "Sentinel-2",
     )
     s2_soil_mix_max: float = _p(
-        0.35, "-", "Maximum fraction of bare soil mixed into a vegetation object (uniform "
+        0.20, "-", "Maximum fraction of bare soil mixed into a vegetation object (uniform "
         "between 0 and this).", "Sentinel-2",
     )
     s2_b01_gain: float = _p(
@@ -285,19 +285,25 @@ class SyntheticParams:
         15.0, "reflectance x 10000", "B10 (cirrus) of a clear sky: near zero.", "Sentinel-2",
     )
     s2_scene_gain_sd: float = _p(
-        0.10, "relative", "Per scene and class multiplicative gain s.d. (phenology, "
+        0.05, "relative", "Per scene and class multiplicative gain s.d. (phenology, "
         "illumination, atmosphere), all bands alike.", "Sentinel-2",
     )
     s2_band_gain_sd: float = _p(
-        0.04, "relative", "Per scene and band multiplicative gain s.d. (residual atmosphere).",
+        0.03, "relative", "Per scene and band multiplicative gain s.d. (residual atmosphere).",
         "Sentinel-2",
     )
-    s2_object_gain_sd: float = _p(
-        0.12, "relative", "Per object multiplicative gain s.d. (density, vigour, crop type).",
-        "Sentinel-2",
+    s2_object_gain_sd: dict[str, float] = _p(
+        {"Forest": 0.06, "Shrubland": 0.08, "Savanna": 0.08, "Grassland": 0.06, "Wetland": 0.08,
+         "Cropland": 0.18, "Urban": 0.10, "Snow/Ice": 0.04, "Barren": 0.08, "Water": 0.10},
+        "relative", "Per object multiplicative gain s.d. of each class (density, vigour; "
+        "cropland: field to field differences in crop and tillage).", "Sentinel-2",
     )
-    s2_texture_sd: float = _p(
-        0.08, "relative", "S.d. of the spatially correlated multiplicative texture.", "Sentinel-2",
+    s2_texture_sd: dict[str, float] = _p(
+        {"Forest": 0.07, "Shrubland": 0.12, "Savanna": 0.12, "Grassland": 0.05, "Wetland": 0.10,
+         "Cropland": 0.05, "Urban": 0.25, "Snow/Ice": 0.03, "Barren": 0.06, "Water": 0.04},
+        "relative", "S.d. of the spatially correlated multiplicative texture of each class "
+        "(urban: roofs, roads and shadows; savanna and shrubland: scattered trees and bushes).",
+        "Sentinel-2",
     )
     s2_texture_scale: float = _p(
         1.5, "px", "Correlation length (Gaussian sigma) of the texture.", "Sentinel-2",
@@ -311,7 +317,7 @@ class SyntheticParams:
     s2_noise_abs: float = _p(15.0, "reflectance x 10000", "Per-pixel additive sensor noise s.d.",
                              "Sentinel-2")
     cloud_prob: float = _p(
-        0.15, "-", "Probability that a scene has thin clouds.", "Sentinel-2",
+        0.06, "-", "Probability that a scene has thin clouds.", "Sentinel-2",
     )
     cloud_max_opacity: float = _p(
         0.6, "-", "Maximum opacity of a thin cloud (0 = clear, 1 = opaque).", "Sentinel-2",
@@ -328,12 +334,12 @@ class SyntheticParams:
         1500.0, "reflectance x 10000", "B10 (cirrus) of an opaque cloud.", "Sentinel-2",
     )
     seasonal_snow_prob: dict[str, float] = _p(
-        {"winter": 0.20, "spring": 0.05, "fall": 0.03, "summer": 0.0},
+        {"winter": 0.06, "spring": 0.03, "fall": 0.02, "summer": 0.0},
         "-", "Probability per season that a scene has seasonal snow on open land (the annual "
         "MODIS label does not change; S2 sees snow, S1 little).", "Sentinel-2",
     )
     seasonal_snow_cover: float = _p(
-        0.6, "-", "Fraction of the open land (shrubland, savanna, grassland, cropland, barren) "
+        0.5, "-", "Fraction of the open land (shrubland, savanna, grassland, cropland, barren) "
         "of a snowy scene under snow.", "Sentinel-2",
     )
     leaf_off_nir: float = _p(
@@ -351,15 +357,15 @@ class SyntheticParams:
         "dB", "Mean backscatter sigma0 of each class, VV and VH.", "Sentinel-1",
     )
     s1_scene_offset_sd: float = _p(
-        1.5, "dB", "Per scene offset s.d., all classes alike (incidence angle, calibration).",
+        0.5, "dB", "Per scene offset s.d., all classes alike (incidence angle, calibration).",
         "Sentinel-1",
     )
     s1_class_offset_sd: float = _p(
-        1.5, "dB", "Per scene and class offset s.d. (soil moisture, crop state, frozen "
+        0.4, "dB", "Per scene and class offset s.d. (soil moisture, crop state, frozen "
         "ground).", "Sentinel-1",
     )
     s1_object_sd: float = _p(
-        1.5, "dB", "Per object offset s.d. (tillage, canopy structure).", "Sentinel-1",
+        0.6, "dB", "Per object offset s.d. (tillage, canopy structure).", "Sentinel-1",
     )
     s1_texture_sd: dict[str, float] = _p(
         {"Forest": 1.0, "Shrubland": 1.0, "Savanna": 1.0, "Grassland": 0.8, "Wetland": 1.5,
@@ -371,7 +377,7 @@ class SyntheticParams:
         1.0, "px", "Correlation length (Gaussian sigma) of the texture.", "Sentinel-1",
     )
     s1_water_wind_sd: float = _p(
-        3.0, "dB", "Extra per scene s.d. of water backscatter (wind roughening).", "Sentinel-1",
+        2.0, "dB", "Extra per scene s.d. of water backscatter (wind roughening).", "Sentinel-1",
     )
     s1_urban_bright_frac: float = _p(
         0.05, "-", "Fraction of urban pixels that are bright double-bounce scatterers.",
@@ -489,8 +495,8 @@ class SyntheticParams:
                 raise ValueError(f"Synthetic parameter {name} must be > 0, got {v!r}")
         non_negative = (
             "prior_floor", "boundary_warp", "s2_b01_offset", "s2_b09_fraction", "s2_b10_level",
-            "s2_scene_gain_sd", "s2_band_gain_sd", "s2_object_gain_sd", "s2_texture_sd",
-            "s2_texture_scale", "s2_adjacency_px", "s2_noise_rel", "s2_noise_abs", "cloud_b10",
+            "s2_scene_gain_sd", "s2_band_gain_sd", "s2_texture_scale", "s2_adjacency_px",
+            "s2_noise_rel", "s2_noise_abs", "cloud_b10",
             "leaf_off_nir", "s1_scene_offset_sd", "s1_class_offset_sd", "s1_object_sd",
             "s1_texture_scale", "s1_water_wind_sd", "s1_urban_bright_db", "s1_mixing_px",
         )
@@ -498,7 +504,8 @@ class SyntheticParams:
             v = getattr(self, name)
             if not _is_real(v) or not v >= 0:
                 raise ValueError(f"Synthetic parameter {name} must be >= 0, got {v!r}")
-        for name in ("s2_signatures", "s1_sigma0_db", "s1_texture_sd", "igbp_codes"):
+        for name in ("s2_signatures", "s2_object_gain_sd", "s2_texture_sd", "s1_sigma0_db",
+                     "s1_texture_sd", "igbp_codes"):
             table = getattr(self, name)
             missing = [c for c in _CLASSES if c not in table]
             extra = [c for c in table if c not in _CLASSES]
@@ -507,6 +514,10 @@ class SyntheticParams:
                     f"Synthetic parameter {name} needs exactly the classes {list(_CLASSES)}; "
                     f"missing {missing}, unknown {extra}"
                 )
+        for name in ("s2_object_gain_sd", "s2_texture_sd", "s1_texture_sd"):
+            for c, v in getattr(self, name).items():
+                if not _is_real(v) or v < 0:
+                    raise ValueError(f"Synthetic parameter {name}[{c!r}] must be >= 0, got {v!r}")
         for c, sig in self.s2_signatures.items():
             if len(sig) != len(SIGNATURE_BANDS) or min(sig) < 0:
                 raise ValueError(
@@ -732,10 +743,12 @@ def _render_s2(
         leaf[5] = 0.5 * (1 + p.leaf_off_nir)
         nir = np.array([0, 0, 0, 1, 1, 1, 1, 1, 0, 0], dtype=bool)  # B05..B8A
         spec[..., nir] *= leaf[igbp][..., None]
+    obj_sd = np.array([p.s2_object_gain_sd[c] for c in _CLASSES])
+    tex_sd = np.array([p.s2_texture_sd[c] for c in _CLASSES])
     gain = (
         np.exp(rng.normal(0, p.s2_scene_gain_sd, size=_N_CLASSES))[cls]
-        * np.exp(rng.normal(0, p.s2_object_gain_sd, size=n_obj))[obj]
-        * np.exp(p.s2_texture_sd * _smooth_noise(rng, (side, side), p.s2_texture_scale))
+        * np.exp(rng.standard_normal(n_obj)[obj] * obj_sd[cls])
+        * np.exp(tex_sd[cls] * _smooth_noise(rng, (side, side), p.s2_texture_scale))
     )
     spec *= gain[..., None]
     spec *= np.exp(rng.normal(0, p.s2_band_gain_sd, size=len(SIGNATURE_BANDS)))

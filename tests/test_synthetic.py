@@ -126,7 +126,9 @@ def test_deterministic_for_a_seed(tmp_path: Path, small_root: tuple[Path, dict])
     assert len(differing) == len(a)
 
 
-def test_scene_does_not_depend_on_scene_count(tmp_path: Path, small_root: tuple[Path, dict]) -> None:
+def test_scene_does_not_depend_on_scene_count(
+    tmp_path: Path, small_root: tuple[Path, dict]
+) -> None:
     root, _ = small_root
     make_synthetic(tmp_path, **{**SMALL, "n_scenes": 1})
     one = _all_arrays(tmp_path)

@@ -5,9 +5,12 @@ on a laptop without the 510 GB SEN12MS release, while exercising exactly the cod
 path a real run uses: it writes GeoTIFFs with a CRS, a 10 m affine transform and
 band descriptions, in the folder layout of the official release::
 
-    ROOT/ROIs2017_winter/s1_<scene>/ROIs2017_winter_s1_<scene>_p<patch>.tif   VV, VH   float32 dB
-    ROOT/ROIs2017_winter/s2_<scene>/ROIs2017_winter_s2_<scene>_p<patch>.tif   13 bands uint16
-    ROOT/ROIs2017_winter/lc_<scene>/ROIs2017_winter_lc_<scene>_p<patch>.tif   IGBP, LCCS-LC, LCCS-LU, LCCS-SH
+    ROOT/ROIs2017_winter/s1_<scene>/ROIs2017_winter_s1_<scene>_p<patch>.tif
+    ROOT/ROIs2017_winter/s2_<scene>/ROIs2017_winter_s2_<scene>_p<patch>.tif
+    ROOT/ROIs2017_winter/lc_<scene>/ROIs2017_winter_lc_<scene>_p<patch>.tif
+
+S1: VV, VH sigma0 in dB, float32. S2: the 13 bands B01..B12 (with B8A), surface
+reflectance x 10000, uint16. LC: IGBP, LCCS-LC, LCCS-LU, LCCS-SH, uint16.
 
 and a marker ``ROOT/xmodal_synthetic.json`` recording the arguments, every
 physical parameter and the counts (written last and atomically: a root without
@@ -235,8 +238,8 @@ class SyntheticParams:
         "from the scene prior (a lake in a forest, a village in cropland).", "land cover",
     )
     boundary_warp: float = _p(
-        0.06, "patch side", "Standard deviation of the smooth displacement that bends region "
-        "boundaries, in patch sides.", "land cover",
+        0.10, "patch side", "Standard deviation of the smooth displacement that bends region "
+        "boundaries, in patch sides (object edges bend half as much).", "land cover",
     )
     # --- labels -----------------------------------------------------------------
     label_cells_per_patch: float = _p(
@@ -646,7 +649,10 @@ class _Scene:
         self.info: dict[str, Any] = {}
 
 
-def _scene_prior(rng: np.random.Generator, p: SyntheticParams, season: str) -> tuple[str, np.ndarray]:
+def _scene_prior(
+    rng: np.random.Generator, p: SyntheticParams, season: str
+) -> tuple[str, np.ndarray]:
+    """Draw a scene's biome and its class prior (Dirichlet around the biome's prior)."""
     biomes = list(p.biome_weights)
     w = np.array([p.biome_weights[b] for b in biomes], dtype=np.float64)
     if season == "winter":
@@ -673,13 +679,12 @@ def _land_cover(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """True fine land cover: (simplified class 0..9, IGBP code, object id), each (side, side)."""
     yy, xx = np.mgrid[0:side, 0:side].astype(np.float64)
-    warp = p.boundary_warp * patch_size
-    if warp > 0:
-        d = _smooth_noise(rng, (2, side, side), sigma=0.15 * patch_size) * warp
-        yy, xx = yy + d[0], xx + d[1]
-    coords = np.stack([yy.ravel(), xx.ravel()], axis=1)
-    region, n_region = _voronoi(rng, side, p.region_scale * patch_size, coords)
-    obj, n_obj = _voronoi(rng, side, p.object_scale * patch_size, coords)
+    grid = np.stack([yy.ravel(), xx.ravel()], axis=1)
+    # smooth displacement: natural region boundaries bend fully, object (field) edges half
+    d = _smooth_noise(rng, (2, side, side), sigma=0.15 * patch_size).reshape(2, -1).T
+    d *= p.boundary_warp * patch_size
+    region, n_region = _voronoi(rng, side, p.region_scale * patch_size, grid + d)
+    obj, n_obj = _voronoi(rng, side, p.object_scale * patch_size, grid + 0.5 * d)
     region_cls = rng.choice(_N_CLASSES, size=n_region, p=prior)
     is_incl = rng.random(n_obj) < p.inclusion_prob
     incl_cls = rng.choice(_N_CLASSES, size=n_obj, p=prior)
@@ -842,17 +847,59 @@ def _make_scene(
 
 
 def _write_tif(path: Path, arr: np.ndarray, crs: Any, transform: Any,
-               descriptions: tuple[str, ...]) -> None:
+               descriptions: tuple[str, ...], compress: str | None = None) -> None:
     import rasterio
 
     profile = {
         "driver": "GTiff", "width": arr.shape[2], "height": arr.shape[1], "count": arr.shape[0],
         "dtype": arr.dtype.name, "crs": crs, "transform": transform, "interleave": "pixel",
     }
+    if compress:
+        profile["compress"] = compress
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(arr)
         dst.descriptions = descriptions
         dst.update_tags(SOURCE="xmodal synthetic SEN12MS-like data")
+
+
+def _write_scene(
+    root: Path, sf: str, scene: int, sc: _Scene, patches_per_side: int, patch_size: int,
+    res: float,
+) -> tuple[np.ndarray, int]:
+    """Cut a scene into overlapping patches and write their S1, S2 and LC files.
+
+    Returns the IGBP band of every patch ``(n_patches, patch_size, patch_size)`` and the
+    number of patches whose S1 holds NaNs.
+    """
+    from rasterio.crs import CRS
+    from rasterio.transform import Affine
+
+    stride = patch_size // 2
+    crs = CRS.from_epsg(sc.info["epsg"])
+    x0, y0 = sc.info["origin"]
+    for sensor in ("s1", "s2", "lc"):
+        (root / sf / f"{sensor}_{scene}").mkdir()
+    lccs = np.moveaxis(_LCCS_LUT[sc.igbp_label], -1, 0)  # (3, H, W)
+    lc = np.concatenate([sc.igbp_label[None].astype(np.uint16), lccs])
+    igbp_patches = []
+    n_nan = 0
+    for r in range(patches_per_side):
+        for c in range(patches_per_side):
+            key = PatchKey(sf, scene, r * patches_per_side + c + 1)
+            win = np.s_[:, r * stride: r * stride + patch_size, c * stride: c * stride + patch_size]
+            # north-up 10 m grid; the patch's upper-left corner is at its true offset
+            transform = Affine(res, 0.0, x0 + c * stride * res, 0.0, -res, y0 - r * stride * res)
+            s1p = np.ascontiguousarray(sc.s1[win])
+            n_nan += bool(np.isnan(s1p).any())
+            lcp = np.ascontiguousarray(lc[win])
+            igbp_patches.append(lcp[0])
+            _write_tif(patch_path(root, key, "s1"), s1p, crs, transform, S1_BANDS)
+            _write_tif(patch_path(root, key, "s2"), np.ascontiguousarray(sc.s2[win]), crs,
+                       transform, S2_BANDS)
+            # blocky labels compress ~40x; noisy imagery barely, so it stays raw
+            _write_tif(patch_path(root, key, "lc"), lcp, crs, transform, LC_BANDS,
+                       compress="deflate")
+    return np.stack(igbp_patches), n_nan
 
 
 def _atomic_write_json(path: Path, data: dict[str, Any]) -> None:
@@ -950,8 +997,7 @@ def make_synthetic(
         ValueError: for a bad argument (the message names it), or if ``root``
             already holds data of the season that this generator did not make.
     """
-    from rasterio.crs import CRS
-    from rasterio.transform import Affine
+    import rasterio
     from tqdm.auto import tqdm
 
     t0 = time.perf_counter()
@@ -982,7 +1028,6 @@ def make_synthetic(
     stride = patch_size // 2
     side = stride * (patches_per_side + 1)
     n_patch = patches_per_side ** 2
-    res = params.pixel_size_m
     class_hist = np.zeros(_N_CLASSES)
     igbp_hist = np.zeros(18)
     n_mixed = n_multilabel = n_cloudy = n_snowy = n_nan_patches = 0
@@ -990,40 +1035,20 @@ def make_synthetic(
     scenes_iter = tqdm(
         range(1, n_scenes + 1), desc=f"synthetic {sf}", unit="scene", disable=not progress
     )
-    for scene in scenes_iter:
-        sc = _make_scene(params, seed, season, scene, side, patch_size)
-        crs = CRS.from_epsg(sc.info["epsg"])
-        x0, y0 = sc.info["origin"]
-        for sensor in ("s1", "s2", "lc"):
-            (season_dir / f"{sensor}_{scene}").mkdir()
-        lccs = _LCCS_LUT[sc.igbp_label]  # (H, W, 3)
-        lc = np.concatenate([sc.igbp_label[None].astype(np.uint16), np.moveaxis(lccs, -1, 0)])
-        lc_patches = []
-        for r in range(patches_per_side):
-            for c in range(patches_per_side):
-                key = PatchKey(sf, scene, r * patches_per_side + c + 1)
-                win = np.s_[:, r * stride: r * stride + patch_size,
-                            c * stride: c * stride + patch_size]
-                transform = Affine(res, 0.0, x0 + c * stride * res, 0.0, -res,
-                                   y0 - r * stride * res)
-                s1p = sc.s1[win]
-                n_nan_patches += bool(np.isnan(s1p).any())
-                lcp = lc[win]
-                lc_patches.append(lcp[0])
-                _write_tif(patch_path(root, key, "s1"), np.ascontiguousarray(s1p), crs,
-                           transform, S1_BANDS)
-                _write_tif(patch_path(root, key, "s2"), np.ascontiguousarray(sc.s2[win]), crs,
-                           transform, S2_BANDS)
-                _write_tif(patch_path(root, key, "lc"), np.ascontiguousarray(lcp), crs,
-                           transform, LC_BANDS)
-        soft = soft_labels(np.stack(lc_patches), "dfc10")
-        class_hist += soft.sum(axis=0)
-        igbp_hist += np.bincount(np.stack(lc_patches).ravel(), minlength=18)[:18]
-        n_mixed += int(((soft > 0).sum(axis=1) >= 2).sum())
-        n_multilabel += int(((soft > 0.3).sum(axis=1) >= 2).sum())
-        n_cloudy += n_patch * sc.info["cloudy"]
-        n_snowy += sc.info["seasonal_snow"]
-        biomes[sc.info["biome"]] = biomes.get(sc.info["biome"], 0) + 1
+    with rasterio.Env():  # one GDAL environment for all files
+        for scene in scenes_iter:
+            sc = _make_scene(params, seed, season, scene, side, patch_size)
+            lc_patches, n_nan = _write_scene(root, sf, scene, sc, patches_per_side, patch_size,
+                                             params.pixel_size_m)
+            soft = soft_labels(lc_patches, "dfc10")
+            class_hist += soft.sum(axis=0)
+            igbp_hist += np.bincount(lc_patches.ravel(), minlength=18)[:18]
+            n_mixed += int(((soft > 0).sum(axis=1) >= 2).sum())
+            n_multilabel += int(((soft > 0.3).sum(axis=1) >= 2).sum())
+            n_cloudy += n_patch * sc.info["cloudy"]
+            n_snowy += sc.info["seasonal_snow"]
+            n_nan_patches += n_nan
+            biomes[sc.info["biome"]] = biomes.get(sc.info["biome"], 0) + 1
 
     total_patches = n_scenes * n_patch
     class_freq = class_hist / max(class_hist.sum(), 1e-12)

@@ -26,6 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -53,19 +54,27 @@ def _batches(batch_size: int, patch: int, seed: int = 0) -> tuple[dict[str, torc
     return xs, y
 
 
-def _timeit(step, warmup: int, iters: int) -> float:
-    """Median seconds per step over ``iters`` runs after ``warmup`` runs."""
-    for _ in range(warmup):
-        step()
-    times = []
+def _interleaved(steps: dict[str, Callable[[], None]], warmup: int, iters: int) -> dict[str, float]:
+    """Median seconds per step of each closure, timed in alternation.
+
+    Alternating the candidates step by step exposes them to the same background
+    load (the machine may be shared), so their ratio is steadier than that of
+    two consecutive timings.
+    """
+    for step in steps.values():
+        for _ in range(warmup):
+            step()
+    times: dict[str, list[float]] = {k: [] for k in steps}
     for _ in range(iters):
-        t0 = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        for k, step in steps.items():
+            t0 = time.perf_counter()
+            step()
+            times[k].append(time.perf_counter() - t0)
+    return {k: statistics.median(v) for k, v in times.items()}
 
 
-def bench_full(config: ExperimentConfig, patch: int, warmup: int, iters: int) -> float:
+def full_step(config: ExperimentConfig, patch: int) -> Callable[[], None]:
+    """A closure running :func:`xmodal.train.train_step` (C+T+M) on fixed batches."""
     torch.manual_seed(0)
     net = build_model(config, BANDS, N_CLASSES)
     if config.channels_last:
@@ -80,10 +89,11 @@ def bench_full(config: ExperimentConfig, patch: int, warmup: int, iters: int) ->
     def step() -> None:
         train_step(net, xs, y, config, opt, scaler, 1.0)
 
-    return _timeit(step, warmup, iters)
+    return step
 
 
-def bench_bare(config: ExperimentConfig, patch: int, warmup: int, iters: int) -> float:
+def bare_step(config: ExperimentConfig, patch: int) -> Callable[[], None]:
+    """A closure of a plain loop: the two backbones + a linear layer each, soft-target CE, Adam."""
     torch.manual_seed(0)
     nets = {}
     for m, c in BANDS.items():
@@ -108,7 +118,7 @@ def bench_bare(config: ExperimentConfig, patch: int, warmup: int, iters: int) ->
         loss.backward()
         opt.step()
 
-    return _timeit(step, warmup, iters)
+    return step
 
 
 def accuracy_runs(args: argparse.Namespace, base: dict) -> dict[str, dict]:
@@ -164,8 +174,9 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(threads)
         for mode in args.modes:
             cfg = ExperimentConfig(**base, **MODES[mode])
-            full = images / bench_full(cfg, args.patch_size, args.warmup, args.iters)
-            bare = images / bench_bare(cfg, args.patch_size, args.warmup, args.iters)
+            t = _interleaved({"full": full_step(cfg, args.patch_size), "bare": bare_step(cfg, args.patch_size)},
+                             args.warmup, args.iters)
+            full, bare = images / t["full"], images / t["bare"]
             rows.append(dict(threads=threads, mode=mode, full=full, bare=bare, ratio=full / bare))
             print(f"threads {threads}  {mode:20s} full C+T+M {full:7.1f} img/s   bare CE loop {bare:7.1f} img/s   "
                   f"ratio {full / bare:.2f}", flush=True)

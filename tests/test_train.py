@@ -266,3 +266,59 @@ def test_bf16_channels_last_run(tmp_path: Path) -> None:
     train, test = _sets(["s1", "s2"], n_train=32, n_test=16)
     r = train_on_datasets(_cfg(epochs=1, precision="bf16", channels_last=True), train, test, tmp_path)
     assert all(np.isfinite(r["history"][0][k]) for k in ("L_C", "L_M", "L_T"))
+
+
+# ----------------------------------------------------------------------------- distributed
+def _ddp_worker(rank: int, world: int, port: int, out: str) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE=str(world), RANK=str(rank),
+                      LOCAL_RANK=str(rank))
+    train, test = _sets(["s1", "s2"], n_train=16, n_test=8)
+    result = train_on_datasets(_cfg(method="C+T+M", epochs=2, device="cpu"), train, test, out)
+    assert result["status"] == "ok"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_ddp_two_cpu_processes_write_one_result(tmp_path: Path) -> None:
+    import torch.multiprocessing as mp
+
+    out = tmp_path / "ddp"
+    mp.spawn(_ddp_worker, args=(2, _free_port(), str(out)), nprocs=2, join=True)
+    result = json.loads((out / "result.json").read_text())
+    assert result["world_size"] == 2 and result["status"] == "ok"
+    assert len(result["history"]) == 2 and set(result["homogeneity"]) == {"s1|s2"}
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.pt", "latents.npz", "predictions.npz", "result.json"]
+
+
+# ----------------------------------------------------------------------------- end to end on SEN12MS files
+def test_run_experiment_on_synthetic_sen12ms(synthetic_root: Path, tmp_path: Path) -> None:
+    from xmodal.data import Sen12MS
+
+    cfg = _cfg(method="C+T+M", data_root=str(synthetic_root), test_fraction=0.25, epochs=1, batch_size=8)
+    r = run_experiment(cfg, tmp_path / "run")
+    test_ids = Sen12MS(synthetic_root, modality="s1", split="test", split_method="scene", test_fraction=0.25).ids
+    assert r["data"]["kind"] == "synthetic" and r["data"]["n_test"] == len(test_ids) > 0
+    assert r["data"]["class_names"] == list(Sen12MS(synthetic_root, modality="s2").class_names)
+    assert set(r["data"]["stats"]) == {"s1", "s2"}
+    pred = np.load(tmp_path / "run/predictions.npz")
+    assert list(pred["ids_s1"]) == list(pred["ids_s2"]) == list(test_ids)
+    assert set(r["homogeneity"]) == {"s1|s2"} and r["config"]["data_root"] == str(synthetic_root)
+
+
+def test_module_entry_point(synthetic_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from xmodal.train import main
+
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(json.dumps({**TINY, "method": "baseline", "modalities": ["s1"], "data_root": str(synthetic_root),
+                               "test_fraction": 0.25}))
+    assert main(["--config", str(cfg), "--set", "epochs=1", "--out", str(tmp_path / "run")]) == 0
+    assert "s1: macro F1" in capsys.readouterr().out
+    assert json.loads((tmp_path / "run/result.json").read_text())["config"]["epochs"] == 1
+    assert main(["--config", str(cfg), "--set", "epochs=0", "--out", str(tmp_path / "bad")]) == 2
+    assert "Invalid value for 'epochs'" in capsys.readouterr().err

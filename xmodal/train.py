@@ -134,12 +134,14 @@ def _jsonable(obj: Any) -> Any:
     return obj
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
+def _atomic_write_bytes(path: Path, data: bytes, fsync: bool = True) -> None:
+    """Write to a temporary file beside ``path``, then rename it over ``path``."""
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     with open(tmp, "wb") as fh:
         fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
+        if fsync:
+            fh.flush()
+            os.fsync(fh.fileno())
     os.replace(tmp, path)
 
 
@@ -148,9 +150,10 @@ def _atomic_json(path: Path, obj: Any) -> None:
 
 
 def _atomic_torch_save(path: Path, obj: Any) -> None:
-    buf = io.BytesIO()
-    torch.save(obj, buf)
-    _atomic_write_bytes(path, buf.getvalue())
+    """``torch.save`` to a temporary file, renamed over ``path`` (no fsync: checkpoints are large)."""
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
 
 
 def _atomic_npz(path: Path, **arrays: np.ndarray) -> None:
@@ -441,9 +444,13 @@ def run_experiment(
             bad_patch=config.bad_patch,
         )
         train_sets, test_sets = {}, {}
+        if not ctx.main:
+            ctx.barrier()  # rank 0 reads first, so only one process builds the data cache
         for m in config.modalities:
             train_sets[m] = Sen12MS(config.data_root, modality=m, split="train", n_samples=config.n_train, **common)
             test_sets[m] = Sen12MS(config.data_root, modality=m, split="test", n_samples=config.n_test, **common)
+        if ctx.main:
+            ctx.barrier()
         description = describe_root(config.data_root)
         return train_on_datasets(
             config, train_sets, test_sets, out, resume=resume, on_epoch_end=on_epoch_end,

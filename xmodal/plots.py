@@ -58,6 +58,7 @@ __all__ = [
     "latent_mixing",
     "plotly_html",
     "show_plotly",
+    "show_table",
 ]
 
 #: Numbers *reported by the paper* (Senchugova and Hänsch), quoted for comparison:
@@ -453,6 +454,13 @@ def figure3(results: Any, source: str | None = None, methods: Sequence[str] = ("
             std = g["std"].fillna(0).to_numpy(dtype=float)
             ax.fill_between(x, g["mean"] - std, g["mean"] + std, color=colors.get(method, "grey"), alpha=0.12)
     ax.set_xscale("log")
+    sizes = sorted({float(v) for v in ok["n_train"].dropna()})
+    if sizes:
+        from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+        ax.set_xticks(sizes, [f"{v:g}" for v in sizes])
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.xaxis.set_major_formatter(ScalarFormatter())
     ax.set_xlabel("training samples per modality")
     ax.set_ylabel("weighted F1 (threshold 0.3)")
     ax.grid(alpha=0.3)
@@ -674,8 +682,11 @@ def params_overview(params: Any) -> Any:
         if isinstance(v, dict):
             if all(not isinstance(x, (dict, list)) for x in v.values()):
                 v = ", ".join(f"{k}: {x:g}" if isinstance(x, (int, float)) else f"{k}: {x}" for k, x in v.items())
+            elif all(isinstance(x, dict) for x in v.values()):
+                v = "; ".join(f"{k} ({', '.join(f'{kk} {xx:g}' for kk, xx in x.items())})" for k, x in v.items())
             else:
-                v = "per class, see the figure below" if r["name"].startswith("s") else "nested table"
+                v = "per class: " + "; ".join(
+                    f"{k} ({', '.join(f'{xx:g}' for xx in x) if isinstance(x, list) else x})" for k, x in v.items())
         elif isinstance(v, list):
             v = ", ".join(f"{x:g}" if isinstance(x, (int, float)) else str(x) for x in v)
         rows.append({"group": r["group"], "parameter": r["name"], "value": v, "unit": r["unit"],
@@ -739,7 +750,7 @@ def architecture_figure(modalities: Sequence[str] = ("s1", "s2"), backbone: str 
 
     n = len(modalities)
     fig, ax = plt.subplots(figsize=(10, 1.6 + 1.3 * n))
-    ax.set_xlim(0, 10)
+    ax.set_xlim(-0.15, 10.1)
     ax.set_ylim(0, 1.3 * n + 0.6)
     ax.axis("off")
 
@@ -900,8 +911,13 @@ def latent_embedding(panels: Mapping[str, Sequence[Mapping[str, np.ndarray]]],
     Returns:
         A table with panel, x, y, modality, id, dominant class and a soft-label text.
     """
+    import warnings
+
     import pandas as pd
-    import umap
+
+    with warnings.catch_warnings():  # umap imports tqdm.auto, which warns without ipywidgets
+        warnings.simplefilter("ignore")
+        import umap
 
     frames = []
     for title, runs in panels.items():
@@ -960,9 +976,9 @@ def latent_figure(emb: Any, class_names: Sequence[str], title: str = ""):
     vis_mod = [i in by_mod for i in range(n)]
     vis_cls = [i in by_cls for i in range(n)]
     fig.update_layout(
-        title=dict(text=title, font=dict(size=12)), height=460, margin=dict(t=110, l=20, r=20, b=20),
-        template="plotly_white",
-        updatemenus=[dict(type="buttons", direction="right", x=0.0, y=1.2, xanchor="left", yanchor="top",
+        title=dict(text=title, font=dict(size=12), x=0.01, xanchor="left", y=0.98, yanchor="top"),
+        height=480, margin=dict(t=120, l=20, r=20, b=20), template="plotly_white",
+        updatemenus=[dict(type="buttons", direction="right", x=0.0, y=1.17, xanchor="left", yanchor="bottom",
                           buttons=[dict(label="colour by modality", method="update", args=[{"visible": vis_mod}]),
                                    dict(label="colour by dominant class", method="update",
                                         args=[{"visible": vis_cls}])])],
@@ -1002,7 +1018,7 @@ def latent_figure_static(emb: Any, class_names: Sequence[str], title: str = ""):
                 handles.append(h)
                 labels.append(lab)
     fig.legend(handles, labels, loc="lower center", ncol=min(9, len(labels)), fontsize=7)
-    fig.suptitle(title, fontsize=9)
+    fig.suptitle(re.sub(r"<[^>]+>", " ", title), fontsize=9)
     fig.tight_layout(rect=(0, 0.05, 1, 0.96))
     return fig
 
@@ -1043,8 +1059,12 @@ def plotly_html(fig: Any, div_id: str | None = None) -> str:
     """A plotly figure as an HTML fragment *without* plotly.js (the book serves its own
     copy, so pages work offline) and without links to plotly's servers."""
     return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
-                       config={"displaylogo": False, "responsive": True, "showLink": False,
-                               "showSendToCloud": False, "showEditInChartStudio": False})
+                       config={"displaylogo": False, "responsive": True})
+
+
+def show_table(table: Any, precision: int = 3) -> Any:
+    """A table for a book page: no index column, no truncated cells, ``precision`` decimals."""
+    return table.style.hide(axis="index").format(precision=precision, na_rep="–")
 
 
 def show_plotly(fig: Any, div_id: str | None = None) -> Any:

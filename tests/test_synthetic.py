@@ -258,6 +258,13 @@ def test_bad_params_raise() -> None:
         SyntheticParams().replace(igbp_codes={**SyntheticParams().igbp_codes, "Forest": {"10": 1}})
 
 
+def test_root_must_be_a_folder(tmp_path: Path) -> None:
+    f = tmp_path / "file.txt"
+    f.write_text("x")
+    with pytest.raises(ValueError, match="file.txt' exists and is not a folder"):
+        make_synthetic(f, **SMALL)
+
+
 def test_refuses_to_overwrite_foreign_data(tmp_path: Path) -> None:
     real = tmp_path / SF / "s2_1"
     real.mkdir(parents=True)

@@ -1021,6 +1021,8 @@ def make_synthetic(
     t0 = time.perf_counter()
     params = _validate_args(n_scenes, patches_per_side, patch_size, season, seed, params)
     root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise ValueError(f"root {str(root)!r} exists and is not a folder")
     sf = season_folder(season)
     marker = root / MARKER_NAME
     season_dir = root / sf

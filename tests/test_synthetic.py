@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import rasterio
 
-from xmodal.data.labels import soft_labels
+from xmodal.data.labels import SIMPLE_CLASS_NAMES, soft_labels
 from xmodal.data.layout import PatchKey, parse_patch_filename, patch_path
 from xmodal.data.synthetic import (
     LC_BANDS,
@@ -223,6 +223,10 @@ def test_params_table_documents_every_field() -> None:
     assert sig["Water"]["B08"] < sig["Forest"]["B08"]  # water dark in NIR
     assert sig["Snow/Ice"]["B02"] > 5 * sig["Forest"]["B02"]
     assert len(p.backscatter_table()) == 10
+    biomes = p.biome_table()
+    assert sum(r["probability"] for r in biomes) == pytest.approx(1.0, abs=1e-3)
+    assert all(sum(r[c] for c in SIMPLE_CLASS_NAMES) == pytest.approx(1.0, abs=1e-3)
+               for r in biomes)
 
 
 @pytest.mark.parametrize(

@@ -481,6 +481,20 @@ class SyntheticParams:
             for name in _CLASSES
         ]
 
+    def biome_table(self) -> list[dict[str, Any]]:
+        """Biomes with their probability and normalised class prior, one row per biome."""
+        total = sum(self.biome_weights.values())
+        rows = []
+        for b, w in self.biome_weights.items():
+            prior = self.biome_priors[b]
+            norm = sum(prior.values()) or 1.0
+            rows.append({
+                "biome": b,
+                "probability": round(w / total, 4),
+                **{c: round(prior.get(c, 0.0) / norm, 4) for c in _CLASSES},
+            })
+        return rows
+
     # -- validation ---------------------------------------------------------------
     def validate(self) -> None:
         """Check every value; raise ``ValueError`` naming the parameter and value."""

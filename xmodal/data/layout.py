@@ -1,0 +1,82 @@
+"""The official SEN12MS folder layout and patch identifiers.
+
+``ROOT/ROIs2017_winter/s1_<scene>/ROIs2017_winter_s1_<scene>_p<patch>.tif``, and
+the same with ``s2`` and ``lc``. A patch is identified across sensors by
+``PatchKey(season_folder, scene, patch)``; its string form
+``"ROIs2017_winter_<scene>_p<patch>"`` is the *patch id* used in results, plots
+and hover texts.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Final, NamedTuple
+
+__all__ = [
+    "SEASONS",
+    "SENSORS",
+    "PatchKey",
+    "season_folder",
+    "patch_path",
+    "parse_patch_filename",
+]
+
+#: Season name -> folder name in the official release.
+SEASONS: Final[dict[str, str]] = {
+    "spring": "ROIs1158_spring",
+    "summer": "ROIs1868_summer",
+    "fall": "ROIs1970_fall",
+    "winter": "ROIs2017_winter",
+}
+
+#: Sensor folders of a season: Sentinel-1, Sentinel-2, land cover.
+SENSORS: Final[tuple[str, ...]] = ("s1", "s2", "lc")
+
+_FILE_RE = re.compile(r"^(ROIs\d{4}_[a-z]+)_(s1|s2|lc)_(\d+)_p(\d+)\.tif$")
+
+
+class PatchKey(NamedTuple):
+    """Identifies one patch location (shared by its S1, S2 and LC files)."""
+
+    season_folder: str
+    scene: int
+    patch: int
+
+    @property
+    def id(self) -> str:
+        """Patch id, e.g. ``"ROIs2017_winter_12_p34"``."""
+        return f"{self.season_folder}_{self.scene}_p{self.patch}"
+
+
+def season_folder(season: str) -> str:
+    """Folder name of ``season`` ("winter" -> "ROIs2017_winter").
+
+    Raises:
+        ValueError: for an unknown season, listing the valid ones.
+    """
+    try:
+        return SEASONS[season]
+    except KeyError:
+        raise ValueError(
+            f"Unknown season {season!r}; choose one of {sorted(SEASONS)}"
+        ) from None
+
+
+def patch_path(root: str | Path, key: PatchKey, sensor: str) -> Path:
+    """Path of the ``sensor`` file ("s1", "s2" or "lc") of patch ``key`` under ``root``."""
+    if sensor not in SENSORS:
+        raise ValueError(f"Unknown sensor {sensor!r}; choose one of {SENSORS}")
+    sf = key.season_folder
+    return (
+        Path(root) / sf / f"{sensor}_{key.scene}" / f"{sf}_{sensor}_{key.scene}_p{key.patch}.tif"
+    )
+
+
+def parse_patch_filename(name: str) -> tuple[PatchKey, str] | None:
+    """Parse ``"ROIs2017_winter_s2_12_p34.tif"`` into its key and sensor, or None."""
+    m = _FILE_RE.match(name)
+    if m is None:
+        return None
+    sf, sensor, scene, patch = m.groups()
+    return PatchKey(sf, int(scene), int(patch)), sensor

@@ -131,18 +131,21 @@ def accuracy_runs(args: argparse.Namespace, base: dict) -> dict[str, dict]:
         root = Path(tmp) / "data"
         make_synthetic(root, n_scenes=args.acc_scenes, patches_per_side=6, patch_size=args.patch_size, seed=0,
                        progress=False)
-        for mode, opts in MODES.items():
-            cfg = dict(base, **opts, data_root=str(root), epochs=args.acc_epochs, test_fraction=0.25,
-                       progress=False, threads=args.threads[-1], n_latent=0)
+        for mode in args.modes:
+            runs = []
             t0 = time.perf_counter()
-            r = run_experiment(cfg, Path(tmp) / f"run_{mode}", resume=False)
-            out[mode] = {
-                "seconds": time.perf_counter() - t0,
-                **{f"{m}_weighted": r["metrics"][m]["weighted"] for m in r["metrics"]},
-                **{f"{m}_macro": r["metrics"][m]["macro"] for m in r["metrics"]},
-                "final_L_C": r["history"][-1]["L_C"],
-            }
-            print(f"  accuracy {mode:20s} " + "  ".join(f"{k} {v:.3f}" for k, v in out[mode].items()), flush=True)
+            for seed in args.acc_seeds:
+                cfg = dict(base, **MODES[mode], data_root=str(root), epochs=args.acc_epochs, test_fraction=0.25,
+                           progress=False, threads=args.threads[-1], n_latent=0, seed=seed)
+                runs.append(run_experiment(cfg, Path(tmp) / f"run_{mode}_{seed}", resume=False))
+            row: dict[str, float] = {"seconds": time.perf_counter() - t0}
+            for m in runs[0]["metrics"]:
+                for avg in ("weighted", "macro"):
+                    row[f"{m}_{avg}"] = statistics.mean(r["metrics"][m][avg] for r in runs)
+            row["final_L_C"] = statistics.mean(r["history"][-1]["L_C"] for r in runs)
+            out[mode] = row
+            print(f"  accuracy {mode:20s} (mean of {len(runs)} seeds) "
+                  + "  ".join(f"{k} {v:.3f}" for k, v in row.items()), flush=True)
     return out
 
 
@@ -160,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--accuracy", action="store_true", help="also train short runs per mode and compare F1")
     p.add_argument("--acc-epochs", type=int, default=6)
     p.add_argument("--acc-scenes", type=int, default=12)
+    p.add_argument("--acc-seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--skip-throughput", action="store_true", help="only the accuracy runs")
     p.add_argument("--json", help="write the figures to this file")
     args = p.parse_args(argv)
 
@@ -170,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     print(f"{args.backbone}, {args.patch_size}x{args.patch_size} px, batch {args.batch_size} per modality "
           f"(images/s count both modalities), torch {torch.__version__}")
-    for threads in args.threads:
+    for threads in [] if args.skip_throughput else args.threads:
         torch.set_num_threads(threads)
         for mode in args.modes:
             cfg = ExperimentConfig(**base, **MODES[mode])
@@ -182,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"ratio {full / bare:.2f}", flush=True)
     report: dict = {"args": vars(args), "throughput": rows}
     if args.accuracy:
+        torch.set_num_threads(args.threads[-1])
         report["accuracy"] = accuracy_runs(args, base)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))

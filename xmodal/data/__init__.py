@@ -1,0 +1,40 @@
+"""SEN12MS data: the reader, labels, splits, the packed cache and a synthetic generator.
+
+Public names: :class:`Sen12MS` (a torch Dataset per modality), :func:`make_synthetic`
+and :class:`SyntheticParams` (SEN12MS-like GeoTIFFs in the official layout),
+:data:`IGBP_TO_SIMPLE`, :func:`soft_label`, :func:`class_names`, :func:`make_split`,
+:func:`describe_root` and the errors (all subclasses of :class:`Sen12MSError`).
+"""
+
+from .cache import PackedCache
+from .errors import (
+    AllNaNError,
+    BandCountError,
+    CorruptFileError,
+    DTypeError,
+    MissingFileError,
+    PatchSizeError,
+    RootError,
+    Sen12MSError,
+)
+from .labels import IGBP_TO_SIMPLE, LABEL_SCHEMES, SIMPLE_CLASS_NAMES, class_names, n_classes, soft_label, soft_labels
+from .layout import SEASONS, PatchKey, patch_path, season_folder
+from .normalize import MODALITIES as MODALITY_SPECS, PUBLISHED_STATS, modality_spec
+from .sen12ms import MARKER_NAME, Sen12MS, describe_root, split_leakage
+from .splits import PAPER_TEST_FRACTION, leakage, make_split, subsample
+from .synthetic import SyntheticParams, make_synthetic
+
+#: Modality name -> number of input channels.
+MODALITIES: dict[str, int] = {name: spec.in_channels for name, spec in MODALITY_SPECS.items()}
+
+__all__ = [
+    "AllNaNError", "BandCountError", "CorruptFileError", "DTypeError", "MissingFileError",
+    "PatchSizeError", "RootError", "Sen12MSError",
+    "IGBP_TO_SIMPLE", "LABEL_SCHEMES", "SIMPLE_CLASS_NAMES", "class_names", "n_classes",
+    "soft_label", "soft_labels",
+    "SEASONS", "PatchKey", "patch_path", "season_folder",
+    "MODALITIES", "MODALITY_SPECS", "PUBLISHED_STATS", "modality_spec",
+    "MARKER_NAME", "Sen12MS", "describe_root", "split_leakage",
+    "PAPER_TEST_FRACTION", "leakage", "make_split", "subsample",
+    "PackedCache", "SyntheticParams", "make_synthetic",
+]

@@ -1,0 +1,365 @@
+"""The packed cache: GeoTIFFs decoded once into memory-mapped arrays.
+
+Reading a GeoTIFF costs milliseconds; indexing a memory-mapped ``.npy`` array
+costs microseconds. On first use the files of one season are decoded once,
+checked (band count, data type, size, NaNs, partners) and packed into::
+
+    <cache_dir>/<season folder>/<patch size>/
+        manifest.json   source files (size, mtime), keys, bounds, problems found
+        s1.npy          float16 [N, 2, P, P]    cleaned sigma0 in dB
+        s2.npy          uint16  [N, 13, P, P]   clipped reflectance x 10000
+        lc.npy          float32 [N, 11]         pixel counts of simplified classes 0..10
+
+``P`` is the stored size or the requested ``patch_size`` (area averaging).
+Later datasets and runs open the arrays with ``mmap_mode="r"``. Before each use
+the source folders are stat-scanned; a changed, added or removed file
+invalidates the cache and it is rebuilt (with a log message). The cache is built
+in a temporary folder and renamed into place under a file lock, so parallel
+runs neither corrupt nor duplicate it.
+
+Problems found while decoding (corrupt file, wrong band count, ...) do not stop
+the build: they are recorded in the manifest, and the dataset then raises them
+(``bad_patch="raise"``) or skips those patches and reports them
+(``bad_patch="skip"``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import shutil
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from .errors import (
+    AllNaNError,
+    BandCountError,
+    CorruptFileError,
+    DTypeError,
+    MissingFileError,
+    PatchSizeError,
+    RootError,
+    Sen12MSError,
+)
+from .labels import simplify
+from .layout import SENSORS, PatchKey, parse_patch_filename, patch_path, season_folder
+from .normalize import SENSOR_BANDS, SENSOR_DTYPES, clean
+
+__all__ = ["PackedCache", "scan_season", "decode_patch", "CACHE_VERSION"]
+
+log = logging.getLogger(__name__)
+
+#: Bump when the cache format changes (old caches are rebuilt).
+CACHE_VERSION = 1
+_STORE_DTYPES = {"s1": np.float16, "s2": np.uint16, "lc": np.float32}
+
+
+def scan_season(root: Path, season: str) -> dict[str, dict[PatchKey, tuple[str, int, int]]]:
+    """Stat-scan the S1, S2 and LC folders of a season.
+
+    Returns:
+        sensor -> {key: (path relative to root, size, mtime_ns)}.
+
+    Raises:
+        RootError: root missing, not a folder, without the season folder, or with
+            no patch files in it.
+    """
+    root = Path(root)
+    sf = season_folder(season)
+    layout = f"{root}/{sf}/s2_<scene>/{sf}_s2_<scene>_p<patch>.tif (and the same for s1, lc)"
+    if not root.exists():
+        raise RootError(f"SEN12MS root not found: {root} (expected the official layout {layout})")
+    if not root.is_dir():
+        raise RootError(f"SEN12MS root is not a folder: {root}")
+    sdir = root / sf
+    if not sdir.is_dir():
+        present = sorted(p.name for p in root.iterdir() if p.is_dir() and p.name.startswith("ROIs"))
+        raise RootError(
+            f"{root} has no folder {sf} for season {season!r} (found {present or 'no season folders'}); "
+            f"expected the official layout {layout}"
+        )
+    found: dict[str, dict[PatchKey, tuple[str, int, int]]] = {s: {} for s in SENSORS}
+    with os.scandir(sdir) as scenes:
+        for scene in scenes:
+            if not scene.is_dir():
+                continue
+            with os.scandir(scene.path) as files:
+                for f in files:
+                    parsed = parse_patch_filename(f.name)
+                    if parsed is None:
+                        continue
+                    key, sensor = parsed
+                    st = f.stat()
+                    rel = os.path.relpath(f.path, root)
+                    found[sensor][key] = (rel, st.st_size, st.st_mtime_ns)
+    if not any(found.values()):
+        raise RootError(f"No SEN12MS patch files under {sdir} (expected {layout})")
+    return found
+
+
+def _downsample(arr: np.ndarray, size: int) -> np.ndarray:
+    """Area-average ``arr`` [C, H, W] to ``size`` x ``size`` (integer factor) or interpolate."""
+    c, h, w = arr.shape
+    if h == size and w == size:
+        return arr
+    if h % size == 0 and w % size == 0:
+        return arr.reshape(c, size, h // size, size, w // size).mean(axis=(2, 4))
+    import torch
+    import torch.nn.functional as F
+
+    t = torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32))[None]
+    return F.interpolate(t, size=(size, size), mode="bilinear", antialias=True, align_corners=False)[0].numpy()
+
+
+def decode_patch(path: Path, sensor: str) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+    """Read and check one GeoTIFF of ``sensor``.
+
+    Returns:
+        the raw array [bands, H, W] and the bounds (left, bottom, right, top).
+
+    Raises:
+        CorruptFileError, BandCountError, DTypeError, AllNaNError: naming ``path``.
+    """
+    import rasterio
+    from rasterio.errors import RasterioError
+
+    expected_bands = len(SENSOR_BANDS[sensor])
+    try:
+        with rasterio.open(path) as src:
+            if src.count != expected_bands:
+                raise BandCountError(
+                    f"{path}: {src.count} bands, expected {expected_bands} for {sensor.upper()} "
+                    f"({', '.join(SENSOR_BANDS[sensor])})"
+                )
+            if src.dtypes[0] != SENSOR_DTYPES[sensor]:
+                raise DTypeError(f"{path}: data type {src.dtypes[0]}, expected {SENSOR_DTYPES[sensor]} for {sensor.upper()}")
+            arr = src.read()
+            b = src.bounds
+            bounds = (float(b.left), float(b.bottom), float(b.right), float(b.top))
+    except Sen12MSError:
+        raise
+    except (RasterioError, OSError, ValueError) as exc:
+        raise CorruptFileError(f"{path}: cannot be read as a GeoTIFF ({exc})") from None
+    if sensor == "s1" and np.isnan(arr).all():
+        raise AllNaNError(f"{path}: every Sentinel-1 pixel is NaN")
+    return arr, bounds
+
+
+@dataclass
+class _Decoded:
+    arrays: dict[str, np.ndarray]
+    bounds: tuple[float, float, float, float]
+    size: tuple[int, int]
+
+
+class PackedCache:
+    """Memory-mapped arrays of one season of a SEN12MS root (see module docstring).
+
+    Args:
+        root: the SEN12MS root.
+        season: season name.
+        patch_size: stored side length (None = as in the files).
+        cache_dir: where caches live (default ``<root>/.xmodal_cache``).
+        progress: show a progress bar while decoding.
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        season: str = "winter",
+        patch_size: int | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
+        progress: bool = True,
+    ) -> None:
+        self.root = Path(root)
+        self.season = season
+        self.patch_size = patch_size
+        base = Path(cache_dir) if cache_dir is not None else self.root / ".xmodal_cache"
+        self.dir = base / season_folder(season) / (str(patch_size) if patch_size else "native")
+        self.progress = progress
+        self.rebuilt = False
+        self._open()
+
+    # -- public -------------------------------------------------------------
+    @property
+    def keys(self) -> list[PatchKey]:
+        """Keys of all patches with all three files present, sorted by (scene, patch)."""
+        return self._keys
+
+    def array(self, sensor: str) -> np.ndarray:
+        """The memory-mapped array of ``sensor``; key ``keys[i]`` is row ``rows[i]``."""
+        return self._arrays[sensor]
+
+    @property
+    def problems(self) -> dict[str, tuple[str, str]]:
+        """Patch id -> (error class name, message) for patches that failed a check."""
+        return self._problems
+
+    @property
+    def bounds(self) -> np.ndarray:
+        """[N, 4] bounds (left, bottom, right, top) of each patch in its CRS."""
+        return self._bounds
+
+    # -- building -----------------------------------------------------------
+    def _open(self) -> None:
+        scan = scan_season(self.root, self.season)
+        sources = {s: {k.id: list(v) for k, v in scan[s].items()} for s in SENSORS}
+        with self._lock():
+            manifest = self._read_manifest()
+            if manifest is None or manifest.get("sources") != sources or manifest.get("version") != CACHE_VERSION:
+                if manifest is not None:
+                    log.warning("SEN12MS cache %s is out of date (source files changed); rebuilding", self.dir)
+                self._build(scan, sources)
+                self.rebuilt = True
+                manifest = self._read_manifest()
+                assert manifest is not None
+        self._load(manifest)
+
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        try:
+            self.dir.parent.mkdir(parents=True, exist_ok=True)
+            lock = open(self.dir.parent / f".{self.dir.name}.lock", "w")
+        except OSError as exc:
+            raise RootError(
+                f"Cannot write the packed cache under {self.dir.parent} ({exc}); "
+                "pass cache_dir= (config key 'cache_dir') pointing at a writable folder"
+            ) from None
+        with lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _read_manifest(self) -> dict[str, Any] | None:
+        try:
+            return json.loads((self.dir / "manifest.json").read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return None
+
+    def _build(self, scan: dict[str, dict[PatchKey, tuple[str, int, int]]], sources: dict[str, Any]) -> None:
+        from tqdm.auto import tqdm
+
+        all_keys = sorted(set().union(*[set(scan[s]) for s in SENSORS]), key=lambda k: (k.scene, k.patch))
+        problems: dict[str, tuple[str, str]] = {}
+        complete: list[PatchKey] = []
+        for key in all_keys:
+            missing = [s for s in SENSORS if key not in scan[s]]
+            if missing:
+                have = next(s for s in SENSORS if key in scan[s])
+                paths = ", ".join(str(patch_path(self.root, key, s)) for s in missing)
+                problems[key.id] = (
+                    "MissingFileError",
+                    f"{patch_path(self.root, key, have)} has no partner file(s): {paths}",
+                )
+            else:
+                complete.append(key)
+
+        def work(key: PatchKey) -> _Decoded | tuple[str, str]:
+            arrays: dict[str, np.ndarray] = {}
+            bounds = (0.0, 0.0, 0.0, 0.0)
+            size = None
+            try:
+                for sensor in SENSORS:
+                    raw, b = decode_patch(self.root / scan[sensor][key][0], sensor)
+                    if size is None:
+                        size, bounds = raw.shape[1:], b
+                    elif raw.shape[1:] != size:
+                        raise PatchSizeError(
+                            f"{self.root / scan[sensor][key][0]}: {raw.shape[1]}x{raw.shape[2]} pixels, "
+                            f"but its partner files are {size[0]}x{size[1]}"
+                        )
+                    arrays[sensor] = raw
+            except Sen12MSError as exc:
+                return (type(exc).__name__, str(exc))
+            return _Decoded(arrays, bounds, size)  # type: ignore[arg-type]
+
+        side = self.patch_size
+        tmp = Path(tempfile.mkdtemp(prefix=f".{self.dir.name}-", dir=self.dir.parent))
+        try:
+            n = len(complete)
+            mm: dict[str, np.ndarray] = {}
+            nan_frac = np.zeros(n, dtype=np.float32)
+            rows: list[int] = []
+            good: list[PatchKey] = []
+            bounds: list[tuple[float, float, float, float]] = []
+            ref: tuple[int, int] | None = None
+            # decoded patches are written as they arrive: memory stays flat on the full release
+            with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+                it = pool.map(work, complete)
+                for i, (key, r) in enumerate(tqdm(zip(complete, it), total=n, disable=not self.progress,
+                                                  desc=f"Packing {season_folder(self.season)} GeoTIFFs", unit="patch")):
+                    if isinstance(r, tuple):
+                        problems[key.id] = r
+                        continue
+                    if ref is None:
+                        ref = r.size
+                        side = side or ref[0]
+                        if side > ref[0]:
+                            raise Sen12MSError(f"patch_size={side} is larger than the stored patches ({ref[0]} px)")
+                        shapes = {"s1": (n, 2, side, side), "s2": (n, 13, side, side), "lc": (n, 11)}
+                        mm = {s: np.lib.format.open_memmap(tmp / f"{s}.npy", mode="w+", dtype=_STORE_DTYPES[s],
+                                                           shape=shapes[s]) for s in SENSORS}
+                    if r.size != ref:
+                        problems[key.id] = (
+                            "PatchSizeError",
+                            f"{self.root / scan['s2'][key][0]}: {r.size[0]}x{r.size[1]} pixels, "
+                            f"but the other patches of this root are {ref[0]}x{ref[1]}",
+                        )
+                        continue
+                    s1 = r.arrays["s1"]
+                    nan_frac[i] = float(np.isnan(s1).mean())
+                    mm["s1"][i] = _downsample(clean("s1", s1), side)
+                    mm["s2"][i] = np.rint(_downsample(clean("s2", r.arrays["s2"]), side)).astype(np.uint16)
+                    mm["lc"][i] = np.bincount(simplify(r.arrays["lc"][0]).ravel(), minlength=11)[:11]
+                    rows.append(i)
+                    good.append(key)
+                    bounds.append(r.bounds)
+            if ref is None:
+                first = next(iter(problems.values()), None)
+                raise RootError(f"No readable patch under {self.root / season_folder(self.season)}"
+                                + (f"; first problem: {first[1]}" if first else ""))
+            for m in mm.values():
+                m.flush()
+            del mm
+            np.save(tmp / "nan_fraction.npy", nan_frac)
+            manifest = {
+                "version": CACHE_VERSION,
+                "root": str(self.root),
+                "season": self.season,
+                "stored_size": list(ref),
+                "patch_size": side,
+                "keys": [[k.season_folder, k.scene, k.patch] for k in good],
+                "rows": rows,
+                "bounds": [list(b) for b in bounds],
+                "problems": problems,
+                "sources": sources,
+            }
+            (tmp / "manifest.json").write_text(json.dumps(manifest))
+            if self.dir.exists():
+                shutil.rmtree(self.dir)
+            os.replace(tmp, self.dir)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        if problems:
+            log.info("%d SEN12MS patches failed checks while packing %s", len(problems), self.dir)
+
+    def _load(self, manifest: dict[str, Any]) -> None:
+        self._keys = [PatchKey(sf, int(sc), int(p)) for sf, sc, p in manifest["keys"]]
+        self._bounds = np.asarray(manifest["bounds"], dtype=np.float64).reshape(-1, 4)
+        self.rows = np.asarray(manifest["rows"], dtype=np.int64)
+        self._problems = {k: tuple(v) for k, v in manifest["problems"].items()}
+        self.stored_size = tuple(manifest["stored_size"])
+        self.side = int(manifest["patch_size"])
+        self._arrays = {s: np.load(self.dir / f"{s}.npy", mmap_mode="r") for s in SENSORS}
+        self.nan_fraction = np.load(self.dir / "nan_fraction.npy")

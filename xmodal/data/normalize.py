@@ -1,0 +1,112 @@
+"""Bands, modalities, clipping and normalisation statistics.
+
+A *modality* is a named choice of bands from one sensor file:
+
+=======  ======  ===========================================================
+name     sensor  bands
+=======  ======  ===========================================================
+s1       s1      VV, VH (sigma0 in dB)
+s2       s2      B02 B03 B04 B05 B06 B07 B08 B8A B11 B12 (the 10 bands of the
+                 official SEN12MS classification code: no 60 m bands)
+s2all    s2      all 13 bands B01 ... B12
+rgb      s2      B04 B03 B02 (a camera-like third modality for experiments
+                 with more than two modalities)
+=======  ======  ===========================================================
+
+Pre-processing, as is common practice for SEN12MS: S1 NaNs are replaced by the
+clip floor and values clipped to [-25, 0] dB; S2 reflectances clipped to
+[0, 10000]. Then every band is z-scored. ``normalization="sen12ms"`` uses the
+per-band statistics published with the official SEN12MS classification code
+(below); the three 60 m bands B01, B09, B10 have no published statistics, so for
+them the statistics are computed on the training split (recorded per band in
+``stats["source"]``). ``normalization="dataset"`` computes all statistics on the
+training split of the root at hand (never on the test split).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+
+__all__ = [
+    "S1_BANDS",
+    "S2_BANDS",
+    "LC_BANDS",
+    "SENSOR_BANDS",
+    "SENSOR_DTYPES",
+    "CLIP",
+    "ModalitySpec",
+    "MODALITIES",
+    "PUBLISHED_STATS",
+    "modality_spec",
+]
+
+S1_BANDS: Final[tuple[str, ...]] = ("VV", "VH")
+S2_BANDS: Final[tuple[str, ...]] = (
+    "B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11", "B12",
+)
+LC_BANDS: Final[tuple[str, ...]] = ("IGBP", "LCCS-LC", "LCCS-LU", "LCCS-SH")
+SENSOR_BANDS: Final[dict[str, tuple[str, ...]]] = {"s1": S1_BANDS, "s2": S2_BANDS, "lc": LC_BANDS}
+#: Data type each sensor's files must have.
+SENSOR_DTYPES: Final[dict[str, str]] = {"s1": "float32", "s2": "uint16", "lc": "uint16"}
+#: Clipping range per sensor (dB for S1, reflectance x 10000 for S2).
+CLIP: Final[dict[str, tuple[float, float]]] = {"s1": (-25.0, 0.0), "s2": (0.0, 10000.0)}
+
+#: Per-band (mean, std) published with the official SEN12MS classification code.
+PUBLISHED_STATS: Final[dict[str, tuple[float, float]]] = {
+    "VV": (-11.769, 4.525), "VH": (-18.295, 4.359),
+    "B02": (1226.4, 741.6), "B03": (1137.4, 740.9), "B04": (1139.7, 960.1),
+    "B05": (1351.0, 946.8), "B06": (1932.9, 985.5), "B07": (2211.2, 1082.4),
+    "B08": (2155.0, 1057.8), "B8A": (2409.1, 1136.2), "B11": (2001.9, 1132.8),
+    "B12": (1356.1, 991.5),
+}
+
+
+@dataclass(frozen=True)
+class ModalitySpec:
+    """A modality: which sensor file and which of its bands."""
+
+    name: str
+    sensor: str
+    bands: tuple[str, ...]
+
+    @property
+    def band_index(self) -> list[int]:
+        """Indices of :attr:`bands` in the sensor file (0-based)."""
+        all_bands = SENSOR_BANDS[self.sensor]
+        return [all_bands.index(b) for b in self.bands]
+
+    @property
+    def in_channels(self) -> int:
+        return len(self.bands)
+
+
+MODALITIES: Final[dict[str, ModalitySpec]] = {
+    "s1": ModalitySpec("s1", "s1", S1_BANDS),
+    "s2": ModalitySpec("s2", "s2", ("B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12")),
+    "s2all": ModalitySpec("s2all", "s2", S2_BANDS),
+    "rgb": ModalitySpec("rgb", "s2", ("B04", "B03", "B02")),
+}
+
+
+def modality_spec(name: str) -> ModalitySpec:
+    """The :class:`ModalitySpec` of ``name``; ValueError listing the valid names otherwise."""
+    try:
+        return MODALITIES[name]
+    except KeyError:
+        raise ValueError(f"Unknown modality {name!r}; choose one of {sorted(MODALITIES)}") from None
+
+
+def clean(sensor: str, arr: np.ndarray) -> np.ndarray:
+    """NaN handling and clipping of raw sensor values (float32 out).
+
+    S1: NaN -> clip floor (-25 dB, i.e. "no backscatter"), clip to [-25, 0].
+    S2: clip to [0, 10000].
+    """
+    lo, hi = CLIP[sensor]
+    out = np.asarray(arr, dtype=np.float32)
+    if sensor == "s1":
+        out = np.nan_to_num(out, nan=lo, posinf=hi, neginf=lo)
+    return np.clip(out, lo, hi)

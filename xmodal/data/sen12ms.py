@@ -1,0 +1,314 @@
+"""The SEN12MS dataset: Sentinel-1, Sentinel-2 and MODIS land cover patches."""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from .cache import PackedCache
+from .errors import ERRORS_BY_NAME, RootError, Sen12MSError
+from .labels import LABEL_SCHEMES, class_names, n_classes
+from .layout import SEASONS, SENSORS, PatchKey, season_folder
+from .normalize import PUBLISHED_STATS, SENSOR_BANDS, modality_spec
+from .splits import PAPER_TEST_FRACTION, SPLIT_METHODS, leakage, make_split, subsample
+
+__all__ = ["Sen12MS", "describe_root", "MARKER_NAME", "split_leakage"]
+
+#: Marker written at the root of a synthetic data set by :func:`make_synthetic`.
+MARKER_NAME = "xmodal_synthetic.json"
+_NORMALIZATIONS = ("sen12ms", "dataset")
+_BAD_PATCH = ("raise", "skip")
+#: Patches used at most to compute dataset statistics (enough for 4 significant digits).
+_STATS_SAMPLE = 2000
+
+
+class Sen12MS(Dataset):
+    """SEN12MS patches of one modality, with soft land-cover labels.
+
+    SEN12MS (Schmitt et al., 2019, ISPRS Annals IV-2/W7) holds 180,662 triplets
+    of co-registered 256 x 256 px patches at 10 m: Sentinel-1 dual-pol SAR (VV,
+    VH sigma0 in dB, float32), Sentinel-2 Level-1C (13 bands, reflectance x
+    10000, uint16) and MODIS land cover (IGBP, LCCS-LC, LCCS-LU, LCCS-SH at 500 m
+    resampled to 10 m), in four seasons, cut with stride 128 from 252 scenes
+    ("ROIs") worldwide. The paper uses the winter season (31,825 patches).
+
+    Each item is ``(x, y)``: ``x`` a float32 tensor ``[C, H, W]`` of the chosen
+    modality's bands, cleaned (S1 NaNs and clipping to [-25, 0] dB, S2 clipping
+    to [0, 10000]) and z-scored; ``y`` the soft label, the relative histogram of
+    the simplified IGBP classes of the patch (``label_scheme`` "dfc9": nine
+    classes, Savanna ignored; "dfc10": ten).
+
+    The GeoTIFFs are decoded once into a packed, memory-mapped cache
+    (:class:`~xmodal.data.cache.PackedCache`); ``__getitems__`` serves whole
+    batches from it with vectorised indexing. Datasets built with the same
+    root, season, split, split_method, test_fraction, seed, n_samples and
+    label_scheme list the same patches in the same order whatever the modality,
+    so ``ds_s1[i]`` and ``ds_s2[i]`` are an aligned pair.
+
+    Args:
+        root: SEN12MS root in the official layout
+            (``ROOT/ROIs2017_winter/s1_<scene>/ROIs2017_winter_s1_<scene>_p<patch>.tif``).
+        season: "spring", "summer", "fall" or "winter".
+        modality: "s1", "s2" (10 bands), "s2all" (13 bands) or "rgb".
+        split: "train", "test" or "all".
+        split_method: "scene" (no overlap across sets), "random" (the paper's) or
+            "official" (``train_list.txt``/``test_list.txt`` at the root).
+        test_fraction: share held out for testing (the paper: 4000/31825).
+        seed: seeds the split and the subsample.
+        n_samples: keep this many patches of the split (nested across sizes).
+        label_scheme: "dfc9" or "dfc10".
+        patch_size: side in pixels (area-averaged from the stored patches).
+        normalization: "sen12ms" (published statistics) or "dataset" (computed
+            on the training split of this root).
+        cache: use the packed cache (False decodes every item from its GeoTIFF).
+        cache_dir: folder of the cache (default ``<root>/.xmodal_cache``).
+        bad_patch: "raise" on the first bad patch, or "skip" bad patches and
+            report them in :attr:`skipped` and a warning.
+        progress: progress bar while the cache is built.
+
+    Raises:
+        Sen12MSError: (subclasses) naming the file and the problem.
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        season: str = "winter",
+        modality: str = "s2",
+        split: str = "train",
+        split_method: str = "scene",
+        test_fraction: float = PAPER_TEST_FRACTION,
+        seed: int = 0,
+        n_samples: int | None = None,
+        label_scheme: str = "dfc9",
+        patch_size: int | None = None,
+        normalization: str = "sen12ms",
+        cache: bool = True,
+        cache_dir: str | os.PathLike[str] | None = None,
+        bad_patch: str = "raise",
+        progress: bool = True,
+    ) -> None:
+        if season not in SEASONS:
+            raise ValueError(f"Unknown season {season!r}; choose one of {sorted(SEASONS)}")
+        self.spec = modality_spec(modality)
+        if split not in ("train", "test", "all"):
+            raise ValueError(f"Unknown split {split!r}; choose 'train', 'test' or 'all'")
+        if split_method not in SPLIT_METHODS:
+            raise ValueError(f"Unknown split method {split_method!r}; choose one of {list(SPLIT_METHODS)}")
+        if label_scheme not in LABEL_SCHEMES:
+            raise ValueError(f"Unknown label scheme {label_scheme!r}; choose one of {sorted(LABEL_SCHEMES)}")
+        if normalization not in _NORMALIZATIONS:
+            raise ValueError(f"Unknown normalization {normalization!r}; choose one of {list(_NORMALIZATIONS)}")
+        if bad_patch not in _BAD_PATCH:
+            raise ValueError(f"Invalid bad_patch {bad_patch!r}; choose 'raise' or 'skip'")
+        if patch_size is not None and patch_size <= 0:
+            raise ValueError(f"Invalid patch_size {patch_size!r}; must be > 0")
+        self.root = Path(root)
+        self.season = season
+        self.modality = modality
+        self.split = split
+        self.split_method = split_method
+        self.label_scheme = label_scheme
+        self.use_cache = cache
+
+        self.store = PackedCache(self.root, season, patch_size, cache_dir, progress=progress)
+        problems = sorted(self.store.problems.items())
+        self.skipped: list[tuple[str, str]] = []
+        if problems:
+            if bad_patch == "raise":
+                pid, (cls_name, msg) = problems[0]
+                more = f" (and {len(problems) - 1} more bad patch(es); bad_patch='skip' skips them)" if len(problems) > 1 else ""
+                raise ERRORS_BY_NAME.get(cls_name, Sen12MSError)(msg + more)
+            self.skipped = [(pid, msg) for pid, (_, msg) in problems]
+
+        # keys with a label under this scheme (e.g. not pure savanna under dfc9)
+        keep = np.asarray(LABEL_SCHEMES[label_scheme])
+        counts = np.asarray(self.store.array("lc"))[self.store.rows][:, keep]
+        labelled = counts.sum(axis=1) > 0
+        all_keys = self.store.keys
+        for k, ok in zip(all_keys, labelled):
+            if not ok:
+                self.skipped.append((k.id, f"{k.id}: no pixel of a {label_scheme} class (e.g. only savanna or unknown codes)"))
+        if self.skipped:
+            warnings.warn(
+                f"Skipped {len(self.skipped)} SEN12MS patch(es) of {self.root}; first: {self.skipped[0][1]}",
+                stacklevel=2,
+            )
+        pos = {k: i for i, k in enumerate(all_keys)}
+        usable = [k for k, ok in zip(all_keys, labelled) if ok]
+        if len(usable) < 2:
+            raise RootError(f"{self.root}: fewer than two usable patches in season {season!r}")
+        self.train_keys, self.test_keys = make_split(usable, split_method, test_fraction, seed, self.root)
+        keys = {"train": self.train_keys, "test": self.test_keys, "all": usable}[split]
+        self.keys: list[PatchKey] = subsample(keys, n_samples, seed, what=f"{split} split ({split_method})")
+        self._rows = self.store.rows[[pos[k] for k in self.keys]]
+        self.ids: list[str] = [k.id for k in self.keys]
+        c = counts[[pos[k] for k in self.keys]]
+        self.labels: np.ndarray = (c / c.sum(axis=1, keepdims=True)).astype(np.float32)
+        self.class_names = class_names(label_scheme)
+        self.n_classes = n_classes(label_scheme)
+        self.band_names = list(self.spec.bands)
+        self.in_channels = self.spec.in_channels
+        self._band_idx = np.asarray(self.spec.band_index)
+        self.stats = self._statistics(normalization, [pos[k] for k in self.train_keys])
+        self._mean = np.asarray(self.stats["mean"], dtype=np.float32)[:, None, None]
+        self._std = np.asarray(self.stats["std"], dtype=np.float32)[:, None, None]
+
+    # -- statistics ------------------------------------------------------------
+    def _statistics(self, normalization: str, train_pos: Sequence[int]) -> dict[str, Any]:
+        bands = self.spec.bands
+        need = [b for b in bands if normalization == "dataset" or b not in PUBLISHED_STATS]
+        computed: dict[str, tuple[float, float]] = {}
+        if need:
+            rows = self.store.rows[np.asarray(train_pos)]
+            if len(rows) > _STATS_SAMPLE:
+                rows = np.sort(np.random.default_rng(0).choice(rows, _STATS_SAMPLE, replace=False))
+            all_bands = SENSOR_BANDS[self.spec.sensor]
+            idx = [all_bands.index(b) for b in need]
+            arr = np.asarray(self.store.array(self.spec.sensor)[rows][:, idx], dtype=np.float64)
+            mean = arr.mean(axis=(0, 2, 3))
+            std = arr.std(axis=(0, 2, 3))
+            computed = {b: (float(m), float(max(s, 1e-6))) for b, m, s in zip(need, mean, std)}
+        src = {b: ("training split" if b in computed else "published (SEN12MS)") for b in bands}
+        table = {b: computed.get(b) or PUBLISHED_STATS[b] for b in bands}
+        lo, hi = (-25.0, 0.0) if self.spec.sensor == "s1" else (0.0, 10000.0)
+        return {
+            "normalization": normalization,
+            "bands": list(bands),
+            "mean": [table[b][0] for b in bands],
+            "std": [table[b][1] for b in bands],
+            "source": src,
+            "clip": [lo, hi],
+            "nan_fill": lo if self.spec.sensor == "s1" else None,
+        }
+
+    # -- access ------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def _images(self, rows: np.ndarray) -> np.ndarray:
+        if self.use_cache:
+            arr = self.store.array(self.spec.sensor)[rows][:, self._band_idx]
+            return (arr.astype(np.float32) - self._mean) / self._std
+        from .cache import _downsample, decode_patch
+        from .layout import patch_path
+        from .normalize import clean
+
+        out = []
+        row_to_key = {int(r): k for r, k in zip(self._rows, self.keys)}
+        for r in rows:
+            key = row_to_key[int(r)]
+            raw, _ = decode_patch(patch_path(self.root, key, self.spec.sensor), self.spec.sensor)
+            img = _downsample(clean(self.spec.sensor, raw), self.store.side)
+            if self.spec.sensor == "s2":
+                img = np.rint(img)
+            out.append(img[self._band_idx])
+        return (np.stack(out).astype(np.float32) - self._mean) / self._std
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"index {i} out of range for {len(self)} patches")
+        x = self._images(self._rows[[i]])[0]
+        return torch.from_numpy(np.ascontiguousarray(x)), torch.from_numpy(self.labels[i].copy())
+
+    def __getitems__(self, indices: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """A whole batch at once (torch's DataLoader calls this when present)."""
+        idx = np.asarray(indices, dtype=np.int64)
+        order = np.argsort(self._rows[idx], kind="stable")  # sorted rows read the memmap sequentially
+        x = np.empty((len(idx), self.in_channels, self.store.side, self.store.side), dtype=np.float32)
+        x[order] = self._images(self._rows[idx][order])
+        return torch.from_numpy(x), torch.from_numpy(self.labels[idx])
+
+    def images(self, indices: Sequence[int] | None = None) -> np.ndarray:
+        """Normalised images of ``indices`` (all when None) as one float32 array."""
+        idx = np.arange(len(self)) if indices is None else np.asarray(indices)
+        return self.__getitems__(idx.tolist())[0].numpy()
+
+    def raw(self, i: int) -> np.ndarray:
+        """The cleaned (clipped, not normalised) bands of patch ``i`` of this modality."""
+        return np.asarray(self.store.array(self.spec.sensor)[self._rows[i]][self._band_idx], dtype=np.float32)
+
+    def leakage(self) -> float:
+        """Share of test patches overlapping a training patch under this split."""
+        pos = {k: i for i, k in enumerate(self.store.keys)}
+        bounds = {k: self.store.bounds[pos[k]] for k in self.train_keys + self.test_keys}
+        return leakage(self.train_keys, self.test_keys, bounds)
+
+    def __repr__(self) -> str:
+        return (f"Sen12MS(root={str(self.root)!r}, season={self.season!r}, modality={self.modality!r}, "
+                f"split={self.split!r}/{self.split_method!r}, n={len(self)}, classes={self.n_classes}, "
+                f"bands={self.band_names})")
+
+    # -- display -----------------------------------------------------------------
+    def plot(self, i: int, ax: Any = None) -> Any:
+        """Show patch ``i``: its image (S1 VV/VH, S2 true colour) and soft label bars."""
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            _, ax = plt.subplots(1, 2, figsize=(7, 3.2), gridspec_kw={"width_ratios": [1, 1.3]})
+        img = self.raw(i)
+        if self.spec.sensor == "s1":
+            show = np.clip((img[0] + 25) / 25, 0, 1)
+            ax[0].imshow(show, cmap="gray")
+            ax[0].set_title(f"S1 VV (dB) {self.ids[i]}", fontsize=8)
+        else:
+            names = self.band_names
+            if all(b in names for b in ("B04", "B03", "B02")):
+                rgb = np.stack([img[names.index(b)] for b in ("B04", "B03", "B02")], -1)
+            else:
+                rgb = np.repeat(img[:1].transpose(1, 2, 0), 3, -1)
+            ax[0].imshow(np.clip(rgb / 2500.0, 0, 1))
+            ax[0].set_title(f"S2 true colour {self.ids[i]}", fontsize=8)
+        ax[0].axis("off")
+        ax[1].barh(self.class_names, self.labels[i], color="tab:green")
+        ax[1].set_xlim(0, 1)
+        ax[1].invert_yaxis()
+        ax[1].set_title("soft label (class histogram)", fontsize=8)
+        return ax
+
+
+def split_leakage(root: str | os.PathLike[str], season: str = "winter", **kwargs: Any) -> dict[str, float]:
+    """Share of test patches overlapping a training patch, for the random and the scene split."""
+    out = {}
+    for method in ("random", "scene"):
+        ds = Sen12MS(root, season, modality="s1", split="test", split_method=method, progress=False, **kwargs)
+        out[method] = ds.leakage()
+    return out
+
+
+def describe_root(root: str | os.PathLike[str]) -> dict[str, Any]:
+    """What a root holds: kind (synthetic or SEN12MS), seasons and file counts.
+
+    Raises:
+        RootError: the root does not exist or holds no season folder.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise RootError(f"SEN12MS root not found: {root}")
+    seasons: dict[str, dict[str, int]] = {}
+    for name, folder in SEASONS.items():
+        sdir = root / folder
+        if not sdir.is_dir():
+            continue
+        counts = {s: 0 for s in SENSORS}
+        for scene in sdir.iterdir():
+            prefix = scene.name.split("_")[0]
+            if scene.is_dir() and prefix in counts:
+                counts[prefix] += sum(1 for f in scene.iterdir() if f.suffix == ".tif")
+        seasons[name] = counts
+    if not seasons:
+        raise RootError(f"{root} holds no SEN12MS season folder ({', '.join(SEASONS.values())})")
+    marker = root / MARKER_NAME
+    info: dict[str, Any] = {"kind": "SEN12MS", "root": str(root), "seasons": seasons}
+    if marker.exists():
+        meta = json.loads(marker.read_text())
+        info.update(kind="synthetic", synthetic_params=meta.get("params"),
+                    synthetic=dict((k, v) for k, v in meta.items() if k != "params"))
+    return info

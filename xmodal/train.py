@@ -442,6 +442,7 @@ def run_experiment(
             cache=True,
             cache_dir=config.cache_dir,
             bad_patch=config.bad_patch,
+            progress=config.progress and ctx.main,
         )
         train_sets, test_sets = {}, {}
         if not ctx.main:

@@ -187,8 +187,12 @@ class PageContext:
         common = dict(season=cfg["season"], modality=modality, split_method=cfg["split"],
                       test_fraction=cfg["test_fraction"], seed=cfg["seed"],
                       label_scheme=cfg["label_scheme"], cache_dir=cfg.get("cache_dir"))
-        return (Sen12MS(self.data_root, split="train", **common),
-                Sen12MS(self.data_root, split="test", **common))
+        import warnings
+
+        with warnings.catch_warnings():  # skipped patches are reported by data_summary
+            warnings.simplefilter("ignore", UserWarning)
+            return (Sen12MS(self.data_root, split="train", **common),
+                    Sen12MS(self.data_root, split="test", **common))
 
     def data_summary(self, train: Any, test: Any) -> str:
         """Markdown: which data the study ran on and how it was split."""
@@ -203,6 +207,7 @@ class PageContext:
             f"label scheme `{cfg['label_scheme']}` ({len(train.class_names)} classes: "
             f"{', '.join(train.class_names)}); an S1 input is {shape[0] if shape else '?'} bands of "
             f"{shape[1] if shape else '?'} × {shape[2] if shape else '?'} pixels."
+            + _skipped_note(train, test)
         )
 
     def synthetic_params(self) -> Any:
@@ -283,6 +288,15 @@ def _study_dir(runs_dir: str | Path, study: str) -> Path:
     return Path(runs_dir).resolve() / name
 
 
+def _skipped_note(*datasets: Any) -> str:
+    skipped = {str(p): str(r) for ds in datasets for p, r in (getattr(ds, "skipped", None) or [])}
+    if not skipped:
+        return ""
+    reasons = sorted(set(skipped.values()))
+    return (f" The reader skipped {len(skipped)} patch(es): "
+            + "; ".join(reasons[:3]) + ("; ..." if len(reasons) > 3 else "") + ".")
+
+
 def _data_root_from_results(results: Any) -> str | None:
     """The data root recorded in the first finished run's ``result.json``."""
     ok = results[results["status"] == "ok"] if "status" in results.columns else results
@@ -337,7 +351,7 @@ def _run_title(run_name: str, result: dict[str, Any] | None) -> tuple[str, str]:
     for mod, m in (result.get("metrics") or {}).items():
         parts.append(f"{mod.upper()} macro {m['macro']:.3f} / weighted {m['weighted']:.3f}")
     for pair, s in (result.get("homogeneity") or {}).items():
-        parts.append(f"s({pair}) {s:.3f}")
+        parts.append(f"homogeneity s({pair.replace('|', ', ').upper()}) {s:.3f}")
     return title, "; ".join(parts) or "no metrics"
 
 

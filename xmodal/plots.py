@@ -46,6 +46,7 @@ __all__ = [
     "synthetic_intro",
     "params_overview",
     "signature_figure",
+    "biome_table",
     "leakage_table",
     "architecture_figure",
     "grl_schedule_figure",
@@ -668,30 +669,42 @@ def synthetic_intro(synthetic: bool, root: str | Path | None) -> str:
 
 
 def params_overview(params: Any) -> Any:
-    """The synthetic generator's scalar and list parameters: group, name, value, unit, description.
+    """The synthetic generator's parameters: group, name, value, unit, description.
 
     Args:
-        params: a :class:`xmodal.data.synthetic.SyntheticParams`. The class-keyed tables
-            are shown by :func:`signature_figure`.
+        params: a :class:`xmodal.data.synthetic.SyntheticParams`. Tables keyed by biome or
+            by class are summarised here and shown in full by :func:`biome_table` and
+            :func:`signature_figure`.
     """
     import pandas as pd
+
+    def num(x: Any) -> str:
+        return f"{x:g}" if isinstance(x, (int, float)) and not isinstance(x, bool) else str(x)
 
     rows = []
     for r in params.table():
         v = r["value"]
-        if isinstance(v, dict):
-            if all(not isinstance(x, (dict, list)) for x in v.values()):
-                v = ", ".join(f"{k}: {x:g}" if isinstance(x, (int, float)) else f"{k}: {x}" for k, x in v.items())
-            elif all(isinstance(x, dict) for x in v.values()):
-                v = "; ".join(f"{k} ({', '.join(f'{kk} {xx:g}' for kk, xx in x.items())})" for k, x in v.items())
-            else:
-                v = "per class: " + "; ".join(
-                    f"{k} ({', '.join(f'{xx:g}' for xx in x) if isinstance(x, list) else x})" for k, x in v.items())
+        if isinstance(v, dict) and v and all(isinstance(x, (dict, list)) for x in v.values()):
+            first = next(iter(v))
+            v = (f"per biome: see the biome table" if r["name"].startswith("biome")
+                 else f"per class ({len(v)} rows): see the figure" if r["name"].startswith(("s1", "s2"))
+                 else f"{len(v)} entries, e.g. {first}: {v[first]}")
+        elif isinstance(v, dict):
+            v = ", ".join(f"{k} {num(x)}" for k, x in v.items())
         elif isinstance(v, list):
-            v = ", ".join(f"{x:g}" if isinstance(x, (int, float)) else str(x) for x in v)
+            v = ", ".join(num(x) for x in v)
+        else:
+            v = num(v)
         rows.append({"group": r["group"], "parameter": r["name"], "value": v, "unit": r["unit"],
                      "description": r["description"]})
-    return pd.DataFrame(rows).style.hide(axis="index")
+    return pd.DataFrame(rows)
+
+
+def biome_table(params: Any) -> Any:
+    """Biomes of the synthetic scenes: probability and class prior of each."""
+    import pandas as pd
+
+    return pd.DataFrame(params.biome_table())
 
 
 def signature_figure(params: Any):
@@ -726,16 +739,23 @@ def signature_figure(params: Any):
 
 def leakage_table(root: str | Path, config: Mapping[str, Any]) -> Any:
     """Share of test patches overlapping a training patch, for a random and a scene split
-    of the same data (the data layer's :func:`xmodal.data.split_leakage`)."""
+    of the same data and test fraction (the data layer's :func:`xmodal.data.split_leakage`)."""
     import pandas as pd
 
     from xmodal.data import split_leakage
 
+    shares = split_leakage(root, season=config.get("season", "winter"),
+                           test_fraction=config.get("test_fraction", 4000 / 31825),
+                           seed=config.get("seed", 0), label_scheme=config.get("label_scheme", "dfc9"))
     rows = []
-    for method in ("random", "scene"):
-        info = split_leakage(root, season=config.get("season", "winter"), split_method=method,
-                             test_fraction=config.get("test_fraction"), seed=config.get("seed", 0))
-        rows.append({"split": method, **info})
+    for method, share in shares.items():
+        used = []
+        if method == "random":
+            used.append("the paper")
+        if method == config.get("split"):
+            used.append("this study")
+        rows.append({"split": method, "test patches overlapping a training patch": f"{share:.1%}",
+                     "used by": " and ".join(used) or "–"})
     return pd.DataFrame(rows)
 
 

@@ -173,12 +173,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``xmodal`` command."""
     from xmodal.config import ConfigError
+    from xmodal.data.errors import Sen12MSError
 
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except ConfigError as exc:
         print(f"xmodal: invalid configuration: {exc}", file=sys.stderr)
+        return 2
+    except Sen12MSError as exc:
+        print(f"xmodal: bad SEN12MS data: {exc}", file=sys.stderr)
         return 2
 
 

@@ -94,6 +94,7 @@ class ExperimentConfig:
     grl_schedule: str = "acmr"  # constant | acmr (2/(1+exp(-10p))-1 over training progress p)
     positive_threshold: float = 0.5  # histogram intersection >= this: "similar" class content
     negative_threshold: float = 0.1  # histogram intersection <= this: "different" class content
+    triplet_normalize: bool = True  # eq. 3 distances between unit-length latents (False: raw vectors)
     # --- optimisation ------------------------------------------------------------
     epochs: int = 10  # passes over the training set
     batch_size: int = 32  # per modality and step

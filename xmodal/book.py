@@ -41,6 +41,7 @@ __all__ = [
     "page_context",
     "project_root",
     "run_notebooks",
+    "run_page_name",
 ]
 
 #: Environment variables through which :func:`build_book` tells the pages what to show.
@@ -335,6 +336,12 @@ def run_notebooks(study_dir: str | Path) -> list[tuple[Path, dict[str, Any] | No
     return out
 
 
+def run_page_name(run_name: str) -> str:
+    """File name (without suffix) of a run's page: the run folder's name, ``+`` spelled ``p``
+    (``C+T+M-s1+s2-...`` -> ``CpTpM-s1ps2-...``) so that it is safe in a URL."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", run_name.replace("+", "p")).strip("-") or "run"
+
+
 def _run_title(run_name: str, result: dict[str, Any] | None) -> tuple[str, str]:
     """Title and one-line summary of a run."""
     if not result:
@@ -363,7 +370,7 @@ def _stage_run_notebooks(study_dir: Path, dest: Path) -> list[dict[str, str]]:
     rows = []
     for nb_path, result in run_notebooks(study_dir):
         run_name = nb_path.parent.name
-        stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", run_name).strip("-") or "run"
+        stem = run_page_name(run_name)
         title, summary = _run_title(run_name, result)
         nb = nbformat.read(nb_path, as_version=4)
         # A title cell naming the run: the template's own title is the same in every run.

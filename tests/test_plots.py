@@ -112,19 +112,19 @@ def test_gap_table_is_s2_minus_s1(results) -> None:
 
 
 def test_claims_are_computed_from_the_results(results) -> None:
-    from xmodal.plots import claims, claims_summary, final_runs
+    from xmodal.plots import VERDICTS, claims, claims_summary, final_runs
     from xmodal.study import baseline_homogeneity
 
     table = claims(results, baseline_homogeneity(results))
-    allowed = {"holds", "does not hold", "not measured",
-               "inconclusive (difference within the spread over seeds)"}
-    assert set(table["verdict"]) <= allowed
+    assert set(table["verdict"]) <= set(VERDICTS)
     full = final_runs(results)
     w = full.set_index(["method", "modality"])["weighted"]
     diff = w[("C", "s1")] - w[("baseline", "s1")]
     row = table[table["claim"] == "C beats the Baseline on S1 (weighted F1)"].iloc[0]
     assert row["this study"] == f"C − Baseline = {diff:+.3f} (1 seed)"
-    assert row["verdict"] == ("holds" if diff > 0 else "does not hold")
+    expected = ("does not hold (no difference)" if diff == 0 else
+                "holds (one seed, no spread)" if diff > 0 else "does not hold (one seed, no spread)")
+    assert row["verdict"] == expected
     summary = claims_summary(table, "the tiny study")
     assert f"Of {len(table)} claims checked on the tiny study" in summary
 
@@ -200,3 +200,21 @@ def test_latents_missing_is_a_clear_error(tmp_path: Path) -> None:
 
     with pytest.raises(FileNotFoundError, match="No latent vectors in .*latents.npz"):
         load_latents(tmp_path)
+
+
+def test_claim_statistics_pair_by_seed_and_weigh_the_spread() -> None:
+    import pandas as pd
+
+    from xmodal.plots import _diff, _verdict
+
+    a = pd.Series([0.70, 0.72, 0.74], index=[0, 1, 2])
+    b = pd.Series([0.60, 0.70, 0.80], index=[0, 1, 2])
+    mean, std, n = _diff(a, b)  # paired by seed: differences 0.10, 0.02, -0.06
+    assert (mean, n) == (pytest.approx(0.02), 3)
+    assert std == pytest.approx(pd.Series([0.10, 0.02, -0.06]).std())
+    assert _verdict(mean, std, n) == "inconclusive (difference within the spread over seeds)"
+    assert _verdict(0.05, 0.01, 3) == "holds"
+    assert _verdict(-0.05, 0.01, 3) == "does not hold"
+    assert _verdict(-0.05, 0.01, 3, want_positive=False) == "holds"
+    assert _verdict(0.05, math.nan, 1) == "holds (one seed, no spread)"
+    assert _verdict(math.nan, math.nan, 0) == "not measured"

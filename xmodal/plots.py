@@ -34,6 +34,7 @@ __all__ = [
     "gap_table",
     "claims",
     "claims_summary",
+    "VERDICTS",
     "figure2",
     "figure3",
     "read_patch",
@@ -286,13 +287,22 @@ def _diff(a: Any, b: Any) -> tuple[float, float, int]:
     return float(a.mean() - b.mean()), sd if (len(a) > 1 or len(b) > 1) else math.nan, min(len(a), len(b))
 
 
+#: Verdicts of :func:`claims` (a one-seed verdict says that no spread could be estimated).
+VERDICTS: tuple[str, ...] = ("holds", "does not hold", "inconclusive (difference within the spread over seeds)",
+                             "not measured", "holds (one seed, no spread)", "does not hold (one seed, no spread)",
+                             "does not hold (no difference)")
+
+
 def _verdict(mean: float, std: float, n: int, want_positive: bool = True) -> str:
     if n == 0 or mean != mean:
         return "not measured"
+    if abs(mean) < 1e-12:
+        return "does not hold (no difference)"
     sign_ok = mean > 0 if want_positive else mean < 0
     if n > 1 and std == std and abs(mean) <= std:
         return "inconclusive (difference within the spread over seeds)"
-    return "holds" if sign_ok else "does not hold"
+    verdict = "holds" if sign_ok else "does not hold"
+    return verdict + (" (one seed, no spread)" if n == 1 else "")
 
 
 def claims(results: Any, baseline_hom: Any | None = None) -> Any:
@@ -302,7 +312,8 @@ def claims(results: Any, baseline_hom: Any | None = None) -> Any:
     training set; with several seeds it is paired by seed and reported as mean ± standard
     deviation. A claim *holds* when the difference has the claimed sign and exceeds its
     spread over seeds, is *inconclusive* when the spread is larger than the difference,
-    and *does not hold* otherwise.
+    and *does not hold* otherwise; with one seed the verdict says that no spread could be
+    estimated (see :data:`VERDICTS`).
 
     Returns:
         A table with the claim, what the paper reports, what this study measures and the verdict.
@@ -378,8 +389,8 @@ def claims_summary(verdicts: Any, source: str | None = None) -> str:
     if len(verdicts) == 0:
         return "No claim could be checked: the study has no comparable runs."
     v = verdicts["verdict"]
-    holds = verdicts[v == "holds"]["claim"].tolist()
-    fails = verdicts[v == "does not hold"]["claim"].tolist()
+    holds = verdicts[v.str.startswith("holds")]["claim"].tolist()
+    fails = verdicts[v.str.startswith("does not hold")]["claim"].tolist()
     unsure = verdicts[v.str.startswith("inconclusive")]["claim"].tolist()
     missing = verdicts[v == "not measured"]["claim"].tolist()
     lines = [f"Of {len(verdicts)} claims checked" + (f" on {source}" if source else "") + ", "

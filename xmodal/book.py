@@ -231,7 +231,7 @@ class PageContext:
         base = [self.run_dir("baseline", m) for m in ("s1", "s2")]
         base = [b for b in base if b is not None and (b / "latents.npz").is_file()]
         if base:
-            panels["Baseline (S1 model + S2 model)" if len(base) == 2 else "Baseline"] = [
+            panels["Baseline (two models)" if len(base) == 2 else "Baseline"] = [
                 load_latents(b) for b in base]
         for method in ("C", "C+T+M"):
             run = self.run_dir(method)

@@ -140,7 +140,7 @@ def test_sweep_records_failures_and_skips_finished_runs(tmp_path: Path, syntheti
     err = json.loads((bad_dir / "error.json").read_text())
     assert str(missing) in err["message"] and err["traceback"] and err["point"] == bad_point.name
     assert (bad_dir / "experiment.ipynb").exists(), "the failed notebook is kept for inspection"
-    assert not list((runs / "mixed").rglob("*.partial")) and not list((runs / "mixed").rglob("*.tmp"))
+    assert not list((runs / "mixed").rglob(".partial-*")) and not list((runs / "mixed").rglob("*.tmp"))
 
     stamps = {p: p.stat().st_mtime_ns for p in ok_dir.iterdir()}
     assert run_sweep(path, data_root=synthetic_root, runs_dir=runs, progress=False) == 1

@@ -318,12 +318,15 @@ def _data_root_from_results(results: Any) -> str | None:
 def run_notebooks(study_dir: str | Path) -> list[tuple[Path, dict[str, Any] | None]]:
     """Executed notebooks of a study's runs, with each run's ``result.json`` (None if absent).
 
-    Sorted by run folder name. A run folder may hold one executed notebook (``*.ipynb``).
+    Sorted by run folder name. A run folder holds its executed notebook under
+    :data:`xmodal.study.NOTEBOOK_NAME` (a run still executing has only a hidden partial copy).
     """
+    from .study import NOTEBOOK_NAME
+
     out = []
     for run in sorted(p for p in Path(study_dir).iterdir() if p.is_dir()):
-        notebooks = sorted(run.glob("*.ipynb"))
-        if not notebooks:
+        notebook = run / NOTEBOOK_NAME
+        if not notebook.is_file():
             continue
         result = None
         rj = run / "result.json"
@@ -332,7 +335,7 @@ def run_notebooks(study_dir: str | Path) -> list[tuple[Path, dict[str, Any] | No
                 result = json.loads(rj.read_text())
             except (OSError, ValueError):
                 result = None
-        out.append((notebooks[0], result))
+        out.append((notebook, result))
     return out
 
 

@@ -513,7 +513,7 @@ def _execute_point(
             return {"point": point.name, "status": "ok", "seconds": 0.0, "skipped": True}
         with contextlib.suppress(FileNotFoundError):
             os.remove(run_dir / "error.json")
-        partial = run_dir / f".{NOTEBOOK_NAME}.partial"
+        partial = run_dir / f".partial-{NOTEBOOK_NAME}"  # ends in .ipynb, as papermill expects
         error: dict[str, Any] | None = None
         try:
             pm.execute_notebook(

@@ -32,6 +32,7 @@ import logging
 import os
 import shutil
 import tempfile
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -246,7 +247,22 @@ class PackedCache:
         except (FileNotFoundError, json.JSONDecodeError):
             return None
 
-    def _build(self, scan: dict[str, dict[PatchKey, tuple[str, int, int]]], sources: dict[str, Any]) -> None:
+    def _build(
+        self,
+        scan: dict[str, dict[PatchKey, tuple[str, int, int]]],
+        sources: dict[str, Any],
+        ref_size: tuple[int, int] | None = None,
+    ) -> None:
+        """Decode, check and pack every patch of the scan into the cache folder.
+
+        Args:
+            scan: the stat scan of :func:`scan_season`.
+            sources: its JSON form, recorded in the manifest.
+            ref_size: the size every patch must have; None takes the size of the
+                first readable patch and, if most patches turn out to have another
+                size, packs again against that one (so a single odd patch is the
+                one reported, whatever its position).
+        """
         from tqdm.auto import tqdm
 
         all_keys = sorted(set().union(*[set(scan[s]) for s in SENSORS]), key=lambda k: (k.scene, k.patch))
@@ -267,21 +283,23 @@ class PackedCache:
         def work(key: PatchKey) -> _Decoded | tuple[str, str]:
             arrays: dict[str, np.ndarray] = {}
             bounds = (0.0, 0.0, 0.0, 0.0)
-            size = None
             try:
                 for sensor in SENSORS:
-                    raw, b = decode_patch(self.root / scan[sensor][key][0], sensor)
-                    if size is None:
-                        size, bounds = raw.shape[1:], b
-                    elif raw.shape[1:] != size:
-                        raise PatchSizeError(
-                            f"{self.root / scan[sensor][key][0]}: {raw.shape[1]}x{raw.shape[2]} pixels, "
-                            f"but its partner files are {size[0]}x{size[1]}"
-                        )
-                    arrays[sensor] = raw
+                    arrays[sensor], b = decode_patch(self.root / scan[sensor][key][0], sensor)
+                    if sensor == SENSORS[0]:
+                        bounds = b
+                shapes = {s: tuple(a.shape[1:]) for s, a in arrays.items()}
+                if len(set(shapes.values())) > 1:
+                    # name the file whose size no partner shares (the first one if all differ)
+                    odd = next(s for s in SENSORS if list(shapes.values()).count(shapes[s]) == 1)
+                    others = ", ".join(f"{shapes[s][0]}x{shapes[s][1]} ({s.upper()})" for s in SENSORS if s != odd)
+                    raise PatchSizeError(
+                        f"{self.root / scan[odd][key][0]}: {shapes[odd][0]}x{shapes[odd][1]} pixels, "
+                        f"but its partner files are {others}"
+                    )
             except Sen12MSError as exc:
                 return (type(exc).__name__, str(exc))
-            return _Decoded(arrays, bounds, size)  # type: ignore[arg-type]
+            return _Decoded(arrays, bounds, shapes["s2"])  # type: ignore[arg-type]
 
         side = self.patch_size
         tmp = Path(tempfile.mkdtemp(prefix=f".{self.dir.name}-", dir=self.dir.parent))
@@ -292,7 +310,8 @@ class PackedCache:
             rows: list[int] = []
             good: list[PatchKey] = []
             bounds: list[tuple[float, float, float, float]] = []
-            ref: tuple[int, int] | None = None
+            ref: tuple[int, int] | None = ref_size
+            sizes: list[tuple[int, int]] = []  # size of every readable patch, in decoding order
             # decoded patches are written as they arrive: memory stays flat on the full release
             with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
                 it = pool.map(work, complete)
@@ -301,8 +320,10 @@ class PackedCache:
                     if isinstance(r, tuple):
                         problems[key.id] = r
                         continue
+                    sizes.append(r.size)
                     if ref is None:
                         ref = r.size
+                    if r.size == ref and not mm:
                         side = side or ref[0]
                         if side > ref[0]:
                             raise Sen12MSError(f"patch_size={side} is larger than the stored patches ({ref[0]} px)")
@@ -324,7 +345,16 @@ class PackedCache:
                     rows.append(i)
                     good.append(key)
                     bounds.append(r.bounds)
-            if ref is None:
+            common = Counter(sizes).most_common(1)[0][0] if sizes else None
+            if ref_size is None and common is not None and common != ref:
+                # the first readable patch was an odd one: pack against the size most patches have
+                del mm
+                shutil.rmtree(tmp, ignore_errors=True)
+                log.info("Most SEN12MS patches of %s are %dx%d pixels; packing again against that size",
+                         self.root, common[0], common[1])
+                self._build(scan, sources, ref_size=common)
+                return
+            if not mm:
                 first = next(iter(problems.values()), None)
                 raise RootError(f"No readable patch under {self.root / season_folder(self.season)}"
                                 + (f"; first problem: {first[1]}" if first else ""))

@@ -195,8 +195,11 @@ class Sen12MS(Dataset):
 
     def _images(self, rows: np.ndarray) -> np.ndarray:
         if self.use_cache:
-            arr = self.store.array(self.spec.sensor)[rows][:, self._band_idx]
-            return (arr.astype(np.float32) - self._mean) / self._std
+            # one fancy-indexing step (rows x bands), then z-score in place: no extra copies
+            arr = self.store.array(self.spec.sensor)[np.ix_(rows, self._band_idx)].astype(np.float32)
+            arr -= self._mean
+            arr /= self._std
+            return arr
         from .cache import _downsample, decode_patch
         from .layout import patch_path
         from .normalize import clean
@@ -221,9 +224,13 @@ class Sen12MS(Dataset):
     def __getitems__(self, indices: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
         """A whole batch at once (torch's DataLoader calls this when present)."""
         idx = np.asarray(indices, dtype=np.int64)
-        order = np.argsort(self._rows[idx], kind="stable")  # sorted rows read the memmap sequentially
-        x = np.empty((len(idx), self.in_channels, self.store.side, self.store.side), dtype=np.float32)
-        x[order] = self._images(self._rows[idx][order])
+        rows = self._rows[idx]
+        order = np.argsort(rows, kind="stable")  # sorted rows read the memmap sequentially
+        if np.array_equal(order, np.arange(len(idx))):
+            x = self._images(rows)
+        else:
+            x = np.empty((len(idx), self.in_channels, self.store.side, self.store.side), dtype=np.float32)
+            x[order] = self._images(rows[order])
         return torch.from_numpy(x), torch.from_numpy(self.labels[idx])
 
     def images(self, indices: Sequence[int] | None = None) -> np.ndarray:

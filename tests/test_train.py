@@ -261,6 +261,25 @@ def test_config_errors_surface(tmp_path: Path) -> None:
     assert not (tmp_path / "result.json").exists()
 
 
+def test_steps_per_epoch_fixes_the_budget_whatever_the_training_set(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="Invalid value for 'steps_per_epoch': 0"):
+        _cfg(steps_per_epoch=0)
+    counts = {}
+    for n in (8, 64):
+        train, test = _sets(["s1", "s2"], n_train=n, n_test=8)
+        seen = {m: 0 for m in train}
+        for m, ds in train.items():  # count the patches each modality's loader serves
+            orig = ds.__getitems__
+            ds.__getitems__ = lambda idx, _o=orig, _m=m: (seen.__setitem__(_m, seen[_m] + len(idx)), _o(idx))[1]
+        r = train_on_datasets(_cfg(method="C", epochs=2, steps_per_epoch=3), train, test, tmp_path / f"n{n}")
+        assert r["data"]["steps_per_epoch"] == 3
+        counts[n] = seen
+    # 2 epochs x 3 steps x 16 patches per modality, for 8 and for 64 training patches alike
+    assert counts[8] == counts[64] == {"s1": 96, "s2": 96}
+    default = train_on_datasets(_cfg(method="C", epochs=1), *_sets(["s1", "s2"], n_train=40, n_test=8), tmp_path / "d")
+    assert default["data"]["steps_per_epoch"] == 3  # ceil(40 / 16)
+
+
 def test_bf16_channels_last_run(tmp_path: Path) -> None:
     train, test = _sets(["s1", "s2"], n_train=32, n_test=16)
     r = train_on_datasets(_cfg(epochs=1, precision="bf16", channels_last=True), train, test, tmp_path)

@@ -97,6 +97,7 @@ class ExperimentConfig:
     triplet_normalize: bool = True  # eq. 3 distances between unit-length latents (False: raw vectors)
     # --- optimisation ------------------------------------------------------------
     epochs: int = 10  # passes over the training set
+    steps_per_epoch: int | None = None  # optimisation steps per epoch (None = ceil(largest training set / batch_size))
     batch_size: int = 32  # per modality and step
     lr: float = 1e-3  # learning rate
     weight_decay: float = 1e-4  # L2 / decoupled weight decay
@@ -209,7 +210,7 @@ class ExperimentConfig:
         _positive("num_workers", self.num_workers, allow_zero=True)
         if self.threads is not None:
             _positive("threads", self.threads)
-        for name in ("n_train", "n_test", "patch_size"):
+        for name in ("n_train", "n_test", "patch_size", "steps_per_epoch"):
             v = getattr(self, name)
             if v is not None:
                 _positive(name, v)

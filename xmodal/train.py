@@ -32,8 +32,10 @@ Training (Sec. 2 of the paper):
   method (``ln 2 = 0.693`` means "not at all" for two modalities). Likewise
   ``L_T`` is computed and logged for every method but only trained with ``T``.
 * An epoch is ``ceil(n_max / batch_size)`` steps, ``n_max`` the largest
-  training set among the modalities; a smaller modality's sampler reshuffles
-  and continues when it runs out, so every batch is full.
+  training set among the modalities, or ``steps_per_epoch`` steps when that is
+  set (a fixed optimisation budget, so that runs on training sets of different
+  sizes differ only in their data); a modality's sampler reshuffles and
+  continues when it runs out, so every batch is full.
 
 Runtime: seeded and deterministic on CPU, device ``auto`` (CUDA when present),
 fp32 / bf16 autocast / fp16 autocast with a gradient scaler (CUDA only),
@@ -591,7 +593,7 @@ def _train_and_evaluate(
 
         # ---- data: one independently shuffled stream per modality
         n_max = max(len(train_sets[m]) for m in mods)
-        steps = math.ceil(n_max / config.batch_size)
+        steps = config.steps_per_epoch or math.ceil(n_max / config.batch_size)
         per_rank = math.ceil(config.batch_size / ctx.world)
         if per_rank < 2:
             raise ConfigError(

@@ -99,7 +99,7 @@ def full_step(config: ExperimentConfig, patch: int) -> Callable[[], None]:
     if config.channels_last:
         net = net.to(memory_format=torch.channels_last)
     net.train()
-    opt = torch.optim.Adam(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    opt = torch.optim.Adam(net.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True)
     scaler = torch.amp.GradScaler("cuda", enabled=False)
     xs, y = _batches(config.batch_size, patch)
     if config.channels_last:
@@ -122,7 +122,7 @@ def bare_step(config: ExperimentConfig, patch: int) -> Callable[[], None]:
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
     model.train()
-    opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True)
     xs, y = _batches(config.batch_size, patch)
     if config.channels_last:
         xs = {m: x.contiguous(memory_format=torch.channels_last) for m, x in xs.items()}

@@ -261,10 +261,12 @@ def _autocast(precision: str, device: torch.device) -> contextlib.AbstractContex
 
 
 def _make_optimizer(config: ExperimentConfig, params: Any) -> torch.optim.Optimizer:
+    # Adam's fused kernel (CPU and CUDA): unfused, the update of two ResNet18s took
+    # 143 ms of a CPU step, fused 29 ms (benchmarks/train_step.py).
     if config.optimizer == "adam":
-        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay, fused=True)
     if config.optimizer == "adamw":
-        return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+        return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay, fused=True)
     return torch.optim.SGD(params, lr=config.lr, momentum=0.9, weight_decay=config.weight_decay, nesterov=True)
 
 

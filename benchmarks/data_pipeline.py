@@ -21,32 +21,27 @@ Example::
 
     .venv/bin/python benchmarks/data_pipeline.py --scenes 8 --patch-size 64 128 --batch 32
 
-Figures seen on a shared 2-core CPU (torch 2.14, 2 threads; synthetic winter
+Figures seen on a 2-core CPU (torch 2.14.1, 2 threads; synthetic winter
 scenes of 6 x 6 patches, uncompressed S1/S2 GeoTIFFs; batch 32, 3 passes per
-path, median pass; ranges over three runs of the defaults, one run at 256 px):
+path, median pass; the defaults):
 
 ==========  =======  ===========  =================  ===============  ===========
 patch size  patches  cache build  GeoTIFF samples/s  cache samples/s  ratio
 ==========  =======  ===========  =================  ===============  ===========
-64 px       288      0.97-1.15 s  395-415            4,739-4,841      11.4-12.3x
-128 px      288      1.36-1.45 s  267-268            1,106-1,528      4.1-5.7x
-256 px      144      2.14 s       60                 165              2.8x
+64 px       288      1.19 s       384                6,965            18.1x
+128 px      288      1.53 s       246                2,445            9.9x
 ==========  =======  ===========  =================  ===============  ===========
 
-The cache meets the 10x goal at 64 px only. The gap closes as patches grow
-because the per-batch work after reading, which both paths share, grows with
-the pixel count while the per-file overhead of GeoTIFF decoding does not: at
-128 px a cached batch costs about 2.5 ms (S1) + 18 ms (S2), of which reading
-the memory-mapped rows is about 1 ms; the rest is the band-selection copy, the
-float32 conversion, z-scoring through temporary arrays and the reordering copy
-in ``Sen12MS._images`` / ``__getitems__``. Selecting rows and bands in one
-fancy index and z-scoring in place (``np.subtract``/``np.divide`` with
-``out=``) gave bit-identical batches with S2 at 8 ms instead of 18 ms in a
-separate measurement (from the per-batch times, about twice the cache figure
-at 128 px). At 256 px (the real SEN12MS size) a batch is about 100 MB of
-float32 that both paths must fill, so that shared cost, not decoding, bounds
-the ratio. The build (S1, S2 and LC of every patch, four decoding threads)
-took 0.9-1.5 times one GeoTIFF pass and is paid once per root and patch size.
+The ratio falls as patches grow because the per-batch work after reading,
+which both paths share (conversion to float32 and z-scoring), grows with the
+pixel count while the per-file overhead of GeoTIFF decoding does not. Selecting
+rows and bands of the memory-mapped store in one fancy index and z-scoring in
+place (``Sen12MS._images``) doubled the cache figures against a first version
+that copied three times (64 px: 4,800/s, 128 px: 1,100-1,500/s). At 256 px (the
+real SEN12MS size) a batch is about 100 MB of float32 that both paths must fill,
+so that shared cost, not decoding, bounds the ratio (2.8x seen with the first
+version). The build (S1, S2 and LC of every patch, four decoding threads) is
+paid once per root and patch size.
 """
 
 from __future__ import annotations

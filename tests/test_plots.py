@@ -218,3 +218,12 @@ def test_claim_statistics_pair_by_seed_and_weigh_the_spread() -> None:
     assert _verdict(-0.05, 0.01, 3, want_positive=False) == "holds"
     assert _verdict(0.05, math.nan, 1) == "holds (one seed, no spread)"
     assert _verdict(math.nan, math.nan, 0) == "not measured"
+
+
+def test_training_budget_says_whether_the_size_curves_vary_only_the_data() -> None:
+    from xmodal import plots
+
+    fixed = plots.training_budget({"epochs": 10, "steps_per_epoch": 15, "batch_size": 32})
+    assert "10 x 15 = 150 optimisation steps of 32 patches" in fixed and "vary only the data" in fixed
+    per_epoch = plots.training_budget({"epochs": 6, "steps_per_epoch": None, "batch_size": 16})
+    assert "6 epochs over its own training set" in per_epoch and "fewer" in per_epoch

@@ -37,6 +37,7 @@ __all__ = [
     "VERDICTS",
     "figure2",
     "figure3",
+    "training_budget",
     "read_patch",
     "patch_gallery",
     "soft_label_example",
@@ -444,6 +445,25 @@ def figure2(results: Any, source: str | None = None):
                  "dots: runs)" + (f"\n{source}" if source else ""), fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def training_budget(config: Mapping[str, Any]) -> str:
+    """One Markdown sentence on how long a run of the size sweep trains (from its config).
+
+    With ``steps_per_epoch`` set, every run takes the same number of optimisation
+    steps whatever its training-set size, so a size curve varies only the data;
+    without it, an epoch is a pass over the run's own training set, so smaller sets
+    also get fewer steps.
+    """
+    epochs, batch = int(config["epochs"]), int(config["batch_size"])
+    steps = config.get("steps_per_epoch")
+    if steps:
+        return (f"**Training budget:** every run takes the same {epochs} x {int(steps)} = "
+                f"{epochs * int(steps)} optimisation steps of {batch} patches per modality, whatever its "
+                "training-set size, so the curves vary only the data.")
+    return (f"**Training budget:** every run takes {epochs} epochs over its own training set "
+            f"(batches of {batch} patches per modality), so smaller training sets also get fewer "
+            "optimisation steps: the curves mix the amount of data with the amount of training.")
 
 
 def figure3(results: Any, source: str | None = None, methods: Sequence[str] = ("baseline", "C+T+M", "C")):

@@ -58,7 +58,7 @@ from torch import nn
 
 from xmodal.config import ExperimentConfig
 from xmodal.models import build_backbone
-from xmodal.train import build_model, train_step
+from xmodal.train import build_model, make_optimizer, train_step
 
 MODES = {
     "fp32": dict(precision="fp32", channels_last=False),
@@ -103,7 +103,7 @@ def full_step(config: ExperimentConfig, patch: int) -> Callable[[], None]:
     if config.channels_last:
         net = net.to(memory_format=torch.channels_last)
     net.train()
-    opt = torch.optim.Adam(net.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True)
+    opt = make_optimizer(config, net.parameters())  # the trainer's own optimiser
     scaler = torch.amp.GradScaler("cuda", enabled=False)
     xs, y = _batches(config.batch_size, patch)
     if config.channels_last:

@@ -9,6 +9,16 @@ DataFrames (numpy, scipy, pandas, scikit-learn), no torch, no trainer, no plotti
   (linear probe, neighbour mixing) and how well the sensors meet there (retrieval).
 """
 
+from xmodal.analysis.latent import (
+    HIT_THRESHOLD,
+    NEIGHBOURS,
+    PROBE_FOLDS,
+    cross_modal_retrieval,
+    latent_measures,
+    modality_probe,
+    neighbour_mixing,
+    same_patch_retrieval,
+)
 from xmodal.analysis.stats import (
     CLAIM_KINDS,
     CONFIDENCE,
@@ -44,4 +54,13 @@ __all__ = [
     "paired_difference",
     "row_intersection",
     "verdict",
+    # latent
+    "HIT_THRESHOLD",
+    "NEIGHBOURS",
+    "PROBE_FOLDS",
+    "cross_modal_retrieval",
+    "latent_measures",
+    "modality_probe",
+    "neighbour_mixing",
+    "same_patch_retrieval",
 ]

@@ -569,9 +569,10 @@ def bootstrap_f1(
     codes, n_groups = _group_codes(groups, y.shape[0], "bootstrap_f1")
     t = binarize(y, threshold).astype(np.float64)
     q = binarize(p, threshold).astype(np.float64)
-    onehot = np.zeros((n_groups, y.shape[0]))
-    onehot[codes, np.arange(y.shape[0])] = 1.0
-    tp, fp, fn = onehot @ (t * q), onehot @ ((1 - t) * q), onehot @ (t * (1 - q))  # [G, C]
+    tp, fp, fn = (np.zeros((n_groups, y.shape[1])) for _ in range(3))  # per-scene counts [G, C]
+    np.add.at(tp, codes, t * q)
+    np.add.at(fp, codes, (1 - t) * q)
+    np.add.at(fn, codes, t * (1 - q))
     estimate = float(_f1_from_counts(tp.sum(0), fp.sum(0), fn.sum(0), average))
     counts = resample_counts(n_groups, n_boot, seed).astype(np.float64)
     boot = _f1_from_counts(counts @ tp, counts @ fp, counts @ fn, average)

@@ -9,11 +9,52 @@ eq. (3)  L_T, triplet         :func:`triplet_loss`, triplets from :func:`mine_tr
 eq. (4)  a L_T + b L_C - L_M  the minus sign is :class:`GradientReversal` (Ganin &
                               Lempitsky 2015), weight scheduled by :func:`grl_weight`
 ============================  =======================================================
+
+Alternatives to eq. (4)'s ``- L_M`` (:data:`ALIGNMENTS`)
+--------------------------------------------------------
+Gradient reversal lets the encoders "win" by making the modality classifier
+confidently *wrong*: flipping the code keeps the sensors separable while ``L_M``
+rises above ``ln 2``. The alignment objectives below cannot be won that way.
+
+=============  ===========================================  ==============================================
+alignment      loss                                         who gets which gradient (trainer wiring)
+=============  ===========================================  ==============================================
+``reversal``   :func:`modality_loss` on ``GRL(z)``          classifier ``h``: ``+grad L_M``; encoders
+               (the paper, eq. 4)                           (backbones ``f^m`` + merge nets ``g^m``):
+                                                            ``-w grad L_M`` through :class:`GradientReversal`.
+``confusion``  :func:`domain_confusion_loss`                ``h`` minimises ``L_M(h(z.detach()))`` (no
+               (Tzeng et al. 2015)                          gradient to the encoders); the encoders
+                                                            minimise ``w L_conf(h'(z))`` with ``h'`` = ``h``
+                                                            with *detached* parameters, e.g.
+                                                            ``torch.func.functional_call(h, {n: p.detach()
+                                                            for n, p in h.named_parameters()}, (z,))``, so
+                                                            ``h`` gets no gradient from ``L_conf``. No GRL.
+``coral``      :func:`coral_loss` via                       encoders only: ``+w grad``; both sensors' sides
+               :func:`pairwise_alignment_loss`              get gradient (no classifier, no GRL).
+``mmd``        :func:`mmd_loss` via                         as ``coral``.
+               :func:`pairwise_alignment_loss`
+=============  ===========================================  ==============================================
+
+In every case the encoders also minimise ``beta L_C + alpha L_T`` as in eq. (4),
+``w`` is the alignment weight (the GRL weight's slot; :func:`grl_weight` can
+schedule it), and the parameter sets are disjoint, so one scalar
+``beta L_C + alpha L_T + w L_align + L_M(h(z.detach()))`` and one ``backward()``
+suffice. For ``coral`` and ``mmd`` the modality classifier is not needed; training
+it on ``z.detach()`` anyway keeps an ``L_M`` curve comparable across alignments
+(then a real probe: it cannot be fooled by a flipped code). With
+:class:`~xmodal.models.CrossModalNet`, ``L_M(h(z.detach()))`` is what its
+``modality_logits`` give with ``net.grl.weight = 0`` (the GRL then passes no
+gradient to the encoders), so the non-reversal alignments keep that weight at 0
+and add their own term on ``outputs["z"]`` (split per modality for ``coral`` and
+``mmd``; through ``net.modality_classifier`` with detached parameters for
+``confusion``).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Callable, Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -29,9 +70,26 @@ __all__ = [
     "GradientReversalFunction",
     "grl_weight",
     "GRL_SCHEDULES",
+    "ALIGNMENTS",
+    "MMD_BANDWIDTHS",
+    "domain_confusion_loss",
+    "coral_loss",
+    "mmd_loss",
+    "pairwise_alignment_loss",
 ]
 
 GRL_SCHEDULES: tuple[str, ...] = ("constant", "acmr")
+
+#: How the latent space is pushed to hide the sensor (see the module docstring for the wiring):
+#: ``"reversal"`` -- eq. (4)'s ``- L_M`` through :class:`GradientReversal` (the paper);
+#: ``"confusion"`` -- :func:`domain_confusion_loss` against a classifier trained on detached latents;
+#: ``"coral"`` -- :func:`coral_loss` (second moments) over all pairs of sensors;
+#: ``"mmd"`` -- :func:`mmd_loss` (whole distributions, multi-kernel) over all pairs of sensors.
+ALIGNMENTS: tuple[str, ...] = ("reversal", "confusion", "coral", "mmd")
+
+#: Kernel widths of :func:`mmd_loss` when none are given: ``sigma^2`` as multiples of the median
+#: squared distance in the pooled batch (the median heuristic), a factor 2 apart as in DAN (Long et al. 2015).
+MMD_BANDWIDTHS: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
 
 
 def classification_loss(logits: Tensor, target: Tensor) -> Tensor:
@@ -163,7 +221,8 @@ def mine_triplets(
     """
     if not negative_threshold < positive_threshold:
         raise ValueError(
-            f"mine_triplets: negative_threshold ({negative_threshold}) must be < positive_threshold ({positive_threshold})"
+            f"mine_triplets: negative_threshold ({negative_threshold}) must be < "
+            f"positive_threshold ({positive_threshold})"
         )
     sim_label = histogram_intersection(y_a.float(), y_b.float())  # [Na, Nb]
     cos = F.normalize(z_a.float(), dim=1) @ F.normalize(z_b.float(), dim=1).T  # [Na, Nb]
@@ -228,3 +287,149 @@ def grl_weight(progress: float, schedule: str = "acmr", final: float = 1.0) -> f
         p = min(max(float(progress), 0.0), 1.0)
         return float(final) * (2.0 / (1.0 + math.exp(-10.0 * p)) - 1.0)
     raise ValueError(f"Invalid GRL schedule {schedule!r}; choose one of {list(GRL_SCHEDULES)}")
+
+
+# ----------------------------------------------------------------------------- alignment alternatives
+def domain_confusion_loss(logits: Tensor) -> Tensor:
+    """Domain confusion: cross entropy of the modality classifier's softmax against the uniform distribution.
+
+    ``L_conf = -1/N sum_i 1/M sum_m log m_hat_i(m)`` (Tzeng, Hoffman, Darrell & Saenko
+    2015, "Simultaneous Deep Transfer Across Domains and Tasks", ICCV, Sec. 3.1). Since
+    ``CE(u, p) = H(u) + KL(u || p) = ln M + KL(u || p)``, it is ``>= ln M`` with
+    equality exactly when every prediction is uniform: the encoders reach the minimum
+    only when the classifier cannot tell the sensors apart, not by making it
+    confidently wrong (a flipped code has ``L_conf`` far above ``ln M``, unlike
+    ``- L_M``, which a flipped code *maximises*). The modality classifier keeps
+    minimising :func:`modality_loss` on detached latents; the encoders minimise this
+    through the classifier with detached parameters (no gradient reversal; wiring in
+    the module docstring).
+
+    Args:
+        logits: ``[N, M]`` modality scores, ``M >= 2``.
+
+    Returns:
+        Scalar tensor (float32), minimum ``ln M``.
+    """
+    if logits.ndim != 2 or logits.shape[1] < 2:
+        raise ValueError(
+            f"domain_confusion_loss: logits must be [N, M] with M >= 2 modalities, got {tuple(logits.shape)}"
+        )
+    return -F.log_softmax(logits.float(), dim=1).mean(dim=1).mean()
+
+
+def _two_batches(z_a: Tensor, z_b: Tensor, where: str, min_rows: int) -> tuple[Tensor, Tensor]:
+    if z_a.ndim != 2 or z_b.ndim != 2 or z_a.shape[1] != z_b.shape[1]:
+        raise ValueError(f"{where}: z_a {tuple(z_a.shape)} and z_b {tuple(z_b.shape)} must be [N, D] with equal D")
+    if min(z_a.shape[0], z_b.shape[0]) < min_rows:
+        raise ValueError(
+            f"{where}: need at least {min_rows} vectors per modality, got {z_a.shape[0]} and {z_b.shape[0]}"
+        )
+    return z_a.float(), z_b.float()
+
+
+def _covariance(z: Tensor) -> Tensor:
+    centred = z - z.mean(dim=0, keepdim=True)
+    return centred.T @ centred / (z.shape[0] - 1)
+
+
+def coral_loss(z_a: Tensor, z_b: Tensor) -> Tensor:
+    """Deep CORAL: ``||C_a - C_b||_F^2 / (4 d^2)`` (Sun & Saenko 2016, eq. 1).
+
+    ``C_m`` is the unbiased covariance (``1/(n_m - 1)``, eq. 2-3) of sensor ``m``'s
+    latent vectors in the batch, ``d`` their dimension. It aligns second moments
+    only: batches that differ by a constant offset score 0 (use :func:`mmd_loss`, or
+    both, to match means too). Both sides receive gradient; batch sizes may differ.
+
+    Args:
+        z_a, z_b: ``[N_a, D]``, ``[N_b, D]`` latent vectors (``N >= 2`` each).
+
+    Returns:
+        Scalar tensor (float32), ``>= 0``; 0 for identical batches.
+    """
+    a, b = _two_batches(z_a, z_b, "coral_loss", 2)
+    d = a.shape[1]
+    return (_covariance(a) - _covariance(b)).pow(2).sum() / (4 * d * d)
+
+
+def _sq_dist(x: Tensor, y: Tensor) -> Tensor:
+    """All-pairs squared Euclidean distances (no square root: its gradient at 0 is infinite)."""
+    return (x.pow(2).sum(1)[:, None] + y.pow(2).sum(1)[None, :] - 2 * x @ y.T).clamp_min(0.0)
+
+
+def mmd_loss(
+    z_a: Tensor,
+    z_b: Tensor,
+    sigmas: Sequence[float] | None = None,
+    unbiased: bool = False,
+) -> Tensor:
+    """Squared maximum mean discrepancy with a sum of Gaussian kernels (Gretton et al. 2012).
+
+    ``MMD^2 = E k(a, a') + E k(b, b') - 2 E k(a, b)`` with
+    ``k(x, y) = sum_j exp(-||x - y||^2 / (2 sigma_j^2))`` (a multi-kernel family as in
+    DAN, Long et al. 2015). Gretton, Borgwardt, Rasch, Schoelkopf & Smola (2012), "A
+    Kernel Two-Sample Test", JMLR 13: with a characteristic kernel it is 0 exactly
+    when the two distributions are equal.
+
+    * ``unbiased=False`` (default): the *biased* V-statistic ``MMD_b^2``, all pairs
+      including ``i = j``; ``>= 0``, and exactly 0 for identical batches.
+    * ``unbiased=True``: the *unbiased* U-statistic ``MMD_u^2``, the within-sensor means
+      leave out ``i = j``; can be slightly negative, needs ``N >= 2`` per sensor.
+
+    Args:
+        z_a, z_b: ``[N_a, D]``, ``[N_b, D]`` latent vectors.
+        sigmas: kernel widths ``sigma_j``; None: ``sigma_j^2 = m_j * median`` of the pooled
+            batch's off-diagonal squared distances (detached: the widths are not trained),
+            with ``m_j`` in :data:`MMD_BANDWIDTHS`.
+        unbiased: which estimate (see above).
+
+    Returns:
+        Scalar tensor (float32).
+    """
+    a, b = _two_batches(z_a, z_b, "mmd_loss", 2 if unbiased else 1)
+    d_aa, d_bb, d_ab = _sq_dist(a, a), _sq_dist(b, b), _sq_dist(a, b)
+    if sigmas is None:
+        with torch.no_grad():
+            pooled = torch.cat([a, b])
+            d_all = _sq_dist(pooled, pooled)
+            off = d_all[~torch.eye(len(pooled), dtype=torch.bool, device=pooled.device)]
+            median = off.median() if off.numel() else torch.tensor(0.0)
+            base = float(median) if float(median) > 0 else 1.0
+        widths2 = [m * base for m in MMD_BANDWIDTHS]
+    else:
+        if len(sigmas) == 0 or any(not (s > 0 and math.isfinite(s)) for s in sigmas):
+            raise ValueError(f"mmd_loss: invalid sigmas {list(sigmas)}; need positive, finite widths")
+        widths2 = [float(s) ** 2 for s in sigmas]
+
+    def kernel(d2: Tensor) -> Tensor:
+        return sum(torch.exp(-d2 / (2.0 * w2)) for w2 in widths2)
+
+    k_aa, k_bb, k_ab = kernel(d_aa), kernel(d_bb), kernel(d_ab)
+    if not unbiased:
+        return k_aa.mean() + k_bb.mean() - 2.0 * k_ab.mean()
+    n, m = a.shape[0], b.shape[0]
+    within_a = (k_aa.sum() - k_aa.diagonal().sum()) / (n * (n - 1))
+    within_b = (k_bb.sum() - k_bb.diagonal().sum()) / (m * (m - 1))
+    return within_a + within_b - 2.0 * k_ab.mean()
+
+
+def pairwise_alignment_loss(
+    z_by_modality: Mapping[str, Tensor] | Sequence[Tensor],
+    fn: Callable[[Tensor, Tensor], Tensor],
+) -> Tensor:
+    """Mean of a two-sample alignment loss over all unordered pairs of modalities.
+
+    With ``M`` modalities, ``1 / (M (M - 1) / 2) sum_{a < b} fn(z_a, z_b)``: for two
+    sensors simply ``fn(z_S1, z_S2)``; with more, every pair counts equally.
+
+    Args:
+        z_by_modality: the batch's latent vectors per modality (a mapping name -> ``[N_m, D]``
+            or a sequence of ``[N_m, D]`` tensors), at least 2.
+        fn: a symmetric two-sample loss, e.g. :func:`coral_loss` or :func:`mmd_loss`.
+
+    Returns:
+        Scalar tensor.
+    """
+    batches = list(z_by_modality.values()) if isinstance(z_by_modality, Mapping) else list(z_by_modality)
+    if len(batches) < 2:
+        raise ValueError(f"pairwise_alignment_loss: need at least 2 modalities, got {len(batches)}")
+    return torch.stack([fn(x, y) for x, y in itertools.combinations(batches, 2)]).mean()

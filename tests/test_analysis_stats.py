@@ -1,0 +1,273 @@
+"""Paired differences, verdicts, Holm's adjustment, the scene bootstrap and homogeneity references."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+from xmodal.analysis import stats as S
+from xmodal.metrics import f1_scores, homogeneity
+
+
+# ----------------------------------------------------------------------------- paired differences
+def test_paired_difference_matches_scipy_t_test_and_interval() -> None:
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(0.7, 0.03, 6), rng.normal(0.68, 0.03, 6)
+    d = a - b
+    res = S.paired_difference(a, b, confidence=0.9)
+    lo, hi = sps.t.interval(0.9, len(d) - 1, loc=d.mean(), scale=sps.sem(d))
+    assert res.estimate == pytest.approx(d.mean())
+    assert res.sd == pytest.approx(d.std(ddof=1))
+    assert (res.low, res.high) == pytest.approx((lo, hi))
+    assert res.half_width == pytest.approx((hi - lo) / 2)
+    assert res.p == pytest.approx(sps.ttest_rel(a, b).pvalue)
+    assert res.n == 6 and res.confidence == 0.9
+    # a null other than 0 (non-inferiority): the one-sample test against it
+    assert S.paired_difference(a, b, null=-0.02).p == pytest.approx(sps.ttest_1samp(d, -0.02).pvalue)
+
+
+def test_paired_difference_one_seed_none_and_zero_variance() -> None:
+    one = S.paired_difference([0.7], [0.6])
+    assert one.n == 1 and one.estimate == pytest.approx(0.1)
+    assert math.isnan(one.low) and math.isnan(one.high) and math.isnan(one.p) and math.isnan(one.sd)
+    assert S.verdict(one.estimate, one.low, one.high) == S.ONE_SEED
+    none = S.paired_difference([math.nan], [0.6])
+    assert none.n == 0 and math.isnan(none.estimate)
+    assert S.verdict(none.estimate, none.low, none.high) == S.NOT_MEASURED
+    flat = S.paired_difference([0.5, 0.6, 0.7], [0.4, 0.5, 0.6], null=0.0)  # differences all 0.1
+    assert flat.half_width == pytest.approx(0.0, abs=1e-12) and flat.low == pytest.approx(0.1)
+    tie = S.paired_difference([0.5, 0.5], [0.5, 0.5])
+    assert tie.sd == 0 and tie.p == 1.0 and S.verdict(tie.estimate, tie.low, tie.high) == S.INCONCLUSIVE
+
+
+def test_paired_difference_pairs_series_by_seed_and_drops_failed_runs() -> None:
+    a = pd.Series({0: 0.70, 1: 0.72, 2: 0.69, 3: math.nan})
+    b = pd.Series({1: 0.65, 2: 0.66, 3: 0.60, 0: 0.60, 7: 0.1})  # other order; seed 7 unpaired
+    res = S.paired_difference(a, b)
+    assert res.n == 3 and res.estimate == pytest.approx(np.mean([0.10, 0.07, 0.03]))
+    assert S.paired_difference(np.array([0.1, 0.07, 0.03])).estimate == pytest.approx(res.estimate)
+
+
+def test_paired_difference_errors() -> None:
+    with pytest.raises(ValueError, match="pairs need equal lengths"):
+        S.paired_difference([1.0, 2.0], [1.0])
+    with pytest.raises(ValueError, match="invalid confidence"):
+        S.paired_difference([1.0, 2.0], [1.0, 2.0], confidence=95)
+    with pytest.raises(ValueError, match="must be 1-d"):
+        S.paired_difference(np.zeros((2, 2)), np.zeros((2, 2)))
+
+
+# ----------------------------------------------------------------------------- verdicts
+@pytest.mark.parametrize(
+    ("claim", "est", "low", "high", "expected"),
+    [
+        ("greater", 0.05, 0.01, 0.09, S.HOLDS),
+        ("greater", -0.05, -0.09, -0.01, S.DOES_NOT_HOLD),
+        ("greater", 0.05, -0.01, 0.11, S.INCONCLUSIVE),
+        ("less", -0.05, -0.09, -0.01, S.HOLDS),
+        ("less", 0.05, 0.01, 0.09, S.DOES_NOT_HOLD),
+        ("less", 0.0, -0.01, 0.01, S.INCONCLUSIVE),
+        # C+T+M keeps the Baseline: lower bound of the difference above -margin
+        ("noninferior", -0.005, -0.015, 0.005, S.HOLDS),
+        ("noninferior", -0.01, -0.03, 0.01, S.INCONCLUSIVE),
+        ("noninferior", -0.06, -0.08, -0.04, S.DOES_NOT_HOLD),
+        ("greater", 0.05, math.nan, math.nan, S.ONE_SEED),
+        ("greater", math.nan, math.nan, math.nan, S.NOT_MEASURED),
+    ],
+)
+def test_verdict_rule(claim: str, est: float, low: float, high: float, expected: str) -> None:
+    assert S.verdict(est, low, high, claim=claim, margin=0.02) == expected
+    assert expected in S.VERDICTS
+
+
+def test_verdict_margin_and_errors() -> None:
+    assert S.verdict(-0.03, -0.045, -0.015, claim="noninferior", margin=0.05) == S.HOLDS
+    assert S.verdict(-0.03, -0.045, -0.015, claim="noninferior") == S.INCONCLUSIVE  # default 0.02
+    assert S.NONINFERIORITY_MARGIN == 0.02
+    with pytest.raises(ValueError, match="Invalid claim kind"):
+        S.verdict(0.1, 0.0, 0.2, claim="better")
+    with pytest.raises(ValueError, match="Invalid non-inferiority margin"):
+        S.verdict(0.1, 0.0, 0.2, claim="noninferior", margin=-0.01)
+    with pytest.raises(ValueError, match=r"low 0\.2 > high 0\.0"):
+        S.verdict(0.1, 0.2, 0.0)
+
+
+# ----------------------------------------------------------------------------- Holm
+def test_holm_by_hand_with_nan_outside_the_family() -> None:
+    # sorted 0.01, 0.03, 0.04, 0.5 (m = 4): 4*.01=.04, 3*.03=.09, 2*.04=.08 -> .09 (monotone), 1*.5=.5
+    adj = S.holm([0.01, 0.04, 0.03, math.nan, 0.5])
+    assert adj[[0, 1, 2, 4]] == pytest.approx([0.04, 0.09, 0.09, 0.5])
+    assert math.isnan(adj[3])
+    assert S.holm([0.6, 0.9]).tolist() == [1.0, 1.0]  # capped at 1
+    assert S.holm([]).size == 0
+    with pytest.raises(ValueError, match=r"must lie in \[0, 1\]"):
+        S.holm([0.5, 1.5])
+
+
+def _claims(rng: np.random.Generator) -> pd.DataFrame:
+    seeds = range(5)
+    rows = []
+    for shift, kind in [(0.08, "greater"), (0.012, "greater"), (-0.03, "less"), (0.0, "noninferior"),
+                        (-0.09, "noninferior"), (0.0, "greater")]:
+        b = pd.Series(rng.normal(0.7, 0.02, 5), index=seeds)
+        a = b + shift + pd.Series(rng.normal(0, 0.01, 5), index=seeds)
+        rows.append({"claim": f"{kind} {shift}", "a": a, "b": b, "kind": kind, "paper": "x"})
+    rows.append({"claim": "one seed", "a": pd.Series({0: 0.8}), "b": pd.Series({0: 0.7}), "kind": "greater",
+                 "paper": "y"})
+    return pd.DataFrame(rows)
+
+
+def test_claim_verdicts_without_adjustment_equal_interval_verdicts() -> None:
+    table = S.claim_verdicts(_claims(np.random.default_rng(1)), adjust="none")
+    assert list(table.columns[:2]) == ["claim", "paper"]  # other columns carried through, a/b dropped
+    assert "a" not in table.columns and table["p_holm"].isna().all()
+    for row in table.itertuples():
+        margin = S.NONINFERIORITY_MARGIN if row.kind == "noninferior" else 0.0
+        assert row.verdict == S.verdict(row.estimate, row.low, row.high, claim=row.kind, margin=margin)
+    assert table["verdict"].iloc[0] == S.HOLDS and table["verdict"].iloc[-1] == S.ONE_SEED
+    ni = table[table["kind"] == "noninferior"]
+    assert (ni["null"] == -S.NONINFERIORITY_MARGIN).all() and (ni["margin"] == S.NONINFERIORITY_MARGIN).all()
+
+
+def test_claim_verdicts_holm_rule() -> None:
+    table = S.claim_verdicts(_claims(np.random.default_rng(1)))
+    fam = table["n"] >= 2
+    assert table.loc[fam, "p_holm"].to_numpy() == pytest.approx(S.holm(table.loc[fam, "p"].to_numpy()))
+    for row in table[fam].itertuples():
+        significant = row.p_holm < 0.05
+        on_claimed_side = (row.estimate > row.null) if row.kind != "less" else (row.estimate < row.null)
+        expected = S.INCONCLUSIVE if not significant else (S.HOLDS if on_claimed_side else S.DOES_NOT_HOLD)
+        assert row.verdict == expected
+    # Holm is never more permissive than the unadjusted rule
+    loose = S.claim_verdicts(_claims(np.random.default_rng(1)), adjust="none")
+    assert ((table["verdict"] == loose["verdict"]) | (table["verdict"] == S.INCONCLUSIVE)).all()
+
+
+def test_claim_verdicts_holm_takes_back_a_marginal_claim() -> None:
+    # p ~ .03 beside four clear claims and one null claim: Holm doubles it (second-largest p) to ~ .05
+    marginal = np.array([0.02, 0.035, 0.004, 0.01, 0.03])
+    assert 0.025 < S.paired_difference(marginal).p < 0.05
+    strong = [np.array([0.1, 0.11, 0.09, 0.1, 0.12]) + i * 0.01 for i in range(4)]
+    null = np.array([0.01, -0.02, 0.015, -0.01, 0.0])
+    claims = pd.DataFrame({"claim": ["marginal", *"abcd", "null"], "a": [marginal, *strong, null]})  # no b
+    alone = S.claim_verdicts(claims, adjust="none")
+    held = S.claim_verdicts(claims)
+    assert alone["verdict"].iloc[0] == S.HOLDS and held["verdict"].iloc[0] == S.INCONCLUSIVE
+    assert held["p_holm"].iloc[0] == pytest.approx(2 * held["p"].iloc[0])
+    assert (held["verdict"].iloc[1:5] == S.HOLDS).all() and held["verdict"].iloc[5] == S.INCONCLUSIVE
+
+
+def test_claim_verdicts_errors() -> None:
+    with pytest.raises(ValueError, match=r"lacks column\(s\) \['a'\]"):
+        S.claim_verdicts(pd.DataFrame({"claim": ["x"]}))
+    with pytest.raises(ValueError, match="Invalid adjustment"):
+        S.claim_verdicts(pd.DataFrame({"claim": ["x"], "a": [[0.1, 0.2]]}), adjust="bonferroni")
+    with pytest.raises(ValueError, match="Invalid claim kind"):
+        S.claim_verdicts(pd.DataFrame({"claim": ["x"], "a": [[0.1, 0.2]], "kind": ["bigger"]}))
+
+
+# ----------------------------------------------------------------------------- bootstrap
+def test_resample_counts_draw_whole_groups() -> None:
+    counts = S.resample_counts(7, n_boot=50, seed=3)
+    assert counts.shape == (50, 7) and (counts.sum(axis=1) == 7).all()
+    assert np.array_equal(counts, S.resample_counts(7, n_boot=50, seed=3))
+    with pytest.raises(ValueError, match="Invalid n_boot"):
+        S.resample_counts(7, n_boot=0)
+
+
+def test_bootstrap_mean_vectorised_equals_function_path() -> None:
+    rng = np.random.default_rng(0)
+    groups = np.repeat(["s1", "s2", "s3", "s4", "s5", "s6"], [3, 5, 2, 4, 6, 1])
+    values = rng.random(groups.size)
+    fast = S.bootstrap_interval(values, groups, n_boot=200, seed=1)
+    slow = S.bootstrap_interval(lambda idx: values[idx].mean(), groups, n_boot=200, seed=1)
+    assert fast.estimate == pytest.approx(values.mean())
+    assert (fast.low, fast.high, fast.se) == pytest.approx((slow.low, slow.high, slow.se))
+    assert fast.n_groups == 6 and fast.n_boot == 200 and fast.low <= fast.estimate <= fast.high
+
+
+def test_bootstrap_constant_within_scenes_is_scene_level() -> None:
+    # every patch of a scene has the same value: the bootstrap sees 2 units (scenes), not 100 patches
+    groups = np.repeat([0, 1], 50)
+    res = S.bootstrap_interval(groups.astype(float), groups, n_boot=400, seed=0)
+    assert res.low == pytest.approx(0.0) and res.high == pytest.approx(1.0)
+
+
+def test_bootstrap_f1_matches_f1_scores_on_every_resample() -> None:
+    rng = np.random.default_rng(0)
+    n, c = 60, 4
+    target = rng.dirichlet(np.full(c, 0.4), n)
+    prob = 0.6 * target + 0.4 * rng.dirichlet(np.ones(c), n)
+    groups = rng.integers(0, 8, n)
+    for average in S.F1_AVERAGES:
+        fast = S.bootstrap_f1(target, prob, groups, average=average, n_boot=40, seed=2)
+        def f1(idx: np.ndarray, avg: str = average) -> float:
+            return f1_scores(target[idx], prob[idx])[avg]
+
+        slow = S.bootstrap_interval(f1, groups, n_boot=40, seed=2)
+        assert fast.estimate == pytest.approx(f1_scores(target, prob)[average])
+        assert (fast.low, fast.high, fast.se) == pytest.approx((slow.low, slow.high, slow.se))
+
+
+def test_bootstrap_errors() -> None:
+    with pytest.raises(ValueError, match="at least 2 groups"):
+        S.bootstrap_interval(np.ones(5), np.zeros(5))
+    with pytest.raises(ValueError, match="3 group ids for 5 test units"):
+        S.bootstrap_interval(np.ones(5), [0, 1, 1])
+    with pytest.raises(ValueError, match="Invalid F1 average"):
+        S.bootstrap_f1(np.ones((2, 2)) / 2, np.ones((2, 2)) / 2, [0, 1], average="samples")
+    with pytest.raises(ValueError, match="must be equal"):
+        S.bootstrap_f1(np.ones((2, 2)) / 2, np.ones((2, 3)) / 3, [0, 1])
+
+
+# ----------------------------------------------------------------------------- homogeneity references
+def test_homogeneity_bounds_hold_per_patch_and_on_average() -> None:
+    rng = np.random.default_rng(0)
+    y, pa, pb = (rng.dirichlet(np.full(5, 0.5), 300) for _ in range(3))
+    hi_a, hi_b, s_i = S.row_intersection(pa, y), S.row_intersection(pb, y), S.row_intersection(pa, pb)
+    assert (s_i >= hi_a + hi_b - 1 - 1e-12).all()  # the per-sample inequality of the docstring
+    assert (s_i <= 1 - np.abs(hi_a - hi_b) + 1e-12).all()
+    ref = S.homogeneity_references(y, pa, pb)
+    assert ref["s"] == pytest.approx(homogeneity(pa, pb))
+    assert ref["s_lower_bound"] <= ref["s_lower_bound_per_patch"] <= ref["s"] <= ref["s_upper_bound_per_patch"]
+    assert ref["hi_constant"] == pytest.approx(S.row_intersection(y, y.mean(axis=0)).mean())
+    assert ref["s_constant"] == 1.0 and all(isinstance(v, float) for v in ref.values())
+
+
+def test_homogeneity_references_by_hand() -> None:
+    y = np.array([[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0], [0.5, 0.5, 0]])
+    pa = np.array([[0.8, 0.2, 0], [0, 1.0, 0], [0.6, 0, 0.4], [0.5, 0.5, 0]])  # top class hits: 1, 1, 0, 1
+    pb = np.array([[1.0, 0, 0], [0.6, 0.4, 0], [0.3, 0, 0.7], [0.5, 0.5, 0]])  # hits: 1, 0, 1, 1
+    ref = S.homogeneity_references(y, pa, pb, prior=np.array([0.5, 0.25, 0.25]))
+    assert ref["hi_a"] == pytest.approx((0.8 + 1 + 0.4 + 1) / 4)
+    assert ref["hi_b"] == pytest.approx((1 + 0.4 + 0.7 + 1) / 4)
+    assert ref["s"] == pytest.approx((0.8 + 0.4 + 0.7 + 1) / 4)
+    assert ref["s_lower_bound"] == pytest.approx(ref["hi_a"] + ref["hi_b"] - 1)
+    assert ref["hi_constant"] == pytest.approx((0.5 + 0.25 + 0.25 + 0.75) / 4)
+    assert (ref["dominant_hit_a"], ref["dominant_hit_b"]) == (0.75, 0.75)
+    assert (ref["both_hit"], ref["both_miss"], ref["both_miss_if_independent"]) == (0.5, 0.0, 0.0625)
+    assert ref["same_top_class"] == pytest.approx(0.5)  # rows 1 and 4 agree on the top class
+    perfect = S.homogeneity_references(y[:3], y[:3], y[:3])
+    assert perfect["s"] == perfect["s_lower_bound"] == 1.0 and math.isnan(perfect["error_correlation"])
+
+
+def test_homogeneity_references_errors() -> None:
+    y = np.eye(3)
+    with pytest.raises(ValueError, match="shapes differ"):
+        S.homogeneity_references(y, y, np.eye(3)[:2])
+    with pytest.raises(ValueError, match="rows of prob_a must be distributions"):
+        S.homogeneity_references(y, 2 * y, y)
+    with pytest.raises(ValueError, match=r"prior has shape \(2,\)"):
+        S.homogeneity_references(y, y, y, prior=np.array([0.5, 0.5]))
+
+
+def test_public_names_exported() -> None:
+    import xmodal.analysis as A
+
+    for name in itertools.chain(A.__all__, S.__all__):
+        assert hasattr(S, name) or hasattr(A, name)

@@ -2,8 +2,9 @@
 
 Public names: :class:`Sen12MS` (a torch Dataset per modality), :func:`make_synthetic`
 and :class:`SyntheticParams` (SEN12MS-like GeoTIFFs in the official layout),
-:data:`IGBP_TO_SIMPLE`, :func:`soft_label`, :func:`class_names`, :func:`make_split`,
-:func:`describe_root` and the errors (all subclasses of :class:`Sen12MSError`).
+:data:`IGBP_TO_SIMPLE`, :func:`soft_label`, :data:`INVALID_CODE_MAX_SHARE`,
+:func:`class_names`, :func:`make_split`, :func:`describe_root`, the errors (all subclasses of
+:class:`Sen12MSError`) and the warnings (all subclasses of :class:`Sen12MSWarning`).
 """
 
 from .cache import PackedCache
@@ -12,12 +13,25 @@ from .errors import (
     BandCountError,
     CorruptFileError,
     DTypeError,
+    LabelCodeError,
+    LabelCodeWarning,
     MissingFileError,
     PatchSizeError,
     RootError,
     Sen12MSError,
+    Sen12MSWarning,
 )
-from .labels import IGBP_TO_SIMPLE, LABEL_SCHEMES, SIMPLE_CLASS_NAMES, class_names, n_classes, soft_label, soft_labels
+from .labels import (
+    IGBP_TO_SIMPLE,
+    INVALID_CODE_MAX_SHARE,
+    LABEL_SCHEMES,
+    SIMPLE_CLASS_NAMES,
+    class_names,
+    label_codes,
+    n_classes,
+    soft_label,
+    soft_labels,
+)
 from .layout import SEASONS, PatchKey, patch_path, season_folder
 from .normalize import MODALITIES as MODALITY_SPECS, PUBLISHED_STATS, modality_spec
 from .sen12ms import MARKER_NAME, Sen12MS, describe_root, split_leakage
@@ -28,10 +42,11 @@ from .synthetic import SyntheticParams, make_synthetic
 MODALITIES: dict[str, int] = {name: spec.in_channels for name, spec in MODALITY_SPECS.items()}
 
 __all__ = [
-    "AllNaNError", "BandCountError", "CorruptFileError", "DTypeError", "MissingFileError",
+    "AllNaNError", "BandCountError", "CorruptFileError", "DTypeError", "LabelCodeError", "MissingFileError",
     "PatchSizeError", "RootError", "Sen12MSError",
-    "IGBP_TO_SIMPLE", "LABEL_SCHEMES", "SIMPLE_CLASS_NAMES", "class_names", "n_classes",
-    "soft_label", "soft_labels",
+    "LabelCodeWarning", "Sen12MSWarning",
+    "IGBP_TO_SIMPLE", "INVALID_CODE_MAX_SHARE", "LABEL_SCHEMES", "SIMPLE_CLASS_NAMES", "class_names",
+    "label_codes", "n_classes", "soft_label", "soft_labels",
     "SEASONS", "PatchKey", "patch_path", "season_folder",
     "MODALITIES", "MODALITY_SPECS", "PUBLISHED_STATS", "modality_spec",
     "MARKER_NAME", "Sen12MS", "describe_root", "split_leakage",

@@ -11,6 +11,9 @@ __all__ = [
     "DTypeError",
     "PatchSizeError",
     "AllNaNError",
+    "LabelCodeError",
+    "Sen12MSWarning",
+    "LabelCodeWarning",
     "ERRORS_BY_NAME",
 ]
 
@@ -47,11 +50,26 @@ class AllNaNError(Sen12MSError):
     """A Sentinel-1 patch holds no valid pixel."""
 
 
+class LabelCodeError(Sen12MSError):
+    """A land-cover patch holds too many values that are not IGBP codes (1..17), or values above 255.
+
+    See :data:`xmodal.data.labels.INVALID_CODE_MAX_SHARE` for the share tolerated.
+    """
+
+
+class Sen12MSWarning(UserWarning):
+    """Base class of the data layer's warnings: the data is usable, but not as clean as it should be."""
+
+
+class LabelCodeWarning(Sen12MSWarning):
+    """Land-cover patches hold a few pixels outside IGBP 1..17; they are ignored and the label renormalised."""
+
+
 #: Error class by name, to re-raise errors recorded in a cache manifest.
 ERRORS_BY_NAME: dict[str, type[Sen12MSError]] = {
     cls.__name__: cls
     for cls in (
         Sen12MSError, RootError, MissingFileError, CorruptFileError,
-        BandCountError, DTypeError, PatchSizeError, AllNaNError,
+        BandCountError, DTypeError, PatchSizeError, AllNaNError, LabelCodeError,
     )
 }

@@ -5,17 +5,26 @@ from __future__ import annotations
 import json
 import os
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .cache import PackedCache
-from .errors import ERRORS_BY_NAME, RootError, Sen12MSError
-from .labels import LABEL_SCHEMES, class_names, n_classes
-from .layout import SEASONS, SENSORS, PatchKey, season_folder
+from .cache import PackedCache, Problem
+from .errors import ERRORS_BY_NAME, LabelCodeError, LabelCodeWarning, RootError, Sen12MSError, Sen12MSWarning
+from .labels import (
+    INVALID_CODE_MAX_SHARE,
+    LABEL_SCHEMES,
+    CodeCounts,
+    check_label_codes,
+    class_names,
+    invalid_code_note,
+    n_classes,
+)
+from .layout import SEASONS, SENSORS, PatchKey, patch_path, season_folder
 from .normalize import PUBLISHED_STATS, SENSOR_BANDS, modality_spec
 from .splits import PAPER_TEST_FRACTION, SPLIT_METHODS, leakage, make_split, subsample
 
@@ -45,6 +54,18 @@ class Sen12MS(Dataset):
     the simplified IGBP classes of the patch (``label_scheme`` "dfc9": nine
     classes, Savanna ignored; "dfc10": ten).
 
+    Land-cover values outside IGBP 1..17 (0, 18..255) are checked per patch
+    against :data:`~xmodal.data.labels.INVALID_CODE_MAX_SHARE`: a patch with a
+    small share of them keeps the label of its valid pixels (renormalised) and is
+    named in a :class:`~xmodal.data.errors.LabelCodeWarning` and in
+    :attr:`label_code_patches`; a patch with more (or with values above 255) is a
+    bad patch (:class:`~xmodal.data.errors.LabelCodeError`).
+
+    Bad patches and unlabelled patches (e.g. pure savanna under dfc9) are
+    reported in :attr:`skipped_patches` (JSON-able dicts) and :attr:`skipped`.
+    Both describe the whole season of the root, so every split and modality of
+    one root lists the same skipped patches.
+
     The GeoTIFFs are decoded once into a packed, memory-mapped cache
     (:class:`~xmodal.data.cache.PackedCache`); ``__getitems__`` serves whole
     batches from it with vectorised indexing. Datasets built with the same
@@ -70,11 +91,28 @@ class Sen12MS(Dataset):
         cache: use the packed cache (False decodes every item from its GeoTIFF).
         cache_dir: folder of the cache (default ``<root>/.xmodal_cache``).
         bad_patch: "raise" on the first bad patch, or "skip" bad patches and
-            report them in :attr:`skipped` and a warning.
+            report them in :attr:`skipped_patches` and a warning.
         progress: progress bar while the cache is built.
+
+    Attributes:
+        skipped_patches: the patches left out, as JSON-able dicts ``{"patch": id,
+            "file": path, "error": name, "reason": message}``; ``error`` is the
+            :class:`~xmodal.data.errors.Sen12MSError` subclass name (e.g.
+            ``"CorruptFileError"``, ``"LabelCodeError"``, ``"MissingFileError"``)
+            or ``"unlabelled"`` for a patch with no pixel of a kept class;
+            ``file`` is the file at fault (the LC file for label problems).
+        skipped: the same as ``(patch id, message)`` pairs.
+        label_code_patches: the patches kept despite a few values outside IGBP
+            1..17, as JSON-able dicts ``{"patch": id, "file": LC path, "codes":
+            [int, ...], "share": float}``.
 
     Raises:
         Sen12MSError: (subclasses) naming the file and the problem.
+
+    Warns:
+        LabelCodeWarning: patches kept with a few non-IGBP land-cover values.
+        Sen12MSWarning: ``"Skipped N SEN12MS patch(es) ..."`` when patches are left out (a
+            UserWarning, as the other warnings).
     """
 
     def __init__(
@@ -119,30 +157,41 @@ class Sen12MS(Dataset):
         self.use_cache = cache
 
         self.store = PackedCache(self.root, season, patch_size, cache_dir, progress=progress)
-        problems = sorted(self.store.problems.items())
-        self.skipped: list[tuple[str, str]] = []
-        if problems:
-            if bad_patch == "raise":
-                pid, (cls_name, msg) = problems[0]
-                more = f" (and {len(problems) - 1} more bad patch(es); bad_patch='skip' skips them)" if len(problems) > 1 else ""
-                raise ERRORS_BY_NAME.get(cls_name, Sen12MSError)(msg + more)
-            self.skipped = [(pid, msg) for pid, (_, msg) in problems]
-
-        # keys with a label under this scheme (e.g. not pure savanna under dfc9)
-        keep = np.asarray(LABEL_SCHEMES[label_scheme])
-        counts = np.asarray(self.store.array("lc"))[self.store.rows][:, keep]
-        labelled = counts.sum(axis=1) > 0
         all_keys = self.store.keys
-        for k, ok in zip(all_keys, labelled):
-            if not ok:
-                self.skipped.append((k.id, f"{k.id}: no pixel of a {label_scheme} class (e.g. only savanna or unknown codes)"))
+        counts = np.asarray(self.store.array("lc"))[self.store.rows]  # [N, 11] pixels of classes 0..10
+        problems = dict(self.store.problems)
+        problems.update(self._label_code_problems(all_keys, counts))
+        bad = sorted(problems.items())
+        if bad and bad_patch == "raise":
+            pid, problem = bad[0]
+            more = f" (and {len(bad) - 1} more bad patch(es); bad_patch='skip' skips them)" if len(bad) > 1 else ""
+            raise ERRORS_BY_NAME.get(problem.error, Sen12MSError)(problem.message + more)
+        self.skipped_patches: list[dict[str, str]] = [
+            {"patch": pid, "file": p.file, "error": p.error, "reason": p.message} for pid, p in bad
+        ]
+
+        # keys with a label under this scheme (e.g. not pure savanna under dfc9) and no label problem
+        keep = np.asarray(LABEL_SCHEMES[label_scheme])
+        counts = counts[:, keep]
+        sound = np.asarray([k.id not in problems for k in all_keys], dtype=bool)
+        labelled = sound & (counts.sum(axis=1) > 0)
+        for i in np.flatnonzero(sound & ~labelled):
+            k = all_keys[i]
+            self.skipped_patches.append({
+                "patch": k.id,
+                "file": str(patch_path(self.root, k, "lc")),
+                "error": "unlabelled",
+                "reason": f"{k.id}: no pixel of a {label_scheme} class (e.g. only savanna)",
+            })
+        pos = {k: i for i, k in enumerate(all_keys)}
+        usable = [k for k, ok in zip(all_keys, labelled) if ok]
+        self.skipped: list[tuple[str, str]] = [(r["patch"], r["reason"]) for r in self.skipped_patches]
         if self.skipped:
             warnings.warn(
                 f"Skipped {len(self.skipped)} SEN12MS patch(es) of {self.root}; first: {self.skipped[0][1]}",
+                Sen12MSWarning,
                 stacklevel=2,
             )
-        pos = {k: i for i, k in enumerate(all_keys)}
-        usable = [k for k, ok in zip(all_keys, labelled) if ok]
         if len(usable) < 2:
             raise RootError(f"{self.root}: fewer than two usable patches in season {season!r}")
         self.train_keys, self.test_keys = make_split(usable, split_method, test_fraction, seed, self.root)
@@ -160,6 +209,48 @@ class Sen12MS(Dataset):
         self.stats = self._statistics(normalization, [pos[k] for k in self.train_keys])
         self._mean = np.asarray(self.stats["mean"], dtype=np.float32)[:, None, None]
         self._std = np.asarray(self.stats["std"], dtype=np.float32)[:, None, None]
+
+    # -- checks ------------------------------------------------------------------
+    def _label_code_problems(self, keys: Sequence[PatchKey], counts: np.ndarray) -> dict[str, Problem]:
+        """Apply :data:`INVALID_CODE_MAX_SHARE` to the packed patches; warn about the ones kept.
+
+        Args:
+            keys: the packed patches.
+            counts: their pixel counts of simplified classes 0..10 (0: no IGBP code).
+
+        Returns:
+            patch id -> problem for the patches with too many non-IGBP values.
+            The ones kept are listed in :attr:`label_code_patches` and one
+            :class:`LabelCodeWarning`.
+        """
+        total = counts.sum(axis=1)
+        share = np.divide(counts[:, 0], total, out=np.zeros(len(total)), where=total > 0)
+        problems: dict[str, Problem] = {}
+        self.label_code_patches: list[dict[str, Any]] = []
+        notes = []
+        for i in np.flatnonzero(share > 0):  # the few patches holding non-IGBP values
+            key = keys[i]
+            path = patch_path(self.root, key, "lc")
+            invalid = self.store.invalid_codes.get(key.id, {})
+            try:
+                check_label_codes(CodeCounts(counts[i].astype(np.int64), invalid), path)
+            except LabelCodeError as exc:
+                problems[key.id] = Problem("LabelCodeError", str(exc), str(path))
+                continue
+            self.label_code_patches.append(
+                {"patch": key.id, "file": str(path), "codes": sorted(invalid), "share": float(share[i])}
+            )
+            notes.append(invalid_code_note(path, invalid, float(share[i])))
+        if notes:
+            more = f"; and {len(notes) - 3} more (see Sen12MS.label_code_patches)" if len(notes) > 3 else ""
+            warnings.warn(
+                f"{len(notes)} SEN12MS patch(es) of {self.root} hold land-cover codes outside IGBP 1..17 on at "
+                f"most {INVALID_CODE_MAX_SHARE:.0%} of their pixels (INVALID_CODE_MAX_SHARE); those pixels are "
+                f"ignored and each soft label renormalised over the others: {'; '.join(notes[:3])}{more}",
+                LabelCodeWarning,
+                stacklevel=3,
+            )
+        return problems
 
     # -- statistics ------------------------------------------------------------
     def _statistics(self, normalization: str, train_pos: Sequence[int]) -> dict[str, Any]:
@@ -319,3 +410,4 @@ def describe_root(root: str | os.PathLike[str]) -> dict[str, Any]:
         info.update(kind="synthetic", synthetic_params=meta.get("params"),
                     synthetic=dict((k, v) for k, v in meta.items() if k != "params"))
     return info
+

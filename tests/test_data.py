@@ -39,12 +39,15 @@ from xmodal.data import (
     Sen12MS,
     Sen12MSError,
     Sen12MSWarning,
+    SplitListError,
+    SplitListWarning,
     class_names,
     label_codes,
     make_split,
     make_synthetic,
     n_classes,
     patch_path,
+    read_official_lists,
     soft_label,
     soft_labels,
     split_leakage,
@@ -579,6 +582,97 @@ def test_official_split_without_lists(synthetic_copy: Path) -> None:
     (synthetic_copy / "test_list.txt").write_text("\n")
     with pytest.raises(ValueError, match="name 1 training and 0 test patches"):
         Sen12MS(synthetic_copy, split_method="official", progress=False)
+
+
+def _write_lists(root: Path, train: list[str], test: list[str]) -> tuple[Path, Path]:
+    """Write the official lists (one name per line) and return their paths."""
+    paths = root / "train_list.txt", root / "test_list.txt"
+    for path, lines in zip(paths, (train, test), strict=True):
+        path.write_text("\n".join(lines) + "\n")
+    return paths
+
+
+def _names(root: Path, scenes: tuple[int, ...], sensor: str = "s2") -> list[str]:
+    return [patch_path(root, PatchKey(SF, s, p), sensor).name for s in scenes for p in range(1, 10)]
+
+
+def test_official_split_warns_about_a_duplicate_line(synthetic_copy: Path) -> None:
+    train = _names(synthetic_copy, (1, 2))
+    train.insert(3, patch_path(synthetic_copy, PatchKey(SF, 1, 2), "lc").name)  # line 4: the LC name of line 2
+    train_list, _ = _write_lists(synthetic_copy, train, _names(synthetic_copy, (4,)))
+    match = (rf"{re.escape(str(train_list))}: 1 duplicate line\(s\), each patch counts once: "
+             rf"line 4 repeats {SF}_1_p2 of line 2")
+    with pytest.warns(SplitListWarning, match=match):
+        ds = Sen12MS(synthetic_copy, split="train", split_method="official", progress=False)
+    assert ds.train_keys == [PatchKey(SF, s, p) for s in (1, 2) for p in range(1, 10)]
+    assert ds.skipped_patches == []
+
+
+@pytest.mark.parametrize("bad_patch", ["raise", "skip"])
+def test_official_split_rejects_a_patch_in_both_lists(synthetic_copy: Path, bad_patch: str) -> None:
+    test = _names(synthetic_copy, (4,)) + [patch_path(synthetic_copy, PatchKey(SF, 2, 7), "s1").name]
+    train_list, test_list = _write_lists(synthetic_copy, _names(synthetic_copy, (1, 2)), test)
+    match = (rf"1 patch\(es\) are in both {re.escape(str(train_list))} and {re.escape(str(test_list))}, a train/test "
+             rf"leak: {SF}_2_p7 \(train_list\.txt line 16, test_list\.txt line 10\)")
+    with pytest.raises(SplitListError, match=match):  # a leak is never skipped
+        Sen12MS(synthetic_copy, split_method="official", bad_patch=bad_patch, progress=False)
+
+
+def test_official_split_with_a_listed_patch_missing(synthetic_copy: Path) -> None:
+    train = _names(synthetic_copy, (1, 2))
+    train.insert(2, f"{SF}_s2_7_p1.tif")  # line 3: scene 7 does not exist
+    train.append("ROIs1158_spring_s2_1_p1.tif")  # another season: not looked for in a winter root
+    train_list, _ = _write_lists(synthetic_copy, train, _names(synthetic_copy, (4,)))
+    line = rf"{re.escape(str(train_list))}, line 3: lists {SF}_7_p1, which has no file under"
+    with pytest.raises(MissingFileError, match=rf"1 patch\(es\) of the official split lists have no file: {line}"):
+        Sen12MS(synthetic_copy, split_method="official", progress=False)
+    with (
+        pytest.warns(SplitListWarning, match=f"have no file and are left out: {line}"),
+        pytest.warns(UserWarning, match=rf"Skipped 1 SEN12MS patch\(es\) of .*; first: {line}"),
+    ):
+        ds = Sen12MS(synthetic_copy, split="train", split_method="official", bad_patch="skip", progress=False)
+    assert ds.train_keys == [PatchKey(SF, s, p) for s in (1, 2) for p in range(1, 10)]
+    assert ds.skipped_patches == [{"patch": f"{SF}_7_p1", "file": str(train_list), "error": "MissingFileError",
+                                   "reason": ds.skipped[0][1]}]
+
+
+def test_official_split_with_a_bad_listed_patch_reports_it_once(synthetic_copy: Path) -> None:
+    """A listed patch whose file is corrupt is a bad patch (on disk), not a missing one."""
+    _write_lists(synthetic_copy, _names(synthetic_copy, (1, 2)), _names(synthetic_copy, (4,)))
+    bad = _truncate(synthetic_copy)  # patch (2, 5), in the training list
+    with pytest.raises(CorruptFileError, match=re.escape(str(bad))):
+        Sen12MS(synthetic_copy, split_method="official", progress=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ds = Sen12MS(synthetic_copy, split_method="official", bad_patch="skip", progress=False)
+    assert [type(w.message) for w in caught] == [Sen12MSWarning]  # "Skipped 1 ...", no list warning
+    assert [r["error"] for r in ds.skipped_patches] == ["CorruptFileError"]
+    assert PatchKey(SF, 2, 5) not in ds.train_keys and len(ds.train_keys) == 17
+
+
+def test_official_split_with_a_line_that_names_no_patch(synthetic_copy: Path) -> None:
+    test = _names(synthetic_copy, (4,)) + ["notes: made by hand"]
+    _, test_list = _write_lists(synthetic_copy, _names(synthetic_copy, (1, 2)), test)
+    line = rf"{re.escape(str(test_list))}, line 10: 'notes: made by hand'"
+    with pytest.raises(SplitListError, match=rf"1 line\(s\) of the official split lists name no SEN12MS patch.*{line}"):
+        Sen12MS(synthetic_copy, split_method="official", progress=False)
+    with pytest.warns(SplitListWarning, match=rf"{line}; those lines are ignored"):
+        ds = Sen12MS(synthetic_copy, split="test", split_method="official", bad_patch="skip", progress=False)
+    assert ds.keys == [PatchKey(SF, 4, p) for p in range(1, 10)]
+
+
+def test_read_official_lists_on_its_own(synthetic_copy: Path) -> None:
+    train_list, test_list = _write_lists(synthetic_copy, _names(synthetic_copy, (1,)), _names(synthetic_copy, (2,)))
+    lists = read_official_lists(synthetic_copy)  # no disk check without on_disk
+    assert lists.train_path == train_list and lists.test_path == test_list and lists.missing == []
+    assert lists.train[PatchKey(SF, 1, 3)] == 3 and lists.test[PatchKey(SF, 2, 9)] == 9
+    # make_split alone takes its keys as the patches on disk
+    keys = [PatchKey(SF, s, p) for s in (1, 2) for p in range(1, 9)]  # p9 of both scenes absent
+    with pytest.raises(MissingFileError, match=r"2 patch\(es\) of the official split lists have no file"):
+        make_split(keys, "official", root=synthetic_copy)
+    with pytest.warns(SplitListWarning, match="left out"):
+        train, test = make_split(keys, "official", root=synthetic_copy, bad_patch="skip")
+    assert (len(train), len(test)) == (8, 8)
 
 
 # -- the packed cache ----------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 Public names: :class:`Sen12MS` (a torch Dataset per modality), :func:`make_synthetic`
 and :class:`SyntheticParams` (SEN12MS-like GeoTIFFs in the official layout),
 :data:`IGBP_TO_SIMPLE`, :func:`soft_label`, :data:`INVALID_CODE_MAX_SHARE`,
-:func:`class_names`, :func:`make_split`, :func:`describe_root`, the errors (all subclasses of
+:func:`class_names`, :func:`make_split`, :func:`read_official_lists`,
+:func:`describe_root`, the errors (all subclasses of
 :class:`Sen12MSError`) and the warnings (all subclasses of :class:`Sen12MSWarning`).
 """
 
@@ -20,6 +21,8 @@ from .errors import (
     RootError,
     Sen12MSError,
     Sen12MSWarning,
+    SplitListError,
+    SplitListWarning,
 )
 from .labels import (
     IGBP_TO_SIMPLE,
@@ -35,7 +38,7 @@ from .labels import (
 from .layout import SEASONS, PatchKey, patch_path, season_folder
 from .normalize import MODALITIES as MODALITY_SPECS, PUBLISHED_STATS, modality_spec
 from .sen12ms import MARKER_NAME, Sen12MS, describe_root, split_leakage
-from .splits import PAPER_TEST_FRACTION, leakage, make_split, subsample
+from .splits import PAPER_TEST_FRACTION, OfficialLists, leakage, make_split, read_official_lists, subsample
 from .synthetic import SyntheticParams, make_synthetic
 
 #: Modality name -> number of input channels.
@@ -43,13 +46,13 @@ MODALITIES: dict[str, int] = {name: spec.in_channels for name, spec in MODALITY_
 
 __all__ = [
     "AllNaNError", "BandCountError", "CorruptFileError", "DTypeError", "LabelCodeError", "MissingFileError",
-    "PatchSizeError", "RootError", "Sen12MSError",
-    "LabelCodeWarning", "Sen12MSWarning",
+    "PatchSizeError", "RootError", "Sen12MSError", "SplitListError",
+    "LabelCodeWarning", "Sen12MSWarning", "SplitListWarning",
     "IGBP_TO_SIMPLE", "INVALID_CODE_MAX_SHARE", "LABEL_SCHEMES", "SIMPLE_CLASS_NAMES", "class_names",
     "label_codes", "n_classes", "soft_label", "soft_labels",
     "SEASONS", "PatchKey", "patch_path", "season_folder",
     "MODALITIES", "MODALITY_SPECS", "PUBLISHED_STATS", "modality_spec",
     "MARKER_NAME", "Sen12MS", "describe_root", "split_leakage",
-    "PAPER_TEST_FRACTION", "leakage", "make_split", "subsample",
+    "PAPER_TEST_FRACTION", "OfficialLists", "leakage", "make_split", "read_official_lists", "subsample",
     "PackedCache", "SyntheticParams", "make_synthetic",
 ]

@@ -12,8 +12,10 @@ __all__ = [
     "PatchSizeError",
     "AllNaNError",
     "LabelCodeError",
+    "SplitListError",
     "Sen12MSWarning",
     "LabelCodeWarning",
+    "SplitListWarning",
     "ERRORS_BY_NAME",
 ]
 
@@ -27,7 +29,7 @@ class RootError(Sen12MSError):
 
 
 class MissingFileError(Sen12MSError):
-    """A patch lacks one of its partner files (S1, S2 or LC) or a split list is missing."""
+    """A file is missing: a patch's partner file (S1, S2 or LC), a split list, or a patch a split list names."""
 
 
 class CorruptFileError(Sen12MSError):
@@ -57,6 +59,10 @@ class LabelCodeError(Sen12MSError):
     """
 
 
+class SplitListError(Sen12MSError):
+    """An official split list is inconsistent: a patch in both lists, or a line naming no patch."""
+
+
 class Sen12MSWarning(UserWarning):
     """Base class of the data layer's warnings: the data is usable, but not as clean as it should be."""
 
@@ -65,11 +71,15 @@ class LabelCodeWarning(Sen12MSWarning):
     """Land-cover patches hold a few pixels outside IGBP 1..17; they are ignored and the label renormalised."""
 
 
+class SplitListWarning(Sen12MSWarning):
+    """An official split list repeats a patch (or, with ``bad_patch="skip"``, names a missing or unknown one)."""
+
+
 #: Error class by name, to re-raise errors recorded in a cache manifest.
 ERRORS_BY_NAME: dict[str, type[Sen12MSError]] = {
     cls.__name__: cls
     for cls in (
         Sen12MSError, RootError, MissingFileError, CorruptFileError,
-        BandCountError, DTypeError, PatchSizeError, AllNaNError, LabelCodeError,
+        BandCountError, DTypeError, PatchSizeError, AllNaNError, LabelCodeError, SplitListError,
     )
 }

@@ -26,7 +26,7 @@ from .labels import (
 )
 from .layout import SEASONS, SENSORS, PatchKey, patch_path, season_folder
 from .normalize import PUBLISHED_STATS, SENSOR_BANDS, modality_spec
-from .splits import PAPER_TEST_FRACTION, SPLIT_METHODS, leakage, make_split, subsample
+from .splits import PAPER_TEST_FRACTION, SPLIT_METHODS, leakage, make_split, read_official_lists, subsample
 
 __all__ = ["Sen12MS", "describe_root", "MARKER_NAME", "split_leakage"]
 
@@ -61,7 +61,8 @@ class Sen12MS(Dataset):
     :attr:`label_code_patches`; a patch with more (or with values above 255) is a
     bad patch (:class:`~xmodal.data.errors.LabelCodeError`).
 
-    Bad patches and unlabelled patches (e.g. pure savanna under dfc9) are
+    Bad patches, unlabelled patches (e.g. pure savanna under dfc9) and, for the
+    official split with ``bad_patch="skip"``, listed patches with no file are
     reported in :attr:`skipped_patches` (JSON-able dicts) and :attr:`skipped`.
     Both describe the whole season of the root, so every split and modality of
     one root lists the same skipped patches.
@@ -100,7 +101,8 @@ class Sen12MS(Dataset):
             :class:`~xmodal.data.errors.Sen12MSError` subclass name (e.g.
             ``"CorruptFileError"``, ``"LabelCodeError"``, ``"MissingFileError"``)
             or ``"unlabelled"`` for a patch with no pixel of a kept class;
-            ``file`` is the file at fault (the LC file for label problems).
+            ``file`` is the file at fault (the LC file for label problems, the
+            list file for a listed patch with no file).
         skipped: the same as ``(patch id, message)`` pairs.
         label_code_patches: the patches kept despite a few values outside IGBP
             1..17, as JSON-able dicts ``{"patch": id, "file": LC path, "codes":
@@ -111,6 +113,8 @@ class Sen12MS(Dataset):
 
     Warns:
         LabelCodeWarning: patches kept with a few non-IGBP land-cover values.
+        SplitListWarning: official split lists with a repeated patch (or, with
+            ``bad_patch="skip"``, a missing one).
         Sen12MSWarning: ``"Skipped N SEN12MS patch(es) ..."`` when patches are left out (a
             UserWarning, as the other warnings).
     """
@@ -185,6 +189,10 @@ class Sen12MS(Dataset):
             })
         pos = {k: i for i, k in enumerate(all_keys)}
         usable = [k for k, ok in zip(all_keys, labelled) if ok]
+        lists = None
+        if split_method == "official":
+            lists = read_official_lists(self.root, on_disk=self.store.on_disk, bad_patch=bad_patch)
+            self.skipped_patches.extend(lists.missing)
         self.skipped: list[tuple[str, str]] = [(r["patch"], r["reason"]) for r in self.skipped_patches]
         if self.skipped:
             warnings.warn(
@@ -194,7 +202,7 @@ class Sen12MS(Dataset):
             )
         if len(usable) < 2:
             raise RootError(f"{self.root}: fewer than two usable patches in season {season!r}")
-        self.train_keys, self.test_keys = make_split(usable, split_method, test_fraction, seed, self.root)
+        self.train_keys, self.test_keys = make_split(usable, split_method, test_fraction, seed, self.root, lists)
         keys = {"train": self.train_keys, "test": self.test_keys, "all": usable}[split]
         self.keys: list[PatchKey] = subsample(keys, n_samples, seed, what=f"{split} split ({split_method})")
         self._rows = self.store.rows[[pos[k] for k in self.keys]]

@@ -21,6 +21,7 @@ import rasterio
 import torch
 from torch.utils.data import DataLoader
 
+from xmodal.cli import main as cli_main
 from xmodal.data import (
     IGBP_TO_SIMPLE,
     INVALID_CODE_MAX_SHARE,
@@ -30,6 +31,7 @@ from xmodal.data import (
     BandCountError,
     CorruptFileError,
     DTypeError,
+    FileProblem,
     LabelCodeError,
     LabelCodeWarning,
     MissingFileError,
@@ -41,6 +43,7 @@ from xmodal.data import (
     Sen12MSWarning,
     SplitListError,
     SplitListWarning,
+    check_root,
     class_names,
     label_codes,
     make_split,
@@ -978,3 +981,63 @@ def test_bad_arguments(small_root: Path, kwargs: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         Sen12MS(small_root, progress=False, **kwargs)
 
+
+# -- checking a whole root -------------------------------------------------------------------------
+
+
+def test_check_root_of_a_clean_root(synthetic_root: Path) -> None:
+    before = sorted((str(p), p.stat().st_mtime_ns) for p in synthetic_root.rglob("*"))
+    assert check_root(synthetic_root) == []
+    assert check_root(synthetic_root, season="winter") == []
+    assert sorted((str(p), p.stat().st_mtime_ns) for p in synthetic_root.rglob("*")) == before  # writes nothing
+    with pytest.raises(RootError, match=r"has no folder ROIs1868_summer for season 'summer'"):
+        check_root(synthetic_root, season="summer")
+    with pytest.raises(RootError, match="SEN12MS root not found"):
+        check_root(synthetic_root / "absent")
+
+
+def test_check_root_lists_every_bad_file(synthetic_copy: Path) -> None:
+    truncated, not_tiff = _truncate(synthetic_copy), _not_a_tiff(synthetic_copy)  # patch (2, 5): S2 and LC
+    no_s1 = _path(synthetic_copy, 1, 3, "s1")
+    no_s1.unlink()
+    small = _path(synthetic_copy, 4, 4, "s2")
+    _rewrite(small, _read(small)[:, :24, :24])
+    half = _path(synthetic_copy, 3, 3, "lc")
+    lc = _read(half)
+    lc[0, :16] = 0
+    _rewrite(half, lc)
+    _sprinkle_invalid_codes(synthetic_copy, 3, 6)  # under the threshold: fine
+    found = check_root(synthetic_copy)
+    assert all(isinstance(f, FileProblem) for f in found)
+    assert {(f.file, f.error) for f in found} == {
+        (str(truncated), "CorruptFileError"),
+        (str(not_tiff), "CorruptFileError"),
+        (str(no_s1), "MissingFileError"),
+        (str(small), "PatchSizeError"),
+        (str(half), "LabelCodeError"),
+    }
+    assert found == sorted(found)
+    by_file = {f.file: f.problem for f in found}
+    assert by_file[str(not_tiff)].startswith(f"{not_tiff}: cannot be read as a GeoTIFF")
+    assert by_file[str(small)] == f"{small}: 24x24 pixels, but most files of {SF} are 32x32"
+    assert "50.0% of the pixels hold codes outside IGBP 1..17" in by_file[str(half)]
+
+
+def test_cli_data_info_check(synthetic_root: Path, synthetic_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main(["data", "info", str(synthetic_root), "--check"]) == 0
+    out = capsys.readouterr().out
+    assert '"kind": "synthetic"' in out
+    assert f"check: every file of {synthetic_root} opens and passes the reader's checks" in out
+
+    truncated, not_tiff = _truncate(synthetic_copy), _not_a_tiff(synthetic_copy)
+    assert cli_main(["data", "info", str(synthetic_copy)]) == 0  # without --check: counts only, as before
+    assert "check:" not in capsys.readouterr().out
+    assert cli_main(["data", "info", str(synthetic_copy), "--check", "--season", "winter"]) == 2
+    out = capsys.readouterr().out
+    assert f"check: 2 bad file(s) in {synthetic_copy} (season winter):" in out
+    assert f"  {truncated}: CorruptFileError: cannot be read as a GeoTIFF" in out
+    assert re.search(rf"  {re.escape(str(not_tiff))}: CorruptFileError: cannot be read as a GeoTIFF.*not recognized",
+                     out)
+
+    assert cli_main(["data", "info", str(synthetic_copy), "--check", "--season", "summer"]) == 2
+    assert "has no folder ROIs1868_summer" in capsys.readouterr().err

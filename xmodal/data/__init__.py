@@ -4,7 +4,7 @@ Public names: :class:`Sen12MS` (a torch Dataset per modality), :func:`make_synth
 and :class:`SyntheticParams` (SEN12MS-like GeoTIFFs in the official layout),
 :data:`IGBP_TO_SIMPLE`, :func:`soft_label`, :data:`INVALID_CODE_MAX_SHARE`,
 :func:`class_names`, :func:`make_split`, :func:`read_official_lists`,
-:func:`describe_root`, the errors (all subclasses of
+:func:`describe_root`, :func:`check_root`, the errors (all subclasses of
 :class:`Sen12MSError`) and the warnings (all subclasses of :class:`Sen12MSWarning`).
 """
 
@@ -37,7 +37,7 @@ from .labels import (
 )
 from .layout import SEASONS, PatchKey, patch_path, season_folder
 from .normalize import MODALITIES as MODALITY_SPECS, PUBLISHED_STATS, modality_spec
-from .sen12ms import MARKER_NAME, Sen12MS, describe_root, split_leakage
+from .sen12ms import MARKER_NAME, FileProblem, Sen12MS, check_root, describe_root, split_leakage
 from .splits import PAPER_TEST_FRACTION, OfficialLists, leakage, make_split, read_official_lists, subsample
 from .synthetic import SyntheticParams, make_synthetic
 
@@ -52,7 +52,7 @@ __all__ = [
     "label_codes", "n_classes", "soft_label", "soft_labels",
     "SEASONS", "PatchKey", "patch_path", "season_folder",
     "MODALITIES", "MODALITY_SPECS", "PUBLISHED_STATS", "modality_spec",
-    "MARKER_NAME", "Sen12MS", "describe_root", "split_leakage",
+    "MARKER_NAME", "FileProblem", "Sen12MS", "check_root", "describe_root", "split_leakage",
     "PAPER_TEST_FRACTION", "OfficialLists", "leakage", "make_split", "read_official_lists", "subsample",
     "PackedCache", "SyntheticParams", "make_synthetic",
 ]

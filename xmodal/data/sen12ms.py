@@ -5,15 +5,17 @@ from __future__ import annotations
 import json
 import os
 import warnings
+from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .cache import PackedCache, Problem
+from .cache import PackedCache, Problem, decode_patch, scan_season
 from .errors import ERRORS_BY_NAME, LabelCodeError, LabelCodeWarning, RootError, Sen12MSError, Sen12MSWarning
 from .labels import (
     INVALID_CODE_MAX_SHARE,
@@ -22,13 +24,14 @@ from .labels import (
     check_label_codes,
     class_names,
     invalid_code_note,
+    label_codes,
     n_classes,
 )
 from .layout import SEASONS, SENSORS, PatchKey, patch_path, season_folder
 from .normalize import PUBLISHED_STATS, SENSOR_BANDS, modality_spec
 from .splits import PAPER_TEST_FRACTION, SPLIT_METHODS, leakage, make_split, read_official_lists, subsample
 
-__all__ = ["Sen12MS", "describe_root", "MARKER_NAME", "split_leakage"]
+__all__ = ["Sen12MS", "describe_root", "check_root", "FileProblem", "MARKER_NAME", "split_leakage"]
 
 #: Marker written at the root of a synthetic data set by :func:`make_synthetic`.
 MARKER_NAME = "xmodal_synthetic.json"
@@ -419,3 +422,92 @@ def describe_root(root: str | os.PathLike[str]) -> dict[str, Any]:
                     synthetic=dict((k, v) for k, v in meta.items() if k != "params"))
     return info
 
+
+class FileProblem(NamedTuple):
+    """A file of a SEN12MS root that fails a check (see :func:`check_root`)."""
+
+    #: The file at fault (for a missing partner: the missing file).
+    file: str
+    #: Name of the :class:`~xmodal.data.errors.Sen12MSError` subclass, e.g. ``"CorruptFileError"``.
+    error: str
+    #: What is wrong, naming the file.
+    problem: str
+
+
+def check_root(
+    root: str | os.PathLike[str],
+    season: str | None = None,
+    progress: bool = False,
+    max_share: float = INVALID_CODE_MAX_SHARE,
+) -> list[FileProblem]:
+    """Open and decode every patch file of a root, and list the bad ones.
+
+    Each S1, S2 and LC file is decoded with the reader's own checks (a GeoTIFF
+    that opens and decodes, band count, data type, S1 not all NaN, LC values:
+    see :data:`~xmodal.data.labels.INVALID_CODE_MAX_SHARE`); a patch missing a
+    partner file and a file whose size differs from the most common size of its
+    season are reported too. Nothing is written (no cache).
+
+    Args:
+        root: the SEN12MS root.
+        season: one season, or None for every season folder present.
+        progress: show a progress bar.
+        max_share: largest share of non-IGBP land-cover values tolerated.
+
+    Returns:
+        the problems, sorted by file; empty when every file is fine.
+
+    Raises:
+        RootError: the root does not exist or holds no season folder (or not the
+            one asked for).
+    """
+    from tqdm.auto import tqdm
+
+    root = Path(root)
+    if season is None:
+        if not root.is_dir():
+            raise RootError(f"SEN12MS root not found: {root}")
+        seasons = [name for name, folder in SEASONS.items() if (root / folder).is_dir()]
+        if not seasons:
+            raise RootError(f"{root} holds no SEN12MS season folder ({', '.join(SEASONS.values())})")
+    else:
+        seasons = [season]
+    found: list[FileProblem] = []
+
+    def work(item: tuple[str, Path]) -> tuple[tuple[int, ...], FileProblem | None]:
+        sensor, path = item
+        try:
+            arr, _ = decode_patch(path, sensor)
+            if sensor == "lc":
+                check_label_codes(label_codes(arr[0]), path, max_share)
+        except Sen12MSError as exc:
+            return (), FileProblem(str(path), type(exc).__name__, str(exc))
+        return tuple(arr.shape[1:]), None
+
+    for name in seasons:
+        scan = scan_season(root, name)
+        keys = sorted(set().union(*[set(scan[s]) for s in SENSORS]), key=lambda k: (k.scene, k.patch))
+        files: list[tuple[str, Path]] = []
+        for key in keys:
+            have = [s for s in SENSORS if key in scan[s]]
+            for sensor in SENSORS:
+                if sensor not in have:
+                    missing = patch_path(root, key, sensor)
+                    found.append(FileProblem(str(missing), "MissingFileError",
+                                             f"{patch_path(root, key, have[0])} has no partner file: {missing}"))
+            files += [(s, root / scan[s][key][0]) for s in have]
+        with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+            results = list(tqdm(pool.map(work, files), total=len(files), disable=not progress,
+                                desc=f"Checking {season_folder(name)}", unit="file"))
+        sizes = [shape for shape, _ in results if shape]
+        common = Counter(sizes).most_common(1)[0][0] if sizes else None
+        for (_, path), (shape, problem) in zip(files, results, strict=True):
+            if problem is not None:
+                found.append(problem)
+            elif shape != common:
+                found.append(FileProblem(
+                    str(path), "PatchSizeError",
+                    f"{path}: {shape[0]}x{shape[1]} pixels, but most files of {season_folder(name)} are "
+                    f"{common[0]}x{common[1]}",  # type: ignore[index]
+                ))
+    return sorted(found)

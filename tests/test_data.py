@@ -7,6 +7,7 @@ are damaged only in private copies of the tiny synthetic root (``synthetic_copy`
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -20,30 +21,41 @@ import rasterio
 import torch
 from torch.utils.data import DataLoader
 
+from xmodal.cli import main as cli_main
 from xmodal.data import (
     IGBP_TO_SIMPLE,
+    INVALID_CODE_MAX_SHARE,
     PAPER_TEST_FRACTION,
     PUBLISHED_STATS,
     AllNaNError,
     BandCountError,
     CorruptFileError,
     DTypeError,
+    FileProblem,
+    LabelCodeError,
+    LabelCodeWarning,
     MissingFileError,
     PatchKey,
     PatchSizeError,
     RootError,
     Sen12MS,
     Sen12MSError,
+    Sen12MSWarning,
+    SplitListError,
+    SplitListWarning,
+    check_root,
     class_names,
+    label_codes,
     make_split,
     make_synthetic,
     n_classes,
     patch_path,
+    read_official_lists,
     soft_label,
     soft_labels,
     split_leakage,
 )
-from xmodal.data.labels import simplify
+from xmodal.data.labels import check_label_codes, simplify
 from xmodal.data.normalize import S2_BANDS, clean, modality_spec
 
 SF = "ROIs2017_winter"
@@ -168,8 +180,11 @@ def test_soft_label_of_savanna_and_unknown_codes() -> None:
     assert soft_label(savanna, "dfc9").tolist() == [0.0] * 9
     assert soft_label(savanna, "dfc10").tolist() == np.eye(10)[2].tolist()
     half = np.array([[9, 9], [10, 0]])  # savanna, savanna, grassland, unknown code 0
-    assert soft_label(half, "dfc9").tolist() == np.eye(9)[2].tolist()  # only the grassland pixel counts
-    np.testing.assert_allclose(soft_label(half, "dfc10"), [0, 0, 2 / 3, 1 / 3, 0, 0, 0, 0, 0, 0], rtol=1e-6)
+    unknown = r"1 of 1 IGBP map\(s\) hold codes outside 1\.\.17 \(\[0\], up to 25\.0% of a map's pixels\)"
+    with pytest.warns(LabelCodeWarning, match=unknown):  # never silently, even in the pure function
+        assert soft_label(half, "dfc9").tolist() == np.eye(9)[2].tolist()  # only the grassland pixel counts
+    with pytest.warns(LabelCodeWarning, match="ignored and each label renormalised"):
+        np.testing.assert_allclose(soft_label(half, "dfc10"), [0, 0, 2 / 3, 1 / 3, 0, 0, 0, 0, 0, 0], rtol=1e-6)
     with pytest.raises(ValueError, match=r"Expected an LC patch \(H, W\) or \(bands, H, W\)"):
         soft_label(np.zeros(5))
 
@@ -191,6 +206,122 @@ def test_dataset_drops_pure_savanna_under_dfc9_only(synthetic_copy: Path) -> Non
     assert ds10.skipped == [] and len(ds10) == N_PATCHES
     assert ds10.n_classes == 10 and ds10.class_names[2] == "Savanna"
     np.testing.assert_array_equal(ds10[_index(ds10, 3, 4)][1].numpy(), np.eye(10, dtype=np.float32)[2])
+
+
+def _reference_label(igbp: np.ndarray, scheme: str = "dfc9") -> np.ndarray:
+    """The soft label computed by hand: histogram of the kept simplified classes of the IGBP 1..17 pixels."""
+    kept = [c for c in range(1, 11) if scheme == "dfc10" or c != 3]
+    simple = np.array([IGBP_TO_SIMPLE.get(int(v), 0) for v in igbp.ravel()])
+    counts = np.array([(simple == c).sum() for c in kept], dtype=np.float64)
+    return counts / counts.sum()
+
+
+def test_label_codes_counts_the_values_outside_igbp() -> None:
+    igbp = np.array([[1, 10, 10, 0], [18, 255, 17, 17], [17, 0, 300, 9]], dtype=np.uint16)
+    codes = label_codes(igbp)
+    assert codes.invalid == {0: 2, 18: 1, 255: 1, 300: 1}
+    #                                     none F  Sh Sa G  W  Cr U  Sn B  Wa
+    np.testing.assert_array_equal(codes.counts, [5, 1, 0, 1, 2, 0, 0, 0, 0, 0, 3])
+    assert codes.share == pytest.approx(5 / 12)
+    clean_codes = label_codes(np.array([[1, 2], [3, 17]], dtype=np.int32))  # signed maps too
+    assert clean_codes.invalid == {} and clean_codes.share == 0.0
+    assert label_codes(np.array([[-1, 5]])).invalid == {-1: 1}
+
+
+def test_check_label_codes_threshold_and_messages(tmp_path: Path) -> None:
+    assert INVALID_CODE_MAX_SHARE == 0.05
+    path = tmp_path / "x_lc_1_p1.tif"
+    igbp = np.full((20, 20), 10, dtype=np.uint16)
+    igbp.flat[:20] = 0  # 20 of 400 pixels: exactly 5 %, tolerated
+    check_label_codes(label_codes(igbp), path)
+    igbp.flat[20] = 255  # 21 of 400 pixels: 5.25 %
+    match = rf"{re.escape(str(path))}: 5\.2% of the pixels hold codes outside IGBP 1\.\.17 \(0: 20 px, 255: 1 px\)"
+    with pytest.raises(LabelCodeError, match=match):
+        check_label_codes(label_codes(igbp), path)
+    check_label_codes(label_codes(igbp), path, max_share=0.1)
+    igbp[:] = 10
+    igbp[0, 0] = 999  # a single value above 255 is not a MODIS IGBP raster, whatever its share
+    with pytest.raises(LabelCodeError, match=rf"{re.escape(str(path))}: the IGBP band holds values outside 0\.\.255 "
+                                             r"\(999: 1 px\), which no MODIS IGBP raster has"):
+        check_label_codes(label_codes(igbp), path, max_share=1.0)
+    assert issubclass(LabelCodeError, Sen12MSError) and issubclass(LabelCodeWarning, Sen12MSWarning)
+
+
+def test_clean_root_labels_are_unchanged(synthetic_root: Path) -> None:
+    """No warning, nothing skipped, and every label is the hand-computed histogram of its LC file."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ds = Sen12MS(synthetic_root, split="all", progress=False)
+    assert ds.skipped == [] and ds.skipped_patches == [] and ds.label_code_patches == []
+    assert ds.store.invalid_codes == {}
+    expected = np.stack([_reference_label(_read(patch_path(synthetic_root, k, "lc"))[0]) for k in ds.keys])
+    np.testing.assert_allclose(ds.labels, expected, rtol=0, atol=1e-7)
+
+
+def _sprinkle_invalid_codes(root: Path, scene: int, patch: int) -> tuple[Path, np.ndarray]:
+    """Put codes 0 (40 px) and 255 (11 px) in an LC file: 51 of 1024 px, 4.98 %, just under the threshold."""
+    p = _path(root, scene, patch, "lc")
+    lc = _read(p)
+    flat = lc[0].reshape(-1)
+    flat[:40] = 0
+    flat[100:111] = 255
+    _rewrite(p, lc)
+    return p, lc[0]
+
+
+@pytest.mark.parametrize("cache", [True, False])
+def test_small_share_of_invalid_codes_warns_and_renormalises(synthetic_copy: Path, tmp_path: Path,
+                                                             cache: bool) -> None:
+    clean_ds = Sen12MS(synthetic_copy, split="all", progress=False, cache_dir=tmp_path / "clean")
+    p, igbp = _sprinkle_invalid_codes(synthetic_copy, 3, 4)
+    pid = PatchKey(SF, 3, 4).id
+    match = (rf"1 SEN12MS patch\(es\) of .* hold land-cover codes outside IGBP 1\.\.17 on at most 5% .*"
+             rf"renormalised over the others: {re.escape(str(p))} \(5\.0% of the pixels; codes 0: 40 px, 255: 11 px\)")
+    for attempt in ("build", "cache hit"):  # the cache keeps the warning: it is raised again on a hit
+        with pytest.warns(LabelCodeWarning, match=match):
+            ds = Sen12MS(synthetic_copy, split="all", cache=cache, progress=False)
+        assert ds.store.rebuilt == (attempt == "build")
+        assert ds.label_code_patches == [{"patch": pid, "file": str(p), "codes": [0, 255], "share": 51 / 1024}]
+        assert ds.skipped_patches == [] and len(ds) == N_PATCHES
+        # the label of the patch: its valid pixels, renormalised
+        label = ds[_index(ds, 3, 4)][1].numpy()
+        np.testing.assert_allclose(label, _reference_label(igbp), atol=1e-6)
+        assert float(label.sum()) == pytest.approx(1.0)
+        # every other patch keeps exactly its label
+        others = [i for i, k in enumerate(ds.ids) if k != pid]
+        np.testing.assert_array_equal(ds.labels[others], clean_ds.labels[others])
+
+
+def test_dataset_skips_pure_unknown_codes_as_label_errors(synthetic_copy: Path) -> None:
+    p = _path(synthetic_copy, 1, 2, "lc")
+    lc = _read(p)
+    lc[0] = 0  # no IGBP code at all: a label error (it used to be silently "unlabelled")
+    _rewrite(p, lc)
+    with pytest.raises(LabelCodeError, match=rf"{re.escape(str(p))}: 100\.0% of the pixels .* \(0: 1024 px\)"):
+        Sen12MS(synthetic_copy, progress=False)
+    with pytest.warns(UserWarning, match=r"Skipped 1 SEN12MS patch"):
+        ds = Sen12MS(synthetic_copy, split="all", bad_patch="skip", progress=False)
+    assert ds.skipped_patches == [{"patch": PatchKey(SF, 1, 2).id, "file": str(p), "error": "LabelCodeError",
+                                   "reason": ds.skipped[0][1]}]
+
+
+def test_skipped_patches_are_the_same_for_every_split_and_modality(synthetic_copy: Path) -> None:
+    bad = _truncate(synthetic_copy)
+    savanna = _path(synthetic_copy, 3, 4, "lc")
+    lc = _read(savanna)
+    lc[0] = 9
+    _rewrite(savanna, lc)
+    records = []
+    for modality, split in (("s1", "train"), ("s2", "test"), ("s2", "all")):
+        with pytest.warns(UserWarning, match="Skipped 2 SEN12MS patch"):
+            ds = Sen12MS(synthetic_copy, modality=modality, split=split, bad_patch="skip", progress=False)
+        records.append(ds.skipped_patches)
+    assert records[0] == records[1] == records[2]
+    assert [(r["patch"], r["file"], r["error"]) for r in records[0]] == [
+        (PatchKey(SF, 2, 5).id, str(bad), "CorruptFileError"),
+        (PatchKey(SF, 3, 4).id, str(savanna), "unlabelled"),
+    ]
+    assert json.loads(json.dumps(records[0])) == records[0]
 
 
 # -- normalisation ---------------------------------------------------------------------------
@@ -456,6 +587,97 @@ def test_official_split_without_lists(synthetic_copy: Path) -> None:
         Sen12MS(synthetic_copy, split_method="official", progress=False)
 
 
+def _write_lists(root: Path, train: list[str], test: list[str]) -> tuple[Path, Path]:
+    """Write the official lists (one name per line) and return their paths."""
+    paths = root / "train_list.txt", root / "test_list.txt"
+    for path, lines in zip(paths, (train, test), strict=True):
+        path.write_text("\n".join(lines) + "\n")
+    return paths
+
+
+def _names(root: Path, scenes: tuple[int, ...], sensor: str = "s2") -> list[str]:
+    return [patch_path(root, PatchKey(SF, s, p), sensor).name for s in scenes for p in range(1, 10)]
+
+
+def test_official_split_warns_about_a_duplicate_line(synthetic_copy: Path) -> None:
+    train = _names(synthetic_copy, (1, 2))
+    train.insert(3, patch_path(synthetic_copy, PatchKey(SF, 1, 2), "lc").name)  # line 4: the LC name of line 2
+    train_list, _ = _write_lists(synthetic_copy, train, _names(synthetic_copy, (4,)))
+    match = (rf"{re.escape(str(train_list))}: 1 duplicate line\(s\), each patch counts once: "
+             rf"line 4 repeats {SF}_1_p2 of line 2")
+    with pytest.warns(SplitListWarning, match=match):
+        ds = Sen12MS(synthetic_copy, split="train", split_method="official", progress=False)
+    assert ds.train_keys == [PatchKey(SF, s, p) for s in (1, 2) for p in range(1, 10)]
+    assert ds.skipped_patches == []
+
+
+@pytest.mark.parametrize("bad_patch", ["raise", "skip"])
+def test_official_split_rejects_a_patch_in_both_lists(synthetic_copy: Path, bad_patch: str) -> None:
+    test = _names(synthetic_copy, (4,)) + [patch_path(synthetic_copy, PatchKey(SF, 2, 7), "s1").name]
+    train_list, test_list = _write_lists(synthetic_copy, _names(synthetic_copy, (1, 2)), test)
+    match = (rf"1 patch\(es\) are in both {re.escape(str(train_list))} and {re.escape(str(test_list))}, a train/test "
+             rf"leak: {SF}_2_p7 \(train_list\.txt line 16, test_list\.txt line 10\)")
+    with pytest.raises(SplitListError, match=match):  # a leak is never skipped
+        Sen12MS(synthetic_copy, split_method="official", bad_patch=bad_patch, progress=False)
+
+
+def test_official_split_with_a_listed_patch_missing(synthetic_copy: Path) -> None:
+    train = _names(synthetic_copy, (1, 2))
+    train.insert(2, f"{SF}_s2_7_p1.tif")  # line 3: scene 7 does not exist
+    train.append("ROIs1158_spring_s2_1_p1.tif")  # another season: not looked for in a winter root
+    train_list, _ = _write_lists(synthetic_copy, train, _names(synthetic_copy, (4,)))
+    line = rf"{re.escape(str(train_list))}, line 3: lists {SF}_7_p1, which has no file under"
+    with pytest.raises(MissingFileError, match=rf"1 patch\(es\) of the official split lists have no file: {line}"):
+        Sen12MS(synthetic_copy, split_method="official", progress=False)
+    with (
+        pytest.warns(SplitListWarning, match=f"have no file and are left out: {line}"),
+        pytest.warns(UserWarning, match=rf"Skipped 1 SEN12MS patch\(es\) of .*; first: {line}"),
+    ):
+        ds = Sen12MS(synthetic_copy, split="train", split_method="official", bad_patch="skip", progress=False)
+    assert ds.train_keys == [PatchKey(SF, s, p) for s in (1, 2) for p in range(1, 10)]
+    assert ds.skipped_patches == [{"patch": f"{SF}_7_p1", "file": str(train_list), "error": "MissingFileError",
+                                   "reason": ds.skipped[0][1]}]
+
+
+def test_official_split_with_a_bad_listed_patch_reports_it_once(synthetic_copy: Path) -> None:
+    """A listed patch whose file is corrupt is a bad patch (on disk), not a missing one."""
+    _write_lists(synthetic_copy, _names(synthetic_copy, (1, 2)), _names(synthetic_copy, (4,)))
+    bad = _truncate(synthetic_copy)  # patch (2, 5), in the training list
+    with pytest.raises(CorruptFileError, match=re.escape(str(bad))):
+        Sen12MS(synthetic_copy, split_method="official", progress=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ds = Sen12MS(synthetic_copy, split_method="official", bad_patch="skip", progress=False)
+    assert [type(w.message) for w in caught] == [Sen12MSWarning]  # "Skipped 1 ...", no list warning
+    assert [r["error"] for r in ds.skipped_patches] == ["CorruptFileError"]
+    assert PatchKey(SF, 2, 5) not in ds.train_keys and len(ds.train_keys) == 17
+
+
+def test_official_split_with_a_line_that_names_no_patch(synthetic_copy: Path) -> None:
+    test = _names(synthetic_copy, (4,)) + ["notes: made by hand"]
+    _, test_list = _write_lists(synthetic_copy, _names(synthetic_copy, (1, 2)), test)
+    line = rf"{re.escape(str(test_list))}, line 10: 'notes: made by hand'"
+    with pytest.raises(SplitListError, match=rf"1 line\(s\) of the official split lists name no SEN12MS patch.*{line}"):
+        Sen12MS(synthetic_copy, split_method="official", progress=False)
+    with pytest.warns(SplitListWarning, match=rf"{line}; those lines are ignored"):
+        ds = Sen12MS(synthetic_copy, split="test", split_method="official", bad_patch="skip", progress=False)
+    assert ds.keys == [PatchKey(SF, 4, p) for p in range(1, 10)]
+
+
+def test_read_official_lists_on_its_own(synthetic_copy: Path) -> None:
+    train_list, test_list = _write_lists(synthetic_copy, _names(synthetic_copy, (1,)), _names(synthetic_copy, (2,)))
+    lists = read_official_lists(synthetic_copy)  # no disk check without on_disk
+    assert lists.train_path == train_list and lists.test_path == test_list and lists.missing == []
+    assert lists.train[PatchKey(SF, 1, 3)] == 3 and lists.test[PatchKey(SF, 2, 9)] == 9
+    # make_split alone takes its keys as the patches on disk
+    keys = [PatchKey(SF, s, p) for s in (1, 2) for p in range(1, 9)]  # p9 of both scenes absent
+    with pytest.raises(MissingFileError, match=r"2 patch\(es\) of the official split lists have no file"):
+        make_split(keys, "official", root=synthetic_copy)
+    with pytest.warns(SplitListWarning, match="left out"):
+        train, test = make_split(keys, "official", root=synthetic_copy, bad_patch="skip")
+    assert (len(train), len(test)) == (8, 8)
+
+
 # -- the packed cache ----------------------------------------------------------------------------
 
 
@@ -614,6 +836,25 @@ def _all_nan(root: Path) -> Path:
     return p
 
 
+def _lc_half_unknown(root: Path) -> Path:
+    """The issue's example: half code 0, half grassland (it used to read as pure grassland)."""
+    p = _path(root, 2, 5, "lc")
+    lc = _read(p)
+    lc[0] = 10
+    lc[0, : SIDE // 2] = 0
+    _rewrite(p, lc)
+    return p
+
+
+def _lc_above_255(root: Path) -> Path:
+    """One IGBP pixel of 300: not an 8-bit MODIS raster (this used to raise a bare ValueError)."""
+    p = _path(root, 2, 5, "lc")
+    lc = _read(p)
+    lc[0, 3, 4] = 300
+    _rewrite(p, lc)
+    return p
+
+
 BAD_INPUTS: list[tuple[Callable[[Path], Path], type[Sen12MSError], str, tuple[int, int]]] = [
     (_truncate, CorruptFileError, "cannot be read as a GeoTIFF", (2, 5)),
     (_not_a_tiff, CorruptFileError, "cannot be read as a GeoTIFF.*not recognized", (2, 5)),
@@ -627,6 +868,9 @@ BAD_INPUTS: list[tuple[Callable[[Path], Path], type[Sen12MSError], str, tuple[in
     (_no_s1, MissingFileError, "has no partner file", (2, 5)),
     (_no_lc, MissingFileError, "has no partner file", (2, 5)),
     (_all_nan, AllNaNError, "every Sentinel-1 pixel is NaN", (2, 5)),
+    (_lc_half_unknown, LabelCodeError,
+     r"50\.0% of the pixels hold codes outside IGBP 1\.\.17 \(0: 512 px\), more than the 5% tolerated", (2, 5)),
+    (_lc_above_255, LabelCodeError, r"the IGBP band holds values outside 0\.\.255 \(300: 1 px\)", (2, 5)),
 ]
 
 
@@ -651,6 +895,9 @@ def test_bad_patch_is_reported_with_its_file(
         ds = Sen12MS(synthetic_copy, split="all", bad_patch="skip", progress=False)
     assert not ds.store.rebuilt
     assert [p for p, _ in ds.skipped] == [pid] and str(bad) in ds.skipped[0][1]
+    # the JSON-able record the trainer writes into result.json
+    assert ds.skipped_patches == [{"patch": pid, "file": str(bad), "error": error.__name__, "reason": ds.skipped[0][1]}]
+    assert json.loads(json.dumps(ds.skipped_patches)) == ds.skipped_patches
     assert len(ds) == N_PATCHES - 1 and pid not in ds.ids
     x, y = ds.__getitems__(list(range(len(ds))))
     assert torch.isfinite(x).all() and torch.allclose(y.sum(dim=1), torch.ones(len(ds)))
@@ -733,3 +980,64 @@ def small_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_bad_arguments(small_root: Path, kwargs: dict, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         Sen12MS(small_root, progress=False, **kwargs)
+
+
+# -- checking a whole root -------------------------------------------------------------------------
+
+
+def test_check_root_of_a_clean_root(synthetic_root: Path) -> None:
+    before = sorted((str(p), p.stat().st_mtime_ns) for p in synthetic_root.rglob("*"))
+    assert check_root(synthetic_root) == []
+    assert check_root(synthetic_root, season="winter") == []
+    assert sorted((str(p), p.stat().st_mtime_ns) for p in synthetic_root.rglob("*")) == before  # writes nothing
+    with pytest.raises(RootError, match=r"has no folder ROIs1868_summer for season 'summer'"):
+        check_root(synthetic_root, season="summer")
+    with pytest.raises(RootError, match="SEN12MS root not found"):
+        check_root(synthetic_root / "absent")
+
+
+def test_check_root_lists_every_bad_file(synthetic_copy: Path) -> None:
+    truncated, not_tiff = _truncate(synthetic_copy), _not_a_tiff(synthetic_copy)  # patch (2, 5): S2 and LC
+    no_s1 = _path(synthetic_copy, 1, 3, "s1")
+    no_s1.unlink()
+    small = _path(synthetic_copy, 4, 4, "s2")
+    _rewrite(small, _read(small)[:, :24, :24])
+    half = _path(synthetic_copy, 3, 3, "lc")
+    lc = _read(half)
+    lc[0, :16] = 0
+    _rewrite(half, lc)
+    _sprinkle_invalid_codes(synthetic_copy, 3, 6)  # under the threshold: fine
+    found = check_root(synthetic_copy)
+    assert all(isinstance(f, FileProblem) for f in found)
+    assert {(f.file, f.error) for f in found} == {
+        (str(truncated), "CorruptFileError"),
+        (str(not_tiff), "CorruptFileError"),
+        (str(no_s1), "MissingFileError"),
+        (str(small), "PatchSizeError"),
+        (str(half), "LabelCodeError"),
+    }
+    assert found == sorted(found)
+    by_file = {f.file: f.problem for f in found}
+    assert by_file[str(not_tiff)].startswith(f"{not_tiff}: cannot be read as a GeoTIFF")
+    assert by_file[str(small)] == f"{small}: 24x24 pixels, but most files of {SF} are 32x32"
+    assert "50.0% of the pixels hold codes outside IGBP 1..17" in by_file[str(half)]
+
+
+def test_cli_data_info_check(synthetic_root: Path, synthetic_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main(["data", "info", str(synthetic_root), "--check"]) == 0
+    out = capsys.readouterr().out
+    assert '"kind": "synthetic"' in out
+    assert f"check: every file of {synthetic_root} opens and passes the reader's checks" in out
+
+    truncated, not_tiff = _truncate(synthetic_copy), _not_a_tiff(synthetic_copy)
+    assert cli_main(["data", "info", str(synthetic_copy)]) == 0  # without --check: counts only, as before
+    assert "check:" not in capsys.readouterr().out
+    assert cli_main(["data", "info", str(synthetic_copy), "--check", "--season", "winter"]) == 2
+    out = capsys.readouterr().out
+    assert f"check: 2 bad file(s) in {synthetic_copy} (season winter):" in out
+    assert f"  {truncated}: CorruptFileError: cannot be read as a GeoTIFF" in out
+    assert re.search(rf"  {re.escape(str(not_tiff))}: CorruptFileError: cannot be read as a GeoTIFF.*not recognized",
+                     out)
+
+    assert cli_main(["data", "info", str(synthetic_copy), "--check", "--season", "summer"]) == 2
+    assert "has no folder ROIs1868_summer" in capsys.readouterr().err

@@ -3,7 +3,7 @@
 Subcommands::
 
     xmodal data synth --out DIR [--study default | --scenes N ...]   make synthetic SEN12MS-like data
-    xmodal data info ROOT                                            describe a SEN12MS root
+    xmodal data info ROOT [--check [--season S]]                     describe (and check) a SEN12MS root
     xmodal train [--config FILE] [--set key=value ...] --out DIR     one experiment
     xmodal sweep --study NAME [--jobs N] [--data DIR]                a whole study, resumable
     xmodal results --study NAME [--csv FILE]                         the tidy results table
@@ -59,10 +59,20 @@ def _cmd_data_synth(args: argparse.Namespace) -> int:
 
 
 def _cmd_data_info(args: argparse.Namespace) -> int:
-    from xmodal.data import describe_root
+    from xmodal.data import check_root, describe_root
 
     print(json.dumps(describe_root(args.root), indent=2, default=str))
-    return 0
+    if not args.check:
+        return 0
+    bad = check_root(args.root, season=args.season, progress=sys.stderr.isatty())
+    where = f"{args.root}" + (f" (season {args.season})" if args.season else "")
+    if not bad:
+        print(f"check: every file of {where} opens and passes the reader's checks")
+        return 0
+    print(f"check: {len(bad)} bad file(s) in {where}:")
+    for item in bad:
+        print(f"  {item.file}: {item.error}: {item.problem.removeprefix(f'{item.file}: ')}")
+    return 2
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -136,6 +146,10 @@ def build_parser() -> argparse.ArgumentParser:
     synth.set_defaults(func=_cmd_data_synth)
     info = dsub.add_parser("info", help="describe a SEN12MS root (kind, seasons, counts)")
     info.add_argument("root")
+    info.add_argument("--check", action="store_true",
+                      help="decode every file and list the bad ones (exit code 2 if any)")
+    info.add_argument("--season", choices=["spring", "summer", "fall", "winter"],
+                      help="with --check: only this season (default: every season present)")
     info.set_defaults(func=_cmd_data_info)
 
     train = sub.add_parser("train", help="train and evaluate one experiment")

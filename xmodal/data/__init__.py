@@ -2,8 +2,10 @@
 
 Public names: :class:`Sen12MS` (a torch Dataset per modality), :func:`make_synthetic`
 and :class:`SyntheticParams` (SEN12MS-like GeoTIFFs in the official layout),
-:data:`IGBP_TO_SIMPLE`, :func:`soft_label`, :func:`class_names`, :func:`make_split`,
-:func:`describe_root` and the errors (all subclasses of :class:`Sen12MSError`).
+:data:`IGBP_TO_SIMPLE`, :func:`soft_label`, :data:`INVALID_CODE_MAX_SHARE`,
+:func:`class_names`, :func:`make_split`, :func:`read_official_lists`,
+:func:`describe_root`, :func:`check_root`, the errors (all subclasses of
+:class:`Sen12MSError`) and the warnings (all subclasses of :class:`Sen12MSWarning`).
 """
 
 from .cache import PackedCache
@@ -12,29 +14,45 @@ from .errors import (
     BandCountError,
     CorruptFileError,
     DTypeError,
+    LabelCodeError,
+    LabelCodeWarning,
     MissingFileError,
     PatchSizeError,
     RootError,
     Sen12MSError,
+    Sen12MSWarning,
+    SplitListError,
+    SplitListWarning,
 )
-from .labels import IGBP_TO_SIMPLE, LABEL_SCHEMES, SIMPLE_CLASS_NAMES, class_names, n_classes, soft_label, soft_labels
+from .labels import (
+    IGBP_TO_SIMPLE,
+    INVALID_CODE_MAX_SHARE,
+    LABEL_SCHEMES,
+    SIMPLE_CLASS_NAMES,
+    class_names,
+    label_codes,
+    n_classes,
+    soft_label,
+    soft_labels,
+)
 from .layout import SEASONS, PatchKey, patch_path, season_folder
 from .normalize import MODALITIES as MODALITY_SPECS, PUBLISHED_STATS, modality_spec
-from .sen12ms import MARKER_NAME, Sen12MS, describe_root, split_leakage
-from .splits import PAPER_TEST_FRACTION, leakage, make_split, subsample
+from .sen12ms import MARKER_NAME, FileProblem, Sen12MS, check_root, describe_root, split_leakage
+from .splits import PAPER_TEST_FRACTION, OfficialLists, leakage, make_split, read_official_lists, subsample
 from .synthetic import SyntheticParams, make_synthetic
 
 #: Modality name -> number of input channels.
 MODALITIES: dict[str, int] = {name: spec.in_channels for name, spec in MODALITY_SPECS.items()}
 
 __all__ = [
-    "AllNaNError", "BandCountError", "CorruptFileError", "DTypeError", "MissingFileError",
-    "PatchSizeError", "RootError", "Sen12MSError",
-    "IGBP_TO_SIMPLE", "LABEL_SCHEMES", "SIMPLE_CLASS_NAMES", "class_names", "n_classes",
-    "soft_label", "soft_labels",
+    "AllNaNError", "BandCountError", "CorruptFileError", "DTypeError", "LabelCodeError", "MissingFileError",
+    "PatchSizeError", "RootError", "Sen12MSError", "SplitListError",
+    "LabelCodeWarning", "Sen12MSWarning", "SplitListWarning",
+    "IGBP_TO_SIMPLE", "INVALID_CODE_MAX_SHARE", "LABEL_SCHEMES", "SIMPLE_CLASS_NAMES", "class_names",
+    "label_codes", "n_classes", "soft_label", "soft_labels",
     "SEASONS", "PatchKey", "patch_path", "season_folder",
     "MODALITIES", "MODALITY_SPECS", "PUBLISHED_STATS", "modality_spec",
-    "MARKER_NAME", "Sen12MS", "describe_root", "split_leakage",
-    "PAPER_TEST_FRACTION", "leakage", "make_split", "subsample",
+    "MARKER_NAME", "FileProblem", "Sen12MS", "check_root", "describe_root", "split_leakage",
+    "PAPER_TEST_FRACTION", "OfficialLists", "leakage", "make_split", "read_official_lists", "subsample",
     "PackedCache", "SyntheticParams", "make_synthetic",
 ]

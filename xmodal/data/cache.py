@@ -5,10 +5,12 @@ costs microseconds. On first use the files of one season are decoded once,
 checked (band count, data type, size, NaNs, partners) and packed into::
 
     <cache_dir>/<season folder>/<patch size>/
-        manifest.json   source files (size, mtime), keys, bounds, problems found
+        manifest.json   source files (size, mtime), keys, bounds, problems found,
+                        codes outside IGBP 1..17 per patch
         s1.npy          float16 [N, 2, P, P]    cleaned sigma0 in dB
         s2.npy          uint16  [N, 13, P, P]   clipped reflectance x 10000
         lc.npy          float32 [N, 11]         pixel counts of simplified classes 0..10
+                                                (0: pixels holding no IGBP code)
 
 ``P`` is the stored size or the requested ``patch_size`` (area averaging).
 Later datasets and runs open the arrays with ``mmap_mode="r"``. Before each use
@@ -17,10 +19,15 @@ invalidates the cache and it is rebuilt (with a log message). The cache is built
 in a temporary folder and renamed into place under a file lock, so parallel
 runs neither corrupt nor duplicate it.
 
-Problems found while decoding (corrupt file, wrong band count, ...) do not stop
-the build: they are recorded in the manifest, and the dataset then raises them
-(``bad_patch="raise"``) or skips those patches and reports them
-(``bad_patch="skip"``).
+Problems found while decoding (corrupt file, wrong band count, IGBP values
+above 255, ...) do not stop the build: they are recorded in the manifest with
+the file at fault, and the dataset then raises them (``bad_patch="raise"``) or
+skips those patches and reports them (``bad_patch="skip"``). The cache records
+facts, not policy: the codes outside IGBP 1..17 of each patch are stored with
+their pixel counts, and every dataset built on the cache (with or without
+``cache=True`` for the images) applies
+:data:`~xmodal.data.labels.INVALID_CODE_MAX_SHARE` to them anew, so a cache hit
+warns and skips exactly as the build did.
 """
 
 from __future__ import annotations
@@ -33,10 +40,11 @@ import os
 import shutil
 import tempfile
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -45,22 +53,32 @@ from .errors import (
     BandCountError,
     CorruptFileError,
     DTypeError,
-    MissingFileError,
     PatchSizeError,
     RootError,
     Sen12MSError,
 )
-from .labels import simplify
+from .labels import IGBP_MAX_VALUE, CodeCounts, check_label_codes, label_codes
 from .layout import SENSORS, PatchKey, parse_patch_filename, patch_path, season_folder
 from .normalize import SENSOR_BANDS, SENSOR_DTYPES, clean
 
-__all__ = ["PackedCache", "scan_season", "decode_patch", "CACHE_VERSION"]
+__all__ = ["PackedCache", "Problem", "scan_season", "decode_patch", "CACHE_VERSION"]
 
 log = logging.getLogger(__name__)
 
-#: Bump when the cache format changes (old caches are rebuilt).
-CACHE_VERSION = 1
+#: Bump when the cache format changes (old caches are rebuilt). 2: invalid IGBP codes and problem files.
+CACHE_VERSION = 2
 _STORE_DTYPES = {"s1": np.float16, "s2": np.uint16, "lc": np.float32}
+
+
+class Problem(NamedTuple):
+    """Why a patch failed a check while the cache was built."""
+
+    #: Name of the :class:`~xmodal.data.errors.Sen12MSError` subclass, e.g. ``"CorruptFileError"``.
+    error: str
+    #: The error message (it names the file).
+    message: str
+    #: The file at fault (for a missing partner: the missing file).
+    file: str
 
 
 def scan_season(root: Path, season: str) -> dict[str, dict[PatchKey, tuple[str, int, int]]]:
@@ -127,7 +145,10 @@ def decode_patch(path: Path, sensor: str) -> tuple[np.ndarray, tuple[float, floa
         the raw array [bands, H, W] and the bounds (left, bottom, right, top).
 
     Raises:
-        CorruptFileError, BandCountError, DTypeError, AllNaNError: naming ``path``.
+        CorruptFileError, BandCountError, DTypeError, AllNaNError: naming ``path``;
+        LabelCodeError: an LC file whose IGBP band holds values above 255 (the
+            share of codes 0 and 18..255 is checked by the callers, see
+            :data:`~xmodal.data.labels.INVALID_CODE_MAX_SHARE`).
     """
     import rasterio
     from rasterio.errors import RasterioError
@@ -141,7 +162,9 @@ def decode_patch(path: Path, sensor: str) -> tuple[np.ndarray, tuple[float, floa
                     f"({', '.join(SENSOR_BANDS[sensor])})"
                 )
             if src.dtypes[0] != SENSOR_DTYPES[sensor]:
-                raise DTypeError(f"{path}: data type {src.dtypes[0]}, expected {SENSOR_DTYPES[sensor]} for {sensor.upper()}")
+                raise DTypeError(
+                    f"{path}: data type {src.dtypes[0]}, expected {SENSOR_DTYPES[sensor]} for {sensor.upper()}"
+                )
             arr = src.read()
             b = src.bounds
             bounds = (float(b.left), float(b.bottom), float(b.right), float(b.top))
@@ -151,6 +174,8 @@ def decode_patch(path: Path, sensor: str) -> tuple[np.ndarray, tuple[float, floa
         raise CorruptFileError(f"{path}: cannot be read as a GeoTIFF ({exc})") from None
     if sensor == "s1" and np.isnan(arr).all():
         raise AllNaNError(f"{path}: every Sentinel-1 pixel is NaN")
+    if sensor == "lc" and arr.size and int(arr[0].max()) > IGBP_MAX_VALUE:
+        check_label_codes(label_codes(arr[0]), path, max_share=1.0)  # raises for the values above 255 only
     return arr, bounds
 
 
@@ -159,6 +184,7 @@ class _Decoded:
     arrays: dict[str, np.ndarray]
     bounds: tuple[float, float, float, float]
     size: tuple[int, int]
+    codes: CodeCounts
 
 
 class PackedCache:
@@ -200,9 +226,22 @@ class PackedCache:
         return self._arrays[sensor]
 
     @property
-    def problems(self) -> dict[str, tuple[str, str]]:
-        """Patch id -> (error class name, message) for patches that failed a check."""
+    def problems(self) -> dict[str, Problem]:
+        """Patch id -> :class:`Problem` (error class name, message, file) for patches that failed a check."""
         return self._problems
+
+    @property
+    def invalid_codes(self) -> dict[str, dict[int, int]]:
+        """Patch id -> {code: pixels} of the values outside IGBP 1..17, for the packed patches holding any.
+
+        Their share of each patch is ``array("lc")[row, 0] / array("lc")[row].sum()``.
+        """
+        return self._invalid_codes
+
+    @property
+    def on_disk(self) -> frozenset[PatchKey]:
+        """Every patch with at least one file in the season folder (good, bad or incomplete)."""
+        return self._on_disk
 
     @property
     def bounds(self) -> np.ndarray:
@@ -212,6 +251,7 @@ class PackedCache:
     # -- building -----------------------------------------------------------
     def _open(self) -> None:
         scan = scan_season(self.root, self.season)
+        self._on_disk = frozenset().union(*[set(scan[s]) for s in SENSORS])
         sources = {s: {k.id: list(v) for k, v in scan[s].items()} for s in SENSORS}
         with self._lock():
             manifest = self._read_manifest()
@@ -266,26 +306,29 @@ class PackedCache:
         from tqdm.auto import tqdm
 
         all_keys = sorted(set().union(*[set(scan[s]) for s in SENSORS]), key=lambda k: (k.scene, k.patch))
-        problems: dict[str, tuple[str, str]] = {}
+        problems: dict[str, Problem] = {}
         complete: list[PatchKey] = []
         for key in all_keys:
             missing = [s for s in SENSORS if key not in scan[s]]
             if missing:
                 have = next(s for s in SENSORS if key in scan[s])
                 paths = ", ".join(str(patch_path(self.root, key, s)) for s in missing)
-                problems[key.id] = (
+                problems[key.id] = Problem(
                     "MissingFileError",
                     f"{patch_path(self.root, key, have)} has no partner file(s): {paths}",
+                    str(patch_path(self.root, key, missing[0])),
                 )
             else:
                 complete.append(key)
 
-        def work(key: PatchKey) -> _Decoded | tuple[str, str]:
+        def work(key: PatchKey) -> _Decoded | Problem:
             arrays: dict[str, np.ndarray] = {}
             bounds = (0.0, 0.0, 0.0, 0.0)
+            path = self.root
             try:
                 for sensor in SENSORS:
-                    arrays[sensor], b = decode_patch(self.root / scan[sensor][key][0], sensor)
+                    path = self.root / scan[sensor][key][0]
+                    arrays[sensor], b = decode_patch(path, sensor)
                     if sensor == SENSORS[0]:
                         bounds = b
                 shapes = {s: tuple(a.shape[1:]) for s, a in arrays.items()}
@@ -293,13 +336,14 @@ class PackedCache:
                     # name the file whose size no partner shares (the first one if all differ)
                     odd = next(s for s in SENSORS if list(shapes.values()).count(shapes[s]) == 1)
                     others = ", ".join(f"{shapes[s][0]}x{shapes[s][1]} ({s.upper()})" for s in SENSORS if s != odd)
+                    path = self.root / scan[odd][key][0]
                     raise PatchSizeError(
-                        f"{self.root / scan[odd][key][0]}: {shapes[odd][0]}x{shapes[odd][1]} pixels, "
-                        f"but its partner files are {others}"
+                        f"{path}: {shapes[odd][0]}x{shapes[odd][1]} pixels, but its partner files are {others}"
                     )
             except Sen12MSError as exc:
-                return (type(exc).__name__, str(exc))
-            return _Decoded(arrays, bounds, shapes["s2"])  # type: ignore[arg-type]
+                return Problem(type(exc).__name__, str(exc), str(path))
+            codes = label_codes(arrays["lc"][0])
+            return _Decoded(arrays, bounds, shapes["s2"], codes)  # type: ignore[arg-type]
 
         side = self.patch_size
         tmp = Path(tempfile.mkdtemp(prefix=f".{self.dir.name}-", dir=self.dir.parent))
@@ -312,12 +356,13 @@ class PackedCache:
             bounds: list[tuple[float, float, float, float]] = []
             ref: tuple[int, int] | None = ref_size
             sizes: list[tuple[int, int]] = []  # size of every readable patch, in decoding order
+            invalid: dict[str, dict[int, int]] = {}
             # decoded patches are written as they arrive: memory stays flat on the full release
             with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
                 it = pool.map(work, complete)
                 for i, (key, r) in enumerate(tqdm(zip(complete, it), total=n, disable=not self.progress,
                                                   desc=f"Packing {season_folder(self.season)} GeoTIFFs", unit="patch")):
-                    if isinstance(r, tuple):
+                    if isinstance(r, Problem):
                         problems[key.id] = r
                         continue
                     sizes.append(r.size)
@@ -331,17 +376,20 @@ class PackedCache:
                         mm = {s: np.lib.format.open_memmap(tmp / f"{s}.npy", mode="w+", dtype=_STORE_DTYPES[s],
                                                            shape=shapes[s]) for s in SENSORS}
                     if r.size != ref:
-                        problems[key.id] = (
+                        problems[key.id] = Problem(
                             "PatchSizeError",
                             f"{self.root / scan['s2'][key][0]}: {r.size[0]}x{r.size[1]} pixels, "
                             f"but the other patches of this root are {ref[0]}x{ref[1]}",
+                            str(self.root / scan["s2"][key][0]),
                         )
                         continue
                     s1 = r.arrays["s1"]
                     nan_frac[i] = float(np.isnan(s1).mean())
                     mm["s1"][i] = _downsample(clean("s1", s1), side)
                     mm["s2"][i] = np.rint(_downsample(clean("s2", r.arrays["s2"]), side)).astype(np.uint16)
-                    mm["lc"][i] = np.bincount(simplify(r.arrays["lc"][0]).ravel(), minlength=11)[:11]
+                    mm["lc"][i] = r.codes.counts
+                    if r.codes.invalid:
+                        invalid[key.id] = r.codes.invalid
                     rows.append(i)
                     good.append(key)
                     bounds.append(r.bounds)
@@ -371,7 +419,8 @@ class PackedCache:
                 "keys": [[k.season_folder, k.scene, k.patch] for k in good],
                 "rows": rows,
                 "bounds": [list(b) for b in bounds],
-                "problems": problems,
+                "problems": {pid: list(p) for pid, p in problems.items()},
+                "invalid_codes": {pid: sorted(codes.items()) for pid, codes in invalid.items()},
                 "sources": sources,
             }
             (tmp / "manifest.json").write_text(json.dumps(manifest))
@@ -388,7 +437,10 @@ class PackedCache:
         self._keys = [PatchKey(sf, int(sc), int(p)) for sf, sc, p in manifest["keys"]]
         self._bounds = np.asarray(manifest["bounds"], dtype=np.float64).reshape(-1, 4)
         self.rows = np.asarray(manifest["rows"], dtype=np.int64)
-        self._problems = {k: tuple(v) for k, v in manifest["problems"].items()}
+        self._problems = {k: Problem(*v) for k, v in manifest["problems"].items()}
+        self._invalid_codes = {
+            pid: {int(c): int(n) for c, n in pairs} for pid, pairs in manifest["invalid_codes"].items()
+        }
         self.stored_size = tuple(manifest["stored_size"])
         self.side = int(manifest["patch_size"])
         self._arrays = {s: np.load(self.dir / f"{s}.npy", mmap_mode="r") for s in SENSORS}

@@ -5,21 +5,33 @@ from __future__ import annotations
 import json
 import os
 import warnings
+from collections import Counter
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .cache import PackedCache
-from .errors import ERRORS_BY_NAME, RootError, Sen12MSError
-from .labels import LABEL_SCHEMES, class_names, n_classes
-from .layout import SEASONS, SENSORS, PatchKey, season_folder
+from .cache import PackedCache, Problem, decode_patch, scan_season
+from .errors import ERRORS_BY_NAME, LabelCodeError, LabelCodeWarning, RootError, Sen12MSError, Sen12MSWarning
+from .labels import (
+    INVALID_CODE_MAX_SHARE,
+    LABEL_SCHEMES,
+    CodeCounts,
+    check_label_codes,
+    class_names,
+    invalid_code_note,
+    label_codes,
+    n_classes,
+)
+from .layout import SEASONS, SENSORS, PatchKey, patch_path, season_folder
 from .normalize import PUBLISHED_STATS, SENSOR_BANDS, modality_spec
-from .splits import PAPER_TEST_FRACTION, SPLIT_METHODS, leakage, make_split, subsample
+from .splits import PAPER_TEST_FRACTION, SPLIT_METHODS, leakage, make_split, read_official_lists, subsample
 
-__all__ = ["Sen12MS", "describe_root", "MARKER_NAME", "split_leakage"]
+__all__ = ["Sen12MS", "describe_root", "check_root", "FileProblem", "MARKER_NAME", "split_leakage"]
 
 #: Marker written at the root of a synthetic data set by :func:`make_synthetic`.
 MARKER_NAME = "xmodal_synthetic.json"
@@ -44,6 +56,19 @@ class Sen12MS(Dataset):
     to [0, 10000]) and z-scored; ``y`` the soft label, the relative histogram of
     the simplified IGBP classes of the patch (``label_scheme`` "dfc9": nine
     classes, Savanna ignored; "dfc10": ten).
+
+    Land-cover values outside IGBP 1..17 (0, 18..255) are checked per patch
+    against :data:`~xmodal.data.labels.INVALID_CODE_MAX_SHARE`: a patch with a
+    small share of them keeps the label of its valid pixels (renormalised) and is
+    named in a :class:`~xmodal.data.errors.LabelCodeWarning` and in
+    :attr:`label_code_patches`; a patch with more (or with values above 255) is a
+    bad patch (:class:`~xmodal.data.errors.LabelCodeError`).
+
+    Bad patches, unlabelled patches (e.g. pure savanna under dfc9) and, for the
+    official split with ``bad_patch="skip"``, listed patches with no file are
+    reported in :attr:`skipped_patches` (JSON-able dicts) and :attr:`skipped`.
+    Both describe the whole season of the root, so every split and modality of
+    one root lists the same skipped patches.
 
     The GeoTIFFs are decoded once into a packed, memory-mapped cache
     (:class:`~xmodal.data.cache.PackedCache`); ``__getitems__`` serves whole
@@ -70,11 +95,31 @@ class Sen12MS(Dataset):
         cache: use the packed cache (False decodes every item from its GeoTIFF).
         cache_dir: folder of the cache (default ``<root>/.xmodal_cache``).
         bad_patch: "raise" on the first bad patch, or "skip" bad patches and
-            report them in :attr:`skipped` and a warning.
+            report them in :attr:`skipped_patches` and a warning.
         progress: progress bar while the cache is built.
+
+    Attributes:
+        skipped_patches: the patches left out, as JSON-able dicts ``{"patch": id,
+            "file": path, "error": name, "reason": message}``; ``error`` is the
+            :class:`~xmodal.data.errors.Sen12MSError` subclass name (e.g.
+            ``"CorruptFileError"``, ``"LabelCodeError"``, ``"MissingFileError"``)
+            or ``"unlabelled"`` for a patch with no pixel of a kept class;
+            ``file`` is the file at fault (the LC file for label problems, the
+            list file for a listed patch with no file).
+        skipped: the same as ``(patch id, message)`` pairs.
+        label_code_patches: the patches kept despite a few values outside IGBP
+            1..17, as JSON-able dicts ``{"patch": id, "file": LC path, "codes":
+            [int, ...], "share": float}``.
 
     Raises:
         Sen12MSError: (subclasses) naming the file and the problem.
+
+    Warns:
+        LabelCodeWarning: patches kept with a few non-IGBP land-cover values.
+        SplitListWarning: official split lists with a repeated patch (or, with
+            ``bad_patch="skip"``, a missing one).
+        Sen12MSWarning: ``"Skipped N SEN12MS patch(es) ..."`` when patches are left out (a
+            UserWarning, as the other warnings).
     """
 
     def __init__(
@@ -119,33 +164,48 @@ class Sen12MS(Dataset):
         self.use_cache = cache
 
         self.store = PackedCache(self.root, season, patch_size, cache_dir, progress=progress)
-        problems = sorted(self.store.problems.items())
-        self.skipped: list[tuple[str, str]] = []
-        if problems:
-            if bad_patch == "raise":
-                pid, (cls_name, msg) = problems[0]
-                more = f" (and {len(problems) - 1} more bad patch(es); bad_patch='skip' skips them)" if len(problems) > 1 else ""
-                raise ERRORS_BY_NAME.get(cls_name, Sen12MSError)(msg + more)
-            self.skipped = [(pid, msg) for pid, (_, msg) in problems]
-
-        # keys with a label under this scheme (e.g. not pure savanna under dfc9)
-        keep = np.asarray(LABEL_SCHEMES[label_scheme])
-        counts = np.asarray(self.store.array("lc"))[self.store.rows][:, keep]
-        labelled = counts.sum(axis=1) > 0
         all_keys = self.store.keys
-        for k, ok in zip(all_keys, labelled):
-            if not ok:
-                self.skipped.append((k.id, f"{k.id}: no pixel of a {label_scheme} class (e.g. only savanna or unknown codes)"))
+        counts = np.asarray(self.store.array("lc"))[self.store.rows]  # [N, 11] pixels of classes 0..10
+        problems = dict(self.store.problems)
+        problems.update(self._label_code_problems(all_keys, counts))
+        bad = sorted(problems.items())
+        if bad and bad_patch == "raise":
+            pid, problem = bad[0]
+            more = f" (and {len(bad) - 1} more bad patch(es); bad_patch='skip' skips them)" if len(bad) > 1 else ""
+            raise ERRORS_BY_NAME.get(problem.error, Sen12MSError)(problem.message + more)
+        self.skipped_patches: list[dict[str, str]] = [
+            {"patch": pid, "file": p.file, "error": p.error, "reason": p.message} for pid, p in bad
+        ]
+
+        # keys with a label under this scheme (e.g. not pure savanna under dfc9) and no label problem
+        keep = np.asarray(LABEL_SCHEMES[label_scheme])
+        counts = counts[:, keep]
+        sound = np.asarray([k.id not in problems for k in all_keys], dtype=bool)
+        labelled = sound & (counts.sum(axis=1) > 0)
+        for i in np.flatnonzero(sound & ~labelled):
+            k = all_keys[i]
+            self.skipped_patches.append({
+                "patch": k.id,
+                "file": str(patch_path(self.root, k, "lc")),
+                "error": "unlabelled",
+                "reason": f"{k.id}: no pixel of a {label_scheme} class (e.g. only savanna)",
+            })
+        pos = {k: i for i, k in enumerate(all_keys)}
+        usable = [k for k, ok in zip(all_keys, labelled) if ok]
+        lists = None
+        if split_method == "official":
+            lists = read_official_lists(self.root, on_disk=self.store.on_disk, bad_patch=bad_patch)
+            self.skipped_patches.extend(lists.missing)
+        self.skipped: list[tuple[str, str]] = [(r["patch"], r["reason"]) for r in self.skipped_patches]
         if self.skipped:
             warnings.warn(
                 f"Skipped {len(self.skipped)} SEN12MS patch(es) of {self.root}; first: {self.skipped[0][1]}",
+                Sen12MSWarning,
                 stacklevel=2,
             )
-        pos = {k: i for i, k in enumerate(all_keys)}
-        usable = [k for k, ok in zip(all_keys, labelled) if ok]
         if len(usable) < 2:
             raise RootError(f"{self.root}: fewer than two usable patches in season {season!r}")
-        self.train_keys, self.test_keys = make_split(usable, split_method, test_fraction, seed, self.root)
+        self.train_keys, self.test_keys = make_split(usable, split_method, test_fraction, seed, self.root, lists)
         keys = {"train": self.train_keys, "test": self.test_keys, "all": usable}[split]
         self.keys: list[PatchKey] = subsample(keys, n_samples, seed, what=f"{split} split ({split_method})")
         self._rows = self.store.rows[[pos[k] for k in self.keys]]
@@ -160,6 +220,48 @@ class Sen12MS(Dataset):
         self.stats = self._statistics(normalization, [pos[k] for k in self.train_keys])
         self._mean = np.asarray(self.stats["mean"], dtype=np.float32)[:, None, None]
         self._std = np.asarray(self.stats["std"], dtype=np.float32)[:, None, None]
+
+    # -- checks ------------------------------------------------------------------
+    def _label_code_problems(self, keys: Sequence[PatchKey], counts: np.ndarray) -> dict[str, Problem]:
+        """Apply :data:`INVALID_CODE_MAX_SHARE` to the packed patches; warn about the ones kept.
+
+        Args:
+            keys: the packed patches.
+            counts: their pixel counts of simplified classes 0..10 (0: no IGBP code).
+
+        Returns:
+            patch id -> problem for the patches with too many non-IGBP values.
+            The ones kept are listed in :attr:`label_code_patches` and one
+            :class:`LabelCodeWarning`.
+        """
+        total = counts.sum(axis=1)
+        share = np.divide(counts[:, 0], total, out=np.zeros(len(total)), where=total > 0)
+        problems: dict[str, Problem] = {}
+        self.label_code_patches: list[dict[str, Any]] = []
+        notes = []
+        for i in np.flatnonzero(share > 0):  # the few patches holding non-IGBP values
+            key = keys[i]
+            path = patch_path(self.root, key, "lc")
+            invalid = self.store.invalid_codes.get(key.id, {})
+            try:
+                check_label_codes(CodeCounts(counts[i].astype(np.int64), invalid), path)
+            except LabelCodeError as exc:
+                problems[key.id] = Problem("LabelCodeError", str(exc), str(path))
+                continue
+            self.label_code_patches.append(
+                {"patch": key.id, "file": str(path), "codes": sorted(invalid), "share": float(share[i])}
+            )
+            notes.append(invalid_code_note(path, invalid, float(share[i])))
+        if notes:
+            more = f"; and {len(notes) - 3} more (see Sen12MS.label_code_patches)" if len(notes) > 3 else ""
+            warnings.warn(
+                f"{len(notes)} SEN12MS patch(es) of {self.root} hold land-cover codes outside IGBP 1..17 on at "
+                f"most {INVALID_CODE_MAX_SHARE:.0%} of their pixels (INVALID_CODE_MAX_SHARE); those pixels are "
+                f"ignored and each soft label renormalised over the others: {'; '.join(notes[:3])}{more}",
+                LabelCodeWarning,
+                stacklevel=3,
+            )
+        return problems
 
     # -- statistics ------------------------------------------------------------
     def _statistics(self, normalization: str, train_pos: Sequence[int]) -> dict[str, Any]:
@@ -319,3 +421,93 @@ def describe_root(root: str | os.PathLike[str]) -> dict[str, Any]:
         info.update(kind="synthetic", synthetic_params=meta.get("params"),
                     synthetic=dict((k, v) for k, v in meta.items() if k != "params"))
     return info
+
+
+class FileProblem(NamedTuple):
+    """A file of a SEN12MS root that fails a check (see :func:`check_root`)."""
+
+    #: The file at fault (for a missing partner: the missing file).
+    file: str
+    #: Name of the :class:`~xmodal.data.errors.Sen12MSError` subclass, e.g. ``"CorruptFileError"``.
+    error: str
+    #: What is wrong, naming the file.
+    problem: str
+
+
+def check_root(
+    root: str | os.PathLike[str],
+    season: str | None = None,
+    progress: bool = False,
+    max_share: float = INVALID_CODE_MAX_SHARE,
+) -> list[FileProblem]:
+    """Open and decode every patch file of a root, and list the bad ones.
+
+    Each S1, S2 and LC file is decoded with the reader's own checks (a GeoTIFF
+    that opens and decodes, band count, data type, S1 not all NaN, LC values:
+    see :data:`~xmodal.data.labels.INVALID_CODE_MAX_SHARE`); a patch missing a
+    partner file and a file whose size differs from the most common size of its
+    season are reported too. Nothing is written (no cache).
+
+    Args:
+        root: the SEN12MS root.
+        season: one season, or None for every season folder present.
+        progress: show a progress bar.
+        max_share: largest share of non-IGBP land-cover values tolerated.
+
+    Returns:
+        the problems, sorted by file; empty when every file is fine.
+
+    Raises:
+        RootError: the root does not exist or holds no season folder (or not the
+            one asked for).
+    """
+    from tqdm.auto import tqdm
+
+    root = Path(root)
+    if season is None:
+        if not root.is_dir():
+            raise RootError(f"SEN12MS root not found: {root}")
+        seasons = [name for name, folder in SEASONS.items() if (root / folder).is_dir()]
+        if not seasons:
+            raise RootError(f"{root} holds no SEN12MS season folder ({', '.join(SEASONS.values())})")
+    else:
+        seasons = [season]
+    found: list[FileProblem] = []
+
+    def work(item: tuple[str, Path]) -> tuple[tuple[int, ...], FileProblem | None]:
+        sensor, path = item
+        try:
+            arr, _ = decode_patch(path, sensor)
+            if sensor == "lc":
+                check_label_codes(label_codes(arr[0]), path, max_share)
+        except Sen12MSError as exc:
+            return (), FileProblem(str(path), type(exc).__name__, str(exc))
+        return tuple(arr.shape[1:]), None
+
+    for name in seasons:
+        scan = scan_season(root, name)
+        keys = sorted(set().union(*[set(scan[s]) for s in SENSORS]), key=lambda k: (k.scene, k.patch))
+        files: list[tuple[str, Path]] = []
+        for key in keys:
+            have = [s for s in SENSORS if key in scan[s]]
+            for sensor in SENSORS:
+                if sensor not in have:
+                    missing = patch_path(root, key, sensor)
+                    found.append(FileProblem(str(missing), "MissingFileError",
+                                             f"{patch_path(root, key, have[0])} has no partner file: {missing}"))
+            files += [(s, root / scan[s][key][0]) for s in have]
+        with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+            results = list(tqdm(pool.map(work, files), total=len(files), disable=not progress,
+                                desc=f"Checking {season_folder(name)}", unit="file"))
+        sizes = [shape for shape, _ in results if shape]
+        common = Counter(sizes).most_common(1)[0][0] if sizes else None
+        for (_, path), (shape, problem) in zip(files, results, strict=True):
+            if problem is not None:
+                found.append(problem)
+            elif shape != common:
+                found.append(FileProblem(
+                    str(path), "PatchSizeError",
+                    f"{path}: {shape[0]}x{shape[1]} pixels, but most files of {season_folder(name)} are "
+                    f"{common[0]}x{common[1]}",  # type: ignore[index]
+                ))
+    return sorted(found)

@@ -12,7 +12,27 @@ overlaps training patches, and test scores are optimistic. Three methods:
   patch, is in both sets. The honest default of this study.
 - ``"official"``: the lists ``train_list.txt`` and ``test_list.txt`` at the
   root (one file name per line, as distributed with the SEN12MS classification
-  code); S1, S2 or LC names all work.
+  code); S1, S2 or LC names all work, blank lines are ignored. The lists are
+  checked (:func:`read_official_lists`), never trusted silently:
+
+  ==========================================  ==============================================
+  problem                                     outcome
+  ==========================================  ==============================================
+  a patch in both lists                       :class:`SplitListError` (a train/test leak),
+                                              naming the patch and both files with lines
+  a patch listed twice in one list            :class:`SplitListWarning` naming the file and
+                                              both lines; the patch counts once
+  a listed patch of the season read with no   :class:`MissingFileError` naming the list file
+  file on disk                                and line; with ``bad_patch="skip"`` a
+                                              :class:`SplitListWarning`, and the patch is
+                                              reported as skipped
+  a line that names no SEN12MS patch file     :class:`SplitListError` naming the file and
+                                              line; with ``bad_patch="skip"`` a warning
+  ==========================================  ==============================================
+
+  Patches of other seasons in the lists are not looked for on disk (the
+  official lists cover all four seasons; a root may hold only one). A patch on
+  disk but in neither list is in neither set.
 
 :func:`leakage` measures, for a split, the share of test patches whose
 footprint overlaps a training patch.
@@ -20,15 +40,20 @@ footprint overlaps a training patch.
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Collection, Sequence
 from pathlib import Path
-from typing import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
-from .errors import MissingFileError
+from .errors import MissingFileError, SplitListError, SplitListWarning
 from .layout import PatchKey, parse_patch_filename
 
-__all__ = ["SPLIT_METHODS", "make_split", "subsample", "leakage", "PAPER_TEST_FRACTION"]
+__all__ = [
+    "SPLIT_METHODS", "OfficialLists", "read_official_lists", "make_split", "subsample", "leakage",
+    "PAPER_TEST_FRACTION",
+]
 
 SPLIT_METHODS = ("random", "scene", "official")
 #: The paper's split: 4,000 of 31,825 winter patches for testing.
@@ -40,12 +65,141 @@ def _check_fraction(test_fraction: float) -> None:
         raise ValueError(f"Invalid test_fraction {test_fraction!r}; must be in (0, 1)")
 
 
+#: How many problems of one kind a message spells out before "and N more".
+_SHOW = 3
+
+
+class OfficialLists(NamedTuple):
+    """The checked official split lists (see :func:`read_official_lists`)."""
+
+    #: Listed training patch -> its (first) line number in :attr:`train_path`.
+    train: dict[PatchKey, int]
+    #: Listed test patch -> its (first) line number in :attr:`test_path`.
+    test: dict[PatchKey, int]
+    train_path: Path
+    test_path: Path
+    #: Listed patches with no file on disk (only with ``bad_patch="skip"``), as
+    #: ``{"patch", "file", "error", "reason"}`` dicts (``file`` is the list file).
+    missing: list[dict[str, str]]
+
+
+def _more(n: int) -> str:
+    return f" (and {n - _SHOW} more)" if n > _SHOW else ""
+
+
+def read_official_lists(
+    root: str | Path,
+    on_disk: Collection[PatchKey] | None = None,
+    bad_patch: str = "raise",
+) -> OfficialLists:
+    """Read and check ``train_list.txt`` and ``test_list.txt`` at ``root`` (see the module docstring).
+
+    Args:
+        root: the SEN12MS root holding the lists.
+        on_disk: the patches that have files under ``root`` (any sensor); listed
+            patches of their season(s) that are not among them are missing. None
+            skips that check.
+        bad_patch: "raise" (a missing listed patch or an unreadable line is an
+            error) or "skip" (a :class:`SplitListWarning`, and missing patches are
+            returned in :attr:`OfficialLists.missing`).
+
+    Raises:
+        MissingFileError: a list is absent, or (``bad_patch="raise"``) names a
+            patch with no file, naming the list file and line.
+        SplitListError: a patch in both lists (always), or (``bad_patch="raise"``)
+            a line that names no SEN12MS patch file.
+
+    Warns:
+        SplitListWarning: a patch listed twice in one list; with
+            ``bad_patch="skip"``, missing patches and unreadable lines.
+    """
+    entries: dict[str, dict[PatchKey, int]] = {}
+    paths: dict[str, Path] = {}
+    unreadable: list[str] = []
+    for part in ("train", "test"):
+        path = Path(root) / f"{part}_list.txt"
+        if not path.exists():
+            raise MissingFileError(
+                f"Official split list not found: {path} (split='official' needs train_list.txt and "
+                "test_list.txt at the SEN12MS root; use split='scene' or 'random' otherwise)"
+            )
+        paths[part] = path
+        seen: dict[PatchKey, int] = {}
+        repeats: list[str] = []
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            name = line.strip()
+            if not name:
+                continue
+            parsed = parse_patch_filename(Path(name).name)
+            if parsed is None:
+                unreadable.append(f"{path}, line {number}: {name!r}")
+                continue
+            key = parsed[0]
+            if key in seen:
+                repeats.append(f"line {number} repeats {key.id} of line {seen[key]}")
+            else:
+                seen[key] = number
+        if repeats:
+            warnings.warn(
+                f"{path}: {len(repeats)} duplicate line(s), each patch counts once: "
+                + "; ".join(repeats[:_SHOW]) + _more(len(repeats)),
+                SplitListWarning,
+                stacklevel=3,
+            )
+        entries[part] = seen
+    train, test = entries["train"], entries["test"]
+    both = sorted(set(train) & set(test), key=lambda k: (k.season_folder, k.scene, k.patch))
+    if both:
+        where = "; ".join(
+            f"{k.id} ({paths['train'].name} line {train[k]}, {paths['test'].name} line {test[k]})" for k in both[:_SHOW]
+        )
+        raise SplitListError(
+            f"{len(both)} patch(es) are in both {paths['train']} and {paths['test']}, a train/test leak: "
+            f"{where}{_more(len(both))}; remove each from one of the lists"
+        )
+    if unreadable:
+        msg = (f"{len(unreadable)} line(s) of the official split lists name no SEN12MS patch file "
+               f"(expected e.g. ROIs2017_winter_s2_1_p30.tif): {'; '.join(unreadable[:_SHOW])}"
+               f"{_more(len(unreadable))}")
+        if bad_patch != "skip":
+            raise SplitListError(msg + "; fix the lists, or pass bad_patch='skip' to ignore those lines")
+        warnings.warn(msg + "; those lines are ignored", SplitListWarning, stacklevel=3)
+    missing: list[dict[str, str]] = []
+    if on_disk is not None:
+        present = set(on_disk)
+        seasons = {k.season_folder for k in present}
+        for part in ("train", "test"):
+            for key, number in entries[part].items():
+                if key.season_folder in seasons and key not in present:
+                    missing.append({
+                        "patch": key.id,
+                        "file": str(paths[part]),
+                        "error": "MissingFileError",
+                        "reason": f"{paths[part]}, line {number}: lists {key.id}, which has no file under {root}",
+                    })
+        if missing:
+            text = "; ".join(m["reason"] for m in missing[:_SHOW]) + _more(len(missing))
+            if bad_patch != "skip":
+                raise MissingFileError(
+                    f"{len(missing)} patch(es) of the official split lists have no file: {text}; restore the "
+                    "files, fix the lists, or pass bad_patch='skip' to leave them out"
+                )
+            warnings.warn(
+                f"{len(missing)} patch(es) of the official split lists have no file and are left out: {text}",
+                SplitListWarning,
+                stacklevel=3,
+            )
+    return OfficialLists(train, test, paths["train"], paths["test"], missing)
+
+
 def make_split(
     keys: Sequence[PatchKey],
     method: str = "scene",
     test_fraction: float = PAPER_TEST_FRACTION,
     seed: int = 0,
     root: str | Path | None = None,
+    lists: OfficialLists | None = None,
+    bad_patch: str = "raise",
 ) -> tuple[list[PatchKey], list[PatchKey]]:
     """Split patch keys into (train, test), each sorted by (scene, patch).
 
@@ -55,10 +209,14 @@ def make_split(
         test_fraction: share of patches held out (random, scene).
         seed: seeds the random choice.
         root: the SEN12MS root holding the official lists (method "official").
+        lists: the official lists already read by :func:`read_official_lists`
+            (method "official"); None reads them from ``root``, taking ``keys``
+            as the patches on disk.
+        bad_patch: passed to :func:`read_official_lists` when it is called here.
 
     Raises:
-        ValueError: unknown method or bad fraction; MissingFileError: official
-            lists absent.
+        ValueError: unknown method or bad fraction; MissingFileError,
+            SplitListError: see :func:`read_official_lists`.
     """
     _check_fraction(test_fraction)
     keys = sorted(keys, key=lambda k: (k.scene, k.patch))
@@ -87,24 +245,16 @@ def make_split(
             total += counts[s]
         test = [k for k in keys if k.scene in held]
     elif method == "official":
-        if root is None:
-            raise ValueError("The official split needs the root holding train_list.txt and test_list.txt")
-        lists = {}
-        for part in ("train", "test"):
-            path = Path(root) / f"{part}_list.txt"
-            if not path.exists():
-                raise MissingFileError(
-                    f"Official split list not found: {path} (split='official' needs train_list.txt and "
-                    "test_list.txt at the SEN12MS root; use split='scene' or 'random' otherwise)"
-                )
-            names = [ln.strip() for ln in path.read_text().splitlines() if ln.strip()]
-            lists[part] = {p[0] for p in map(parse_patch_filename, (Path(x).name for x in names)) if p}
-        test = [k for k in keys if k in lists["test"]]
-        train = [k for k in keys if k in lists["train"]]
+        if lists is None:
+            if root is None:
+                raise ValueError("The official split needs the root holding train_list.txt and test_list.txt")
+            lists = read_official_lists(root, on_disk=keys, bad_patch=bad_patch)
+        test = [k for k in keys if k in lists.test]
+        train = [k for k in keys if k in lists.train]
         if not test or not train:
             raise ValueError(
-                f"The official lists in {root} name {len(train)} training and {len(test)} test patches "
-                "of this season; both must be non-empty"
+                f"The official lists in {lists.train_path.parent} name {len(train)} training and {len(test)} "
+                "test patches of this season; both must be non-empty"
             )
         return train, test
     else:

@@ -3,10 +3,14 @@
 Public names: :class:`Sen12MS` (a torch Dataset per modality), :func:`make_synthetic`
 and :class:`SyntheticParams` (SEN12MS-like GeoTIFFs in the official layout),
 :data:`IGBP_TO_SIMPLE`, :func:`soft_label`, :func:`class_names`, :func:`make_split`,
-:func:`describe_root` and the errors (all subclasses of :class:`Sen12MSError`).
+:func:`describe_root` and the errors (all subclasses of :class:`Sen12MSError`). Clouds
+(:mod:`xmodal.data.clouds`): :func:`cloud_cover`, :func:`select_patches`,
+:func:`make_cloudy_root` (SEN12MS-CR cloudy S2) and :func:`make_cloud_variant` (a synthetic
+root's S2 again with a fixed cloud cover).
 """
 
 from .cache import PackedCache
+from .clouds import CloudDataError, cloud_cover, make_cloudy_root, select_patches
 from .errors import (
     AllNaNError,
     BandCountError,
@@ -22,7 +26,7 @@ from .layout import SEASONS, PatchKey, patch_path, season_folder
 from .normalize import MODALITIES as MODALITY_SPECS, PUBLISHED_STATS, modality_spec
 from .sen12ms import MARKER_NAME, Sen12MS, describe_root, split_leakage
 from .splits import PAPER_TEST_FRACTION, leakage, make_split, subsample
-from .synthetic import SyntheticParams, make_synthetic
+from .synthetic import SyntheticParams, make_cloud_variant, make_synthetic
 
 #: Modality name -> number of input channels.
 MODALITIES: dict[str, int] = {name: spec.in_channels for name, spec in MODALITY_SPECS.items()}
@@ -37,4 +41,5 @@ __all__ = [
     "MARKER_NAME", "Sen12MS", "describe_root", "split_leakage",
     "PAPER_TEST_FRACTION", "leakage", "make_split", "subsample",
     "PackedCache", "SyntheticParams", "make_synthetic",
+    "CloudDataError", "cloud_cover", "make_cloudy_root", "select_patches", "make_cloud_variant",
 ]

@@ -45,7 +45,8 @@ SEN12MS) ships cloudy Sentinel-2 patches as
 files are symbolic links to those cloudy patches and whose S1 and LC files are
 links to the SEN12MS ones, so the unchanged reader, trainer and study run on
 cloudy S2. Only patches present in both (same season, scene and patch number)
-are linked; the pairing is checked by comparing the CRS and bounds of the cloudy
+are linked (SEN12MS's cloud masks are not: they describe its own S2); the
+pairing is checked by comparing the CRS and bounds of the cloudy
 S2 with the SEN12MS S2 of the first patch of every scene.
 
 Not supported: SEN12MS-CR's own S1 and cloud-free S2 folders (the view takes S1
@@ -470,9 +471,11 @@ def make_cloudy_root(
     """A view root in the official layout with SEN12MS-CR's cloudy S2 and SEN12MS's S1 and LC.
 
     Every patch with a SEN12MS S1 and LC file and a SEN12MS-CR cloudy S2 file
-    gets symbolic links (absolute paths) under ``out_root``; so does its cloud
-    mask if ``sen12ms_root`` has one. The usual reader then reads cloudy S2
-    (``Sen12MS(out_root, ...)``). The view records its sources in
+    gets symbolic links (absolute paths) under ``out_root``. The usual reader
+    then reads cloudy S2 (``Sen12MS(out_root, ...)``). Cloud masks of
+    ``sen12ms_root`` describe its own S2, not the cloudy one, so they are not
+    linked: masks of the cloudy S2 (from your detector) go into the view's
+    ``cld_<scene>`` folders. The view records its sources in
     ``out_root/xmodal_cloudy_view.json``; making it again replaces its season.
 
     Args:
@@ -510,13 +513,10 @@ def make_cloudy_root(
     if (out / sf).exists():
         shutil.rmtree(out / sf)
     out.mkdir(parents=True, exist_ok=True)
-    masks = _scan_masks(src, season)
     for key in keys:
         _link(src / scan["s1"][key][0], patch_path(out, key, "s1"))
         _link(src / scan["lc"][key][0], patch_path(out, key, "lc"))
         _link(cloudy[key], patch_path(out, key, "s2"))
-        if key in masks:
-            _link(masks[key], mask_path(out, key))
     summary = {
         "kind": "SEN12MS view with SEN12MS-CR cloudy S2",
         "season": season,
@@ -528,7 +528,6 @@ def make_cloudy_root(
             "cloudy_s2_without_sen12ms": len(set(cloudy) - (set(scan["s1"]) & set(scan["lc"]))),
         },
         "georef_checked_scenes": len(checked),
-        "masks": len(set(masks) & set(keys)),
     }
     old = json.loads(marker.read_text()) if marker.is_file() else {}
     seasons = {**old.get("seasons", {}), sf: summary}

@@ -290,6 +290,7 @@ def _no_masks_message(root: Path, season: str) -> str:
             f"{root / sf}/{CLOUD_MASK}_<scene>/{sf}_{CLOUD_MASK}_<scene>_p<patch>.tif)")
 
 
+#: Kinds of cover :func:`cloud_cover` reports -> column of :func:`mask_fractions`.
 _COVER_KINDS: Final[dict[str, int]] = {"cloud": 0, "shadow": 1, "thin_cloud": 2}
 
 

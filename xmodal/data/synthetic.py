@@ -1356,8 +1356,9 @@ def _check_reuse(
             "patch_size": patch_size}
     got = {k: entry.get(k) for k in want}
     differ = sorted(k for k in want if got[k] != want[k])
+    src_values = src_params.to_dict()
     differ += sorted(k for k, v in params.to_dict().items()
-                     if k not in _CLOUD_PARAMS and src_params.to_dict()[k] != v)
+                     if k not in _CLOUD_PARAMS and src_values[k] != v)
     if version not in _S1_LC_COMPATIBLE_VERSIONS or (
         version == 1 and src_params.cloud_prob != _V1_THIN_CLOUD_DRAW
     ):

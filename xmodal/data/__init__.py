@@ -5,10 +5,14 @@ and :class:`SyntheticParams` (SEN12MS-like GeoTIFFs in the official layout),
 :data:`IGBP_TO_SIMPLE`, :func:`soft_label`, :data:`INVALID_CODE_MAX_SHARE`,
 :func:`class_names`, :func:`make_split`, :func:`read_official_lists`,
 :func:`describe_root`, :func:`check_root`, the errors (all subclasses of
-:class:`Sen12MSError`) and the warnings (all subclasses of :class:`Sen12MSWarning`).
+:class:`Sen12MSError`) and the warnings (all subclasses of :class:`Sen12MSWarning`). Clouds
+(:mod:`xmodal.data.clouds`): :func:`cloud_cover`, :func:`select_patches`,
+:func:`make_cloudy_root` (SEN12MS-CR cloudy S2) and :func:`make_cloud_variant` (a synthetic
+root's S2 again with a fixed cloud cover).
 """
 
 from .cache import PackedCache
+from .clouds import CloudDataError, cloud_cover, make_cloudy_root, select_patches
 from .errors import (
     AllNaNError,
     BandCountError,
@@ -39,7 +43,7 @@ from .layout import SEASONS, PatchKey, patch_path, season_folder
 from .normalize import MODALITIES as MODALITY_SPECS, PUBLISHED_STATS, modality_spec
 from .sen12ms import MARKER_NAME, FileProblem, Sen12MS, check_root, describe_root, split_leakage
 from .splits import PAPER_TEST_FRACTION, OfficialLists, leakage, make_split, read_official_lists, subsample
-from .synthetic import SyntheticParams, make_synthetic
+from .synthetic import SyntheticParams, make_cloud_variant, make_synthetic
 
 #: Modality name -> number of input channels.
 MODALITIES: dict[str, int] = {name: spec.in_channels for name, spec in MODALITY_SPECS.items()}
@@ -55,4 +59,5 @@ __all__ = [
     "MARKER_NAME", "FileProblem", "Sen12MS", "check_root", "describe_root", "split_leakage",
     "PAPER_TEST_FRACTION", "OfficialLists", "leakage", "make_split", "read_official_lists", "subsample",
     "PackedCache", "SyntheticParams", "make_synthetic",
+    "CloudDataError", "cloud_cover", "make_cloudy_root", "select_patches", "make_cloud_variant",
 ]

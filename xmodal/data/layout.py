@@ -5,6 +5,14 @@ the same with ``s2`` and ``lc``. A patch is identified across sensors by
 ``PatchKey(season_folder, scene, patch)``; its string form
 ``"ROIs2017_winter_<scene>_p<patch>"`` is the *patch id* used in results, plots
 and hover texts.
+
+Beside the three sensors, a season may hold cloud masks of the S2 patches (not
+part of the official release; see :mod:`xmodal.data.clouds`)::
+
+    ROOT/ROIs2017_winter/cld_<scene>/ROIs2017_winter_cld_<scene>_p<patch>.tif
+
+:func:`parse_patch_filename` does not match them (the reader ignores them), and
+:func:`parse_mask_filename` does.
 """
 
 from __future__ import annotations
@@ -20,6 +28,9 @@ __all__ = [
     "season_folder",
     "patch_path",
     "parse_patch_filename",
+    "CLOUD_MASK",
+    "mask_path",
+    "parse_mask_filename",
 ]
 
 #: Season name -> folder name in the official release.
@@ -33,7 +44,11 @@ SEASONS: Final[dict[str, str]] = {
 #: Sensor folders of a season: Sentinel-1, Sentinel-2, land cover.
 SENSORS: Final[tuple[str, ...]] = ("s1", "s2", "lc")
 
+#: Folder and file-name tag of the cloud masks written beside the patches (not a sensor).
+CLOUD_MASK: Final[str] = "cld"
+
 _FILE_RE = re.compile(r"^(ROIs\d{4}_[a-z]+)_(s1|s2|lc)_(\d+)_p(\d+)\.tif$")
+_MASK_RE = re.compile(rf"^(ROIs\d{{4}}_[a-z]+)_{CLOUD_MASK}_(\d+)_p(\d+)\.tif$")
 
 
 class PatchKey(NamedTuple):
@@ -64,9 +79,9 @@ def season_folder(season: str) -> str:
 
 
 def patch_path(root: str | Path, key: PatchKey, sensor: str) -> Path:
-    """Path of the ``sensor`` file ("s1", "s2" or "lc") of patch ``key`` under ``root``."""
-    if sensor not in SENSORS:
-        raise ValueError(f"Unknown sensor {sensor!r}; choose one of {SENSORS}")
+    """Path of the ``sensor`` file ("s1", "s2", "lc", or "cld" for the cloud mask) of ``key``."""
+    if sensor not in (*SENSORS, CLOUD_MASK):
+        raise ValueError(f"Unknown sensor {sensor!r}; choose one of {(*SENSORS, CLOUD_MASK)}")
     sf = key.season_folder
     return (
         Path(root) / sf / f"{sensor}_{key.scene}" / f"{sf}_{sensor}_{key.scene}_p{key.patch}.tif"
@@ -80,3 +95,17 @@ def parse_patch_filename(name: str) -> tuple[PatchKey, str] | None:
         return None
     sf, sensor, scene, patch = m.groups()
     return PatchKey(sf, int(scene), int(patch)), sensor
+
+
+def mask_path(root: str | Path, key: PatchKey) -> Path:
+    """Path of the cloud mask of patch ``key``: ``<season>/cld_<scene>/<season>_cld_<scene>_p<patch>.tif``."""
+    return patch_path(root, key, CLOUD_MASK)
+
+
+def parse_mask_filename(name: str) -> PatchKey | None:
+    """Parse ``"ROIs2017_winter_cld_12_p34.tif"`` into its key, or None."""
+    m = _MASK_RE.match(name)
+    if m is None:
+        return None
+    sf, scene, patch = m.groups()
+    return PatchKey(sf, int(scene), int(patch))

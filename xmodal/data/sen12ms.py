@@ -16,6 +16,7 @@ import torch
 from torch.utils.data import Dataset
 
 from .cache import PackedCache, Problem, decode_patch, scan_season
+from .clouds import select_patches
 from .errors import ERRORS_BY_NAME, LabelCodeError, LabelCodeWarning, RootError, Sen12MSError, Sen12MSWarning
 from .labels import (
     INVALID_CODE_MAX_SHARE,
@@ -75,7 +76,8 @@ class Sen12MS(Dataset):
     batches from it with vectorised indexing. Datasets built with the same
     root, season, split, split_method, test_fraction, seed, n_samples and
     label_scheme list the same patches in the same order whatever the modality,
-    so ``ds_s1[i]`` and ``ds_s2[i]`` are an aligned pair.
+    so ``ds_s1[i]`` and ``ds_s2[i]`` are an aligned pair (given the same cloud
+    filters).
 
     Args:
         root: SEN12MS root in the official layout
@@ -97,6 +99,13 @@ class Sen12MS(Dataset):
         bad_patch: "raise" on the first bad patch, or "skip" bad patches and
             report them in :attr:`skipped_patches` and a warning.
         progress: progress bar while the cache is built.
+        max_cloud_cover: keep only patches whose cloud cover (from the cloud masks
+            or cover list, see :mod:`xmodal.data.clouds`) is at most this (0..1).
+        cloudy_list: leave out the patches of this cloudy-patch list (a text file
+            of patch ids or file names, or a list of them).
+
+    The cloud filters apply to the chosen split after splitting and before
+    ``n_samples``: the split does not depend on them.
 
     Attributes:
         skipped_patches: the patches left out, as JSON-able dicts ``{"patch": id,
@@ -139,6 +148,8 @@ class Sen12MS(Dataset):
         cache_dir: str | os.PathLike[str] | None = None,
         bad_patch: str = "raise",
         progress: bool = True,
+        max_cloud_cover: float | None = None,
+        cloudy_list: str | os.PathLike[str] | Sequence[str] | None = None,
     ) -> None:
         if season not in SEASONS:
             raise ValueError(f"Unknown season {season!r}; choose one of {sorted(SEASONS)}")
@@ -207,6 +218,9 @@ class Sen12MS(Dataset):
             raise RootError(f"{self.root}: fewer than two usable patches in season {season!r}")
         self.train_keys, self.test_keys = make_split(usable, split_method, test_fraction, seed, self.root, lists)
         keys = {"train": self.train_keys, "test": self.test_keys, "all": usable}[split]
+        if max_cloud_cover is not None or cloudy_list is not None:
+            keys = select_patches(keys, self.root, season, max_cloud_cover=max_cloud_cover,
+                                  cloudy_list=cloudy_list)
         self.keys: list[PatchKey] = subsample(keys, n_samples, seed, what=f"{split} split ({split_method})")
         self._rows = self.store.rows[[pos[k] for k in self.keys]]
         self.ids: list[str] = [k.id for k in self.keys]

@@ -10,11 +10,18 @@ band descriptions, in the folder layout of the official release::
     ROOT/ROIs2017_winter/lc_<scene>/ROIs2017_winter_lc_<scene>_p<patch>.tif
 
 S1: VV, VH sigma0 in dB, float32. S2: the 13 bands B01..B12 (with B8A), surface
-reflectance x 10000, uint16. LC: IGBP, LCCS-LC, LCCS-LU, LCCS-SH, uint16.
+reflectance x 10000, uint16. LC: IGBP, LCCS-LC, LCCS-LU, LCCS-SH, uint16. Beside
+them, the cloud mask of every S2 patch and the season's cover list (see
+:mod:`xmodal.data.clouds`; the reader ignores both)::
 
-and a marker ``ROOT/xmodal_synthetic.json`` recording the arguments, every
-physical parameter and the counts (written last and atomically: a root without
-it is incomplete).
+    ROOT/ROIs2017_winter/cld_<scene>/ROIs2017_winter_cld_<scene>_p<patch>.tif
+    ROOT/ROIs2017_winter/cloud_cover.csv
+
+masks uint8 (0 clear, 1 cloud, 2 cloud shadow, 3 thin cloud) with the patch's CRS
+and transform; the list has one row per patch (cloud, shadow and thin-cloud
+shares). And a marker ``ROOT/xmodal_synthetic.json`` recording the arguments,
+every physical parameter and the counts (written last and atomically: a root
+without it is incomplete).
 
 How a scene is made (one scene = one SEN12MS "ROI"; every number below is a field
 of :class:`SyntheticParams`):
@@ -41,20 +48,50 @@ of :class:`SyntheticParams`):
    per-class 13-band signatures, per-scene gains (illumination, phenology),
    per-object gain and soil mixing (vigour, density), correlated texture, an
    adjacency blur, sensor noise, seasonal snow on open land in some winter
-   scenes, and optional thin clouds (B10 cirrus responds to them).
+   scenes, and optional thin clouds (B10 cirrus responds to them; ``cloud_prob``,
+   about 6% of scenes).
 5. **Sentinel-1** sigma0 in dB: per-class VV/VH backscatter, per-scene offsets
    (incidence angle, soil moisture, wind on water), per-object and textural
    variation, bright urban scatterers, multiplicative gamma speckle in linear
    power (``s1_looks`` looks, mean 1), a few NaN pixels in some scenes. The
    vegetated classes overlap in backscatter, so S1 is intrinsically less
    separable than S2.
-6. **Patches** are cut from the scene with stride ``patch_size / 2`` (SEN12MS:
+6. **Thick clouds and their shadows** (off by default: ``thick_cloud_prob`` 0),
+   laid over the finished S2 of the scene, so that overlapping patches agree and
+   shadows cross patch borders. A scene is cloudy with probability
+   ``thick_cloud_prob`` and its cover drawn from Beta(``thick_cloud_cover_beta``),
+   or every scene gets the cover ``thick_cloud_fixed_cover``
+   (``make_synthetic(cloud_cover=...)``, for evaluation sweeps). The clouds are
+   the top ``cover`` share of a smooth random field (cells of about 2.5 x
+   ``thick_cloud_scale``; variations above ``thick_cloud_cluster_scale``
+   removed, so every patch of a scene gets about the scene's cover, s.d. about
+   0.05), with soft edges: bright and nearly flat from the visible to the NIR
+   (``cloud_reflectance`` with a cloud-top texture equal in every band), bright
+   in the cirrus band B10 (``cloud_b10``), with their own sensor noise. Each
+   cloud casts a shadow displaced by height x tan(sun zenith) away from the sun
+   (``cloud_height_m``, ``sun_zenith_deg``, ``sun_azimuth_deg``), in which the
+   ground keeps ``cloud_shadow_factor`` of its reflectance (diffuse skylight,
+   more in the blue). The masks flag cloud where the opacity is at least half,
+   and shadow where a masked cloud's shadow falls outside any cloud.
+7. **Patches** are cut from the scene with stride ``patch_size / 2`` (SEN12MS:
    256 px patches, stride 128), so neighbours overlap by half: a random split
    leaks, a split by scene is honest.
 
 Everything is drawn from ``numpy.random.default_rng`` seeded by
 ``(seed, season, scene)``, so a scene's content does not depend on how many
-scenes are generated, and equal arguments give identical bytes.
+scenes are generated, and equal arguments give identical bytes. Clouds come
+from a separate stream of the scene (seeded by ``(seed, season, scene,
+0xC10D)``), so S1 and LC are identical whatever the cloud parameters, and the
+clouds of a fixed cover are a subset of those of any higher cover.
+:func:`make_cloud_variant` uses this to make the S2 of a root again with a
+fixed cover into a new root that hard-links the source's S1 and LC (for the
+default study's 864-patch root, on 2 busy shared CPU cores: 8-11 s per cover,
+about 45 s for covers 0, 0.25, 0.5, 0.75 and 1, against 16 s for the whole root).
+
+Generator version 2 writes the same S1, S2 and LC files as version 1 for the
+same arguments (masks and cover list added) unless ``cloud_prob`` differs from
+its default 0.06: version 1 drew a thin-cloud field from the main stream exactly
+for the scenes below ``cloud_prob``, so its S1 depended on it.
 """
 
 from __future__ import annotations
@@ -66,18 +103,21 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
 
+from .clouds import CLEAR, CLOUD, COVER_LIST_NAME, SHADOW, THIN_CLOUD, mask_fractions, write_cover_csv
 from .labels import SIMPLE_CLASS_NAMES, soft_labels
-from .layout import SEASONS, PatchKey, patch_path, season_folder
+from .layout import CLOUD_MASK, SEASONS, SENSORS, PatchKey, mask_path, patch_path, season_folder
 
 __all__ = [
     "SyntheticParams",
     "make_synthetic",
+    "make_cloud_variant",
     "MARKER_NAME",
     "S1_BANDS",
     "S2_BANDS",
@@ -89,7 +129,45 @@ __all__ = [
 MARKER_NAME: Final[str] = "xmodal_synthetic.json"
 
 #: Version of the generator's output; bump when the same arguments give different data.
-GENERATOR_VERSION: Final[int] = 1
+#: Version 2 (clouds) writes the same S1, S2 and LC files as version 1 whenever
+#: ``cloud_prob`` has its default (0.06), and adds cloud masks and the cover list.
+GENERATOR_VERSION: Final[int] = 2
+
+#: Versions whose S1 and LC files equal this version's for the same arguments, provided
+#: ``cloud_prob`` equals :data:`_V1_THIN_CLOUD_DRAW` for version 1.
+_S1_LC_COMPATIBLE_VERSIONS: Final[tuple[int, ...]] = (1, 2)
+
+#: ``cloud_prob`` of generator version 1. A scene whose thin-cloud draw falls below it
+#: draws its thin-cloud field from the scene's main stream, as version 1 did, whatever
+#: ``cloud_prob`` is now (and uses it only if the scene is thin-cloudy); other thin-cloudy
+#: scenes draw it from their cloud stream. So S1 never depends on ``cloud_prob`` and the
+#: default data are those of version 1.
+_V1_THIN_CLOUD_DRAW: Final[float] = 0.06
+
+#: Appended to a scene's seed to make its cloud stream (spawned into one stream for thin
+#: and one for thick clouds): clouds never consume the stream that makes land cover,
+#: labels and S1, so those stay identical whatever the cloud parameters.
+_CLOUD_STREAM: Final[int] = 0xC10D
+
+#: Ground size of a SEN12MS patch side (256 px x 10 m); the generator's spatial scales are
+#: in patch sides, so lengths in metres (shadow offsets) convert with it.
+SEN12MS_PATCH_M: Final[float] = 2560.0
+
+#: Largest accepted sun zenith angle, degrees (the shadow offset grows with its tangent).
+_MAX_SUN_ZENITH_DEG: Final[float] = 85.0
+
+#: Field s.d. over which a thin cloud's opacity ramps up from its edge (generator version 1).
+_THIN_CLOUD_RAMP: Final[float] = 0.8
+
+#: Parameters that do not change S1 or LC (a root differing only in these shares them).
+_CLOUD_PARAMS: Final[frozenset[str]] = frozenset({
+    "cloud_prob", "cloud_max_opacity", "cloud_cover", "cloud_reflectance", "cloud_b10",
+    "thin_cloud_mask_opacity", "thick_cloud_prob", "thick_cloud_cover_beta",
+    "thick_cloud_fixed_cover", "thick_cloud_scale", "thick_cloud_cluster_scale",
+    "thick_cloud_opacity", "thick_cloud_edge", "thick_cloud_texture_sd",
+    "thick_cloud_texture_scale", "cloud_height_m", "sun_zenith_deg", "sun_azimuth_deg",
+    "cloud_shadow_factor",
+})
 
 #: Band descriptions written into the files (the order of the official release).
 S1_BANDS: Final[tuple[str, ...]] = ("VV", "VH")
@@ -324,23 +402,6 @@ class SyntheticParams:
                              "Sentinel-2")
     s2_noise_abs: float = _p(15.0, "reflectance x 10000", "Per-pixel additive sensor noise s.d.",
                              "Sentinel-2")
-    cloud_prob: float = _p(
-        0.06, "-", "Probability that a scene has thin clouds.", "Sentinel-2",
-    )
-    cloud_max_opacity: float = _p(
-        0.6, "-", "Maximum opacity of a thin cloud (0 = clear, 1 = opaque).", "Sentinel-2",
-    )
-    cloud_cover: float = _p(
-        0.35, "-", "Approximate fraction of a cloudy scene under cloud.", "Sentinel-2",
-    )
-    cloud_reflectance: list[float] = _p(
-        [5200, 5000, 4900, 4900, 4800, 4700, 4600, 4600, 3200, 2400],
-        "reflectance x 10000", "Reflectance of an opaque cloud, same bands as s2_signatures.",
-        "Sentinel-2",
-    )
-    cloud_b10: float = _p(
-        1500.0, "reflectance x 10000", "B10 (cirrus) of an opaque cloud.", "Sentinel-2",
-    )
     seasonal_snow_prob: dict[str, float] = _p(
         {"winter": 0.06, "spring": 0.03, "fall": 0.02, "summer": 0.0},
         "-", "Probability per season that a scene has seasonal snow on open land (the annual "
@@ -353,6 +414,94 @@ class SyntheticParams:
     leaf_off_nir: float = _p(
         0.65, "x", "In winter, red-edge and NIR reflectance of deciduous forest (IGBP 3, 4) and "
         "half of it for mixed forest (IGBP 5) are multiplied by this (leaf-off).", "Sentinel-2",
+    )
+    # --- clouds -----------------------------------------------------------------
+    cloud_prob: float = _p(
+        0.06, "-", "Probability that a scene has thin (semi-transparent) clouds, blended into S2 "
+        "before the sensor noise.", "clouds",
+    )
+    cloud_max_opacity: float = _p(
+        0.6, "-", "Maximum opacity of a thin cloud (0 = clear, 1 = opaque).", "clouds",
+    )
+    cloud_cover: float = _p(
+        0.35, "-", "Approximate fraction of a thin-cloudy scene under thin cloud (not the thick "
+        "clouds' cover: see thick_cloud_fixed_cover).", "clouds",
+    )
+    cloud_reflectance: list[float] = _p(
+        [5200, 5000, 4900, 4900, 4800, 4700, 4600, 4600, 3200, 2400],
+        "reflectance x 10000", "Reflectance of an opaque cloud (thin and thick clouds), same bands "
+        "as s2_signatures: bright and nearly flat from the visible to the NIR, lower in the SWIR.",
+        "clouds",
+    )
+    cloud_b10: float = _p(
+        1500.0, "reflectance x 10000", "B10 (cirrus, 1375 nm) of an opaque cloud: bright for "
+        "high-topped clouds, while the clear-sky surface is hidden by water vapour.", "clouds",
+    )
+    thin_cloud_mask_opacity: float = _p(
+        0.1, "-", "Thin-cloud pixels at least this opaque are flagged 3 (thin cloud) in the cloud "
+        "mask; fainter haze counts as clear.", "clouds",
+    )
+    thick_cloud_prob: float = _p(
+        0.0, "-", "Probability that a scene's S2 acquisition has thick clouds and their shadows; "
+        "about this share of the patches is then cloudy. 0 (the default) switches them off.",
+        "clouds",
+    )
+    thick_cloud_cover_beta: list[float] = _p(
+        [2.0, 2.0], "-", "Beta(a, b) distribution of the thick-cloud cover of a cloudy scene "
+        "(share of its pixels under cloud, mean a / (a + b)); each of its patches gets about "
+        "that cover.", "clouds",
+    )
+    thick_cloud_fixed_cover: float | None = _p(
+        None, "-", "If set, every scene, hence about every patch, gets this thick-cloud cover, "
+        "overriding thick_cloud_prob and thick_cloud_cover_beta (evaluation sweeps; "
+        "make_synthetic(cloud_cover=...)). The clouds of a scene grow with the cover: the "
+        "clouds at a lower cover are a subset of those at a higher one.", "clouds",
+    )
+    thick_cloud_scale: float = _p(
+        0.08, "patch side", "Correlation length (Gaussian sigma) of the thick-cloud field: cloud "
+        "cells of about 2.5 times this (0.5 km on a 2.56 km patch, cumulus-like).", "clouds",
+    )
+    thick_cloud_cluster_scale: float = _p(
+        0.25, "patch side", "Cloud-field variations larger than this (Gaussian sigma) are "
+        "removed, so cloud is spread evenly and each patch gets about its scene's cover "
+        "(patch-to-patch s.d. about 0.05 at cover 0.5); 0 keeps them (clouds gather in decks, "
+        "patch covers spread more).", "clouds",
+    )
+    thick_cloud_opacity: float = _p(
+        1.0, "-", "Opacity of a thick cloud's core (1 = the ground is hidden).", "clouds",
+    )
+    thick_cloud_edge: float = _p(
+        0.3, "field s.d.", "Soft cloud edges: the opacity rises from 0 to full over this range "
+        "of the (unit s.d.) cloud field, centred on the cloud boundary, so the mask's boundary "
+        "is at half opacity; 0 = hard edges.", "clouds",
+    )
+    thick_cloud_texture_sd: float = _p(
+        0.08, "relative", "S.d. of the multiplicative brightness texture of cloud tops, the "
+        "same in every band (clouds stay spectrally flat).", "clouds",
+    )
+    thick_cloud_texture_scale: float = _p(
+        2.0, "px", "Correlation length (Gaussian sigma) of the cloud-top texture.", "clouds",
+    )
+    cloud_height_m: list[float] = _p(
+        [500.0, 2000.0], "m", "Range of the thick clouds' top height (uniform, one per scene); "
+        "with the sun zenith angle it sets how far the shadows fall from their clouds: "
+        "height x tan(zenith), converted to patch sides with a 2.56 km SEN12MS patch.", "clouds",
+    )
+    sun_zenith_deg: dict[str, float] = _p(
+        {"winter": 65.0, "spring": 45.0, "summer": 35.0, "fall": 55.0}, "deg",
+        "Sun zenith angle at the Sentinel-2 overpass (about 10:30 local solar time, mid "
+        "northern latitudes) per season; one geometry for every scene (the generator does not "
+        "model the hemisphere).", "clouds",
+    )
+    sun_azimuth_deg: float = _p(
+        150.0, "deg", "Sun azimuth at the overpass, clockwise from north; shadows fall the "
+        "opposite way (north-west of their clouds).", "clouds",
+    )
+    cloud_shadow_factor: list[float] = _p(
+        [0.45, 0.40, 0.35, 0.33, 0.31, 0.30, 0.29, 0.29, 0.25, 0.22], "-",
+        "Reflectance under the shadow of an opaque cloud relative to the sunlit ground (what "
+        "the diffuse skylight leaves; higher in the blue), same bands as s2_signatures.",
+        "clouds",
     )
     # --- Sentinel-1 -------------------------------------------------------------
     s1_sigma0_db: dict[str, list[float]] = _p(
@@ -501,6 +650,7 @@ class SyntheticParams:
         probs = (
             "igbp_dominant_prob", "inclusion_prob", "label_noise", "s2_soil_mix_max",
             "cloud_prob", "cloud_max_opacity", "cloud_cover", "seasonal_snow_cover",
+            "thin_cloud_mask_opacity", "thick_cloud_prob",
             "s1_urban_bright_frac", "s1_nan_scene_prob", "s1_nan_pixel_rate",
         )
         for name in probs:
@@ -518,7 +668,9 @@ class SyntheticParams:
         non_negative = (
             "prior_floor", "boundary_warp", "s2_b01_offset", "s2_b09_fraction", "s2_b10_level",
             "s2_scene_gain_sd", "s2_band_gain_sd", "s2_texture_scale", "s2_adjacency_px",
-            "s2_noise_rel", "s2_noise_abs", "cloud_b10",
+            "s2_noise_rel", "s2_noise_abs", "cloud_b10", "thick_cloud_scale",
+            "thick_cloud_cluster_scale", "thick_cloud_edge", "thick_cloud_texture_sd",
+            "thick_cloud_texture_scale",
             "leaf_off_nir", "s1_scene_offset_sd", "s1_class_offset_sd", "s1_object_sd",
             "s1_texture_scale", "s1_water_wind_sd", "s1_urban_bright_db", "s1_mixing_px",
         )
@@ -553,6 +705,7 @@ class SyntheticParams:
                     f"Synthetic parameter {name} must hold {len(SIGNATURE_BANDS)} non-negative "
                     f"values {SIGNATURE_BANDS}, got {v!r}"
                 )
+        self._validate_clouds()
         for c, vv_vh in self.s1_sigma0_db.items():
             if len(vv_vh) != 2:
                 raise ValueError(f"Synthetic parameter s1_sigma0_db[{c!r}] must be [VV, VH], "
@@ -594,6 +747,51 @@ class SyntheticParams:
                     f"Synthetic parameter seasonal_snow_prob must map seasons {sorted(SEASONS)} "
                     f"to probabilities, got {s!r}: {v!r}"
                 )
+
+    def _validate_clouds(self) -> None:
+        """Check the thick-cloud and sun-geometry parameters (see :meth:`validate`)."""
+        v = self.thick_cloud_opacity
+        if not _is_real(v) or not 0.0 < v <= 1.0:
+            raise ValueError(f"Synthetic parameter thick_cloud_opacity must be in (0, 1], got {v!r}")
+        v = self.thick_cloud_fixed_cover
+        if v is not None and (not _is_real(v) or not 0.0 <= v <= 1.0):
+            raise ValueError(
+                f"Synthetic parameter thick_cloud_fixed_cover must be None or in [0, 1], got {v!r}"
+            )
+        ab = self.thick_cloud_cover_beta
+        if (not isinstance(ab, (list, tuple)) or len(ab) != 2
+                or not all(_is_real(x) and x > 0 for x in ab)):
+            raise ValueError(
+                f"Synthetic parameter thick_cloud_cover_beta must be [a, b] with a, b > 0, got {ab!r}"
+            )
+        h = self.cloud_height_m
+        if (not isinstance(h, (list, tuple)) or len(h) != 2 or not all(_is_real(x) for x in h)
+                or not 0 <= h[0] <= h[1]):
+            raise ValueError(
+                f"Synthetic parameter cloud_height_m must be [min, max] with 0 <= min <= max, got {h!r}"
+            )
+        for s, z in self.sun_zenith_deg.items():
+            if s not in SEASONS or not _is_real(z) or not 0 <= z <= _MAX_SUN_ZENITH_DEG:
+                raise ValueError(
+                    f"Synthetic parameter sun_zenith_deg must map seasons {sorted(SEASONS)} to "
+                    f"angles in [0, {_MAX_SUN_ZENITH_DEG:g}], got {s!r}: {z!r}"
+                )
+        if not _is_real(self.sun_azimuth_deg):
+            raise ValueError(f"Synthetic parameter sun_azimuth_deg must be a number, got "
+                             f"{self.sun_azimuth_deg!r}")
+        f = self.cloud_shadow_factor
+        if len(f) != len(SIGNATURE_BANDS) or not all(_is_real(x) and 0 <= x <= 1 for x in f):
+            raise ValueError(
+                f"Synthetic parameter cloud_shadow_factor must hold {len(SIGNATURE_BANDS)} values "
+                f"in [0, 1] {SIGNATURE_BANDS}, got {f!r}"
+            )
+
+    @property
+    def thick_clouds(self) -> str:
+        """How thick clouds are made: "off", "drawn" (thick_cloud_prob) or "fixed"."""
+        if self.thick_cloud_fixed_cover is not None:
+            return "fixed"
+        return "drawn" if self.thick_cloud_prob > 0 else "off"
 
 
 def _is_real(v: Any) -> bool:
@@ -665,6 +863,7 @@ class _Scene:
         self.igbp_label: np.ndarray
         self.s2: np.ndarray
         self.s1: np.ndarray
+        self.cld: np.ndarray
         self.info: dict[str, Any] = {}
 
 
@@ -750,9 +949,13 @@ def _coarse_label(
 
 def _render_s2(
     rng: np.random.Generator, p: SyntheticParams, cls: np.ndarray, igbp: np.ndarray,
-    obj: np.ndarray, season: str, snow: np.ndarray,
-) -> tuple[np.ndarray, bool]:
-    """S2 reflectance x 10000 ``(13, H, W)`` uint16 and whether the scene is cloudy."""
+    obj: np.ndarray, season: str, snow: np.ndarray, thin_rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """S2 reflectance x 10000 ``(13, H, W)`` uint16 and the thin clouds' opacity (or None).
+
+    The thin-cloud field comes from ``rng`` for scenes whose draw is below
+    :data:`_V1_THIN_CLOUD_DRAW` (as in generator version 1), else from ``thin_rng``.
+    """
     side = cls.shape[0]
     n_obj = int(obj.max()) + 1
     sig10 = np.array([p.s2_signatures[c] for c in _CLASSES], dtype=np.float64)  # (10 cls, 10 b)
@@ -782,17 +985,130 @@ def _render_s2(
     refl = _s2_signature_matrix(p, spec)  # (H, W, 13)
     refl = np.moveaxis(refl, -1, 0)  # (13, H, W)
     refl = _blur(refl, p.s2_adjacency_px)
-    cloudy = bool(rng.random() < p.cloud_prob)
+    draw = rng.random()
+    cloudy = bool(draw < p.cloud_prob)
+    alpha = None
+    if draw < _V1_THIN_CLOUD_DRAW or cloudy:
+        field_ = _smooth_noise(rng if draw < _V1_THIN_CLOUD_DRAW else thin_rng, (side, side),
+                               sigma=side / 8)
     if cloudy:
-        field_ = _smooth_noise(rng, (side, side), sigma=side / 8)
         thresh = np.quantile(field_, 1 - p.cloud_cover)
-        alpha = np.clip((field_ - thresh) / 0.8, 0, 1) * p.cloud_max_opacity
-        cloud = _s2_signature_matrix(p, np.asarray(p.cloud_reflectance, dtype=np.float64))
-        cloud[S2_BANDS.index("B10")] = p.cloud_b10
-        refl = refl * (1 - alpha) + cloud[:, None, None] * alpha
+        alpha = np.clip((field_ - thresh) / _THIN_CLOUD_RAMP, 0, 1) * p.cloud_max_opacity
+        refl = refl * (1 - alpha) + _cloud_spectrum(p)[:, None, None] * alpha
     refl = refl * (1 + p.s2_noise_rel * rng.standard_normal(refl.shape))
     refl = refl + p.s2_noise_abs * rng.standard_normal(refl.shape)
-    return np.clip(np.rint(refl), 0, 65535).astype(np.uint16), cloudy
+    return np.clip(np.rint(refl), 0, 65535).astype(np.uint16), alpha
+
+
+def _cloud_spectrum(p: SyntheticParams) -> np.ndarray:
+    """Reflectance x 10000 of an opaque cloud in the 13 bands."""
+    cloud = _s2_signature_matrix(p, np.asarray(p.cloud_reflectance, dtype=np.float64))
+    cloud[S2_BANDS.index("B10")] = p.cloud_b10
+    return cloud
+
+
+def _expand_factors(p10: Sequence[float]) -> np.ndarray:
+    """Per-band factors on the 10 signature bands -> 13 bands (B01 as B02; B09, B10 as B8A)."""
+    f = np.asarray(p10, dtype=np.float64)
+    return np.concatenate([f[:1], f[:8], f[7:8], f[7:8], f[8:]])
+
+
+@dataclass
+class _CloudLayer:
+    """Thick clouds over one scene: opacity, cloud-top texture, shadow strength and masks."""
+
+    alpha: np.ndarray  # (H, W) opacity of the cloud, 0..thick_cloud_opacity
+    texture: np.ndarray  # (H, W) multiplicative cloud-top brightness
+    shadow: np.ndarray  # (H, W) opacity of the cloud casting a shadow here, 0..opacity
+    cloud_mask: np.ndarray  # (H, W) bool, the cloud (opacity above half)
+    shadow_mask: np.ndarray  # (H, W) bool, shadow of a cloud's masked part, not under cloud
+    cover: float  # target cover of the scene
+    height_m: float  # cloud-top height
+    offset_px: tuple[int, int]  # shadow displacement (rows, columns) from its cloud
+
+
+def _shadow_offset_px(p: SyntheticParams, season: str, height_m: float, patch_size: int) -> np.ndarray:
+    """Displacement (rows, columns) of a cloud's shadow, in pixels (rows grow southward)."""
+    length = height_m * np.tan(np.radians(p.sun_zenith_deg.get(season, 0.0)))
+    length_px = length / SEN12MS_PATCH_M * patch_size
+    az = np.radians(p.sun_azimuth_deg)
+    # away from the sun: east -sin(az), north -cos(az); a row step is one pixel south
+    return np.array([np.cos(az), -np.sin(az)]) * length_px
+
+
+def _thick_clouds(
+    rng: np.random.Generator, p: SyntheticParams, season: str, side: int, patch_size: int
+) -> _CloudLayer | None:
+    """Draw a scene's thick clouds and shadows from its thick-cloud stream (None: clear).
+
+    The draws are the same for every cover (scene draw, Beta cover, height, then the
+    field), so the clouds of a fixed cover are a subset of those of any higher cover.
+    """
+    from scipy.ndimage import gaussian_filter
+
+    if p.thick_clouds == "off":
+        return None
+    draw = rng.random()
+    drawn_cover = rng.beta(*p.thick_cloud_cover_beta)
+    height = rng.uniform(*p.cloud_height_m)
+    if p.thick_clouds == "fixed":
+        cover = float(p.thick_cloud_fixed_cover)  # type: ignore[arg-type]
+    else:
+        cover = float(drawn_cover) if draw < p.thick_cloud_prob else 0.0
+    if cover <= 0.0:
+        return None
+    # a margin wide enough for the longest shadow: clouds outside the scene shade it too
+    longest = _shadow_offset_px(p, season, p.cloud_height_m[1], patch_size)
+    pad = int(np.ceil(np.abs(longest).max())) + 1
+    full = side + 2 * pad
+    f = _smooth_noise(rng, (full, full), p.thick_cloud_scale * patch_size)
+    if p.thick_cloud_cluster_scale > 0:
+        f = f - gaussian_filter(f, p.thick_cloud_cluster_scale * patch_size, mode="wrap")
+        f /= max(float(f.std()), 1e-12)
+    inner = np.s_[pad:pad + side, pad:pad + side]
+    thresh = -np.inf if cover >= 1.0 else float(np.quantile(f[inner], 1.0 - cover))
+    above = f - thresh
+    if p.thick_cloud_edge > 0:
+        ramp = np.clip(0.5 + above / p.thick_cloud_edge, 0.0, 1.0)
+    else:
+        ramp = (above > 0).astype(np.float64)
+    alpha_full = p.thick_cloud_opacity * ramp
+    dr, dc = (int(v) for v in np.rint(_shadow_offset_px(p, season, height, patch_size)))
+    src = np.s_[pad - dr:pad - dr + side, pad - dc:pad - dc + side]  # where the shadow's cloud is
+    cloud_mask = above[inner] > 0
+    texture = np.exp(p.thick_cloud_texture_sd
+                     * _smooth_noise(rng, (side, side), p.thick_cloud_texture_scale))
+    return _CloudLayer(
+        alpha=alpha_full[inner], texture=texture, shadow=alpha_full[src], cloud_mask=cloud_mask,
+        shadow_mask=(above[src] > 0) & ~cloud_mask, cover=cover, height_m=float(height),
+        offset_px=(dr, dc),
+    )
+
+
+def _apply_thick_clouds(
+    rng: np.random.Generator, p: SyntheticParams, s2: np.ndarray, layer: _CloudLayer
+) -> np.ndarray:
+    """Shade the ground under shadows, then blend the clouds (with their own sensor noise)."""
+    refl = s2.astype(np.float64)
+    shade = 1.0 - layer.shadow * (1.0 - _expand_factors(p.cloud_shadow_factor))[:, None, None]
+    cloud = _cloud_spectrum(p)[:, None, None] * layer.texture
+    cloud = cloud * (1 + p.s2_noise_rel * rng.standard_normal(cloud.shape))
+    cloud = cloud + p.s2_noise_abs * rng.standard_normal(cloud.shape)
+    refl = refl * shade * (1.0 - layer.alpha) + cloud * layer.alpha
+    return np.clip(np.rint(refl), 0, 65535).astype(np.uint16)
+
+
+def _cloud_mask(
+    p: SyntheticParams, side: int, thin_alpha: np.ndarray | None, layer: _CloudLayer | None
+) -> np.ndarray:
+    """The scene's cloud mask (uint8 codes of :mod:`xmodal.data.clouds`): cloud > shadow > thin."""
+    mask = np.full((side, side), CLEAR, dtype=np.uint8)
+    if thin_alpha is not None:
+        mask[(thin_alpha > 0) & (thin_alpha >= p.thin_cloud_mask_opacity)] = THIN_CLOUD
+    if layer is not None:
+        mask[layer.shadow_mask] = SHADOW
+        mask[layer.cloud_mask] = CLOUD
+    return mask
 
 
 def _render_s1(
@@ -832,6 +1148,8 @@ def _make_scene(
 ) -> _Scene:
     season_idx = list(SEASONS).index(season)
     rng = np.random.default_rng(np.random.SeedSequence([seed, season_idx, scene]))
+    thin_seq, thick_seq = np.random.SeedSequence([seed, season_idx, scene, _CLOUD_STREAM]).spawn(2)
+    thick_rng = np.random.default_rng(thick_seq)
     sc = _Scene()
     biome, prior = _scene_prior(rng, p, season)
     cls, igbp, obj = _land_cover(rng, p, side, patch_size, prior)
@@ -845,7 +1163,8 @@ def _make_scene(
         f = _smooth_noise(rng, (side, side), sigma=side / 10)
         thresh = np.quantile(f, 1 - p.seasonal_snow_cover)
         snow = np.clip((f - thresh) / 0.5, 0, 1) * open_land
-    sc.s2, cloudy = _render_s2(rng, p, cls, igbp, obj, season, snow)
+    sc.s2, thin_alpha = _render_s2(rng, p, cls, igbp, obj, season, snow,
+                                   np.random.default_rng(thin_seq))
     sc.s1, n_nan = _render_s1(rng, p, cls, obj, snow)
     # georeferencing: a UTM zone per scene
     zone = int(rng.integers(1, 61))
@@ -853,9 +1172,15 @@ def _make_scene(
     epsg = (32600 if north else 32700) + zone
     x0 = float(np.round(rng.uniform(200_000, 800_000), -1))
     y0 = float(np.round(rng.uniform(1_000_000, 9_000_000), -1))
+    # thick clouds and shadows last, from their own stream: the main stream is untouched
+    layer = _thick_clouds(thick_rng, p, season, side, patch_size)
+    if layer is not None:
+        sc.s2 = _apply_thick_clouds(thick_rng, p, sc.s2, layer)
+    sc.cld = _cloud_mask(p, side, thin_alpha, layer)
     sc.info = {
-        "biome": biome, "prior": prior, "cloudy": cloudy, "seasonal_snow": snowy,
-        "s1_nan_pixels": n_nan, "epsg": epsg, "origin": (x0, y0),
+        "biome": biome, "prior": prior, "thin_cloudy": thin_alpha is not None,
+        "thick_cloud_cover": 0.0 if layer is None else layer.cover,
+        "seasonal_snow": snowy, "s1_nan_pixels": n_nan, "epsg": epsg, "origin": (x0, y0),
     }
     return sc
 
@@ -881,14 +1206,29 @@ def _write_tif(path: Path, arr: np.ndarray, crs: Any, transform: Any,
         dst.update_tags(SOURCE="xmodal synthetic SEN12MS-like data")
 
 
+#: Band description of the cloud-mask files.
+CLD_BANDS: Final[tuple[str, ...]] = ("cloud mask: 0 clear, 1 cloud, 2 cloud shadow, 3 thin cloud",)
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    """Hard-link ``src`` to ``dst`` (a copy across file systems)."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
 def _write_scene(
     root: Path, sf: str, scene: int, sc: _Scene, patches_per_side: int, patch_size: int,
-    res: float,
-) -> tuple[np.ndarray, int]:
-    """Cut a scene into overlapping patches and write their S1, S2 and LC files.
+    res: float, reuse_from: Path | None = None,
+) -> tuple[np.ndarray, int, np.ndarray]:
+    """Cut a scene into overlapping patches and write their S1, S2, LC and cloud-mask files.
 
-    Returns the IGBP band of every patch ``(n_patches, patch_size, patch_size)`` and the
-    number of patches whose S1 holds NaNs.
+    With ``reuse_from``, S1 and LC are hard links to (or copies of) that root's files
+    instead of being written.
+
+    Returns the IGBP band of every patch ``(n_patches, patch_size, patch_size)``, the
+    number of patches whose S1 holds NaNs and the cloud masks ``(n_patches, P, P)``.
     """
     from rasterio.crs import CRS
     from rasterio.transform import Affine
@@ -896,11 +1236,11 @@ def _write_scene(
     stride = patch_size // 2
     crs = CRS.from_epsg(sc.info["epsg"])
     x0, y0 = sc.info["origin"]
-    for sensor in ("s1", "s2", "lc"):
+    for sensor in (*SENSORS, CLOUD_MASK):
         (root / sf / f"{sensor}_{scene}").mkdir()
     lccs = np.moveaxis(_LCCS_LUT[sc.igbp_label], -1, 0)  # (3, H, W)
     lc = np.concatenate([sc.igbp_label[None].astype(np.uint16), lccs])
-    igbp_patches = []
+    igbp_patches, masks = [], []
     n_nan = 0
     for r in range(patches_per_side):
         for c in range(patches_per_side):
@@ -911,14 +1251,23 @@ def _write_scene(
             s1p = np.ascontiguousarray(sc.s1[win])
             n_nan += bool(np.isnan(s1p).any())
             lcp = np.ascontiguousarray(lc[win])
+            cldp = np.ascontiguousarray(sc.cld[None][win])
             igbp_patches.append(lcp[0])
-            _write_tif(patch_path(root, key, "s1"), s1p, crs, transform, S1_BANDS)
+            masks.append(cldp[0])
+            if reuse_from is None:
+                _write_tif(patch_path(root, key, "s1"), s1p, crs, transform, S1_BANDS)
+            else:
+                _link_or_copy(patch_path(reuse_from, key, "s1"), patch_path(root, key, "s1"))
             _write_tif(patch_path(root, key, "s2"), np.ascontiguousarray(sc.s2[win]), crs,
                        transform, S2_BANDS)
-            # blocky labels compress ~40x; noisy imagery barely, so it stays raw
-            _write_tif(patch_path(root, key, "lc"), lcp, crs, transform, LC_BANDS,
-                       compress="deflate")
-    return np.stack(igbp_patches), n_nan
+            # blocky labels and masks compress ~40x; noisy imagery barely, so it stays raw
+            if reuse_from is None:
+                _write_tif(patch_path(root, key, "lc"), lcp, crs, transform, LC_BANDS,
+                           compress="deflate")
+            else:
+                _link_or_copy(patch_path(reuse_from, key, "lc"), patch_path(root, key, "lc"))
+            _write_tif(mask_path(root, key), cldp, crs, transform, CLD_BANDS, compress="deflate")
+    return np.stack(igbp_patches), n_nan, np.stack(masks)
 
 
 def _atomic_write_json(path: Path, data: dict[str, Any]) -> None:
@@ -985,6 +1334,43 @@ def _validate_args(
     return params
 
 
+def _check_reuse(
+    reuse_from: str | Path, root: Path, sf: str, seed: int, n_scenes: int, patches_per_side: int,
+    patch_size: int, params: SyntheticParams,
+) -> tuple[Path, dict[str, Any]]:
+    """Check that ``reuse_from`` holds the S1 and LC these arguments make; return it and its marker."""
+    src = Path(reuse_from)
+    marker = src / MARKER_NAME
+    try:
+        meta = json.loads(marker.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise ValueError(f"reuse_from {str(src)!r} is not a synthetic root: cannot read {marker} ({e})") from None
+    if src.resolve() == root.resolve():
+        raise ValueError(f"reuse_from must be another root than {str(root)!r}")
+    entry = meta.get("seasons", {}).get(sf)
+    if meta.get("status") != "complete" or entry is None:
+        raise ValueError(f"reuse_from {str(src)!r} holds no complete synthetic season {sf} ({marker})")
+    version = int(meta.get("version", 0))
+    src_params = SyntheticParams.from_dict(entry.get("params", meta.get("params", {})))
+    want = {"seed": seed, "n_scenes": n_scenes, "patches_per_side": patches_per_side,
+            "patch_size": patch_size}
+    got = {k: entry.get(k) for k in want}
+    differ = sorted(k for k in want if got[k] != want[k])
+    src_values = src_params.to_dict()
+    differ += sorted(k for k, v in params.to_dict().items()
+                     if k not in _CLOUD_PARAMS and src_values[k] != v)
+    if version not in _S1_LC_COMPATIBLE_VERSIONS or (
+        version == 1 and src_params.cloud_prob != _V1_THIN_CLOUD_DRAW
+    ):
+        differ.append(f"generator version {version}")
+    if differ:
+        raise ValueError(
+            f"reuse_from {str(src)!r} was made with other S1/LC arguments ({', '.join(differ)}): "
+            f"its S1 and LC are not the ones these arguments make"
+        )
+    return src, meta
+
+
 def make_synthetic(
     root: str | Path,
     n_scenes: int = 24,
@@ -994,6 +1380,8 @@ def make_synthetic(
     seed: int = 0,
     params: SyntheticParams | dict[str, Any] | None = None,
     progress: bool = True,
+    cloud_cover: float | None = None,
+    reuse_from: str | Path | None = None,
 ) -> dict[str, Any]:
     """Write a synthetic SEN12MS-like data set in the official layout.
 
@@ -1001,7 +1389,8 @@ def make_synthetic(
     patch_size / 2`` pixels at 10 m, cut into ``patches_per_side ** 2`` patches
     of ``patch_size`` pixels with stride ``patch_size / 2`` (neighbours overlap by
     half, as in SEN12MS). Scenes are numbered 1..n_scenes and patches
-    1..patches_per_side**2 row by row. See the module docstring for the physics
+    1..patches_per_side**2 row by row. Every patch also gets a cloud mask and a
+    row in the season's cover list. See the module docstring for the physics
     and :class:`SyntheticParams` for every parameter.
 
     An existing synthetic season folder of the same season under ``root`` is
@@ -1019,25 +1408,41 @@ def make_synthetic(
         params: Physical parameters (default :class:`SyntheticParams()`), or a dict
             of them.
         progress: Show a tqdm progress bar over scenes.
+        cloud_cover: Thick-cloud cover (0..1) given to every scene, hence about every
+            patch: sets ``params.thick_cloud_fixed_cover`` (evaluation sweeps). S1
+            and LC do not depend on it.
+        reuse_from: A synthetic root made with the same arguments except cloud
+            parameters (generator version 1 roots too, if their ``cloud_prob`` is
+            the default): its S1 and LC files are hard-linked (copied across file
+            systems) instead of written, so only S2 and the masks are written.
 
     Returns:
         A JSON-serialisable summary: arguments, counts, class frequencies of the
-        labels, elapsed seconds and paths (the marker file holds the same plus
-        the parameters).
+        labels, the clouds, elapsed seconds and paths (the marker file holds the
+        same plus the parameters).
 
     Raises:
-        ValueError: for a bad argument (the message names it), or if ``root``
-            already holds data of the season that this generator did not make.
+        ValueError: for a bad argument (the message names it), if ``root``
+            already holds data of the season that this generator did not make, or
+            if ``reuse_from`` was made with other S1/LC arguments.
     """
     import rasterio
     from tqdm.auto import tqdm
 
     t0 = time.perf_counter()
     params = _validate_args(n_scenes, patches_per_side, patch_size, season, seed, params)
+    if cloud_cover is not None:
+        if not _is_real(cloud_cover) or not 0.0 <= cloud_cover <= 1.0:
+            raise ValueError(f"cloud_cover must be None or in [0, 1], got {cloud_cover!r}")
+        params = params.replace(thick_cloud_fixed_cover=float(cloud_cover))
     root = Path(root)
     if root.exists() and not root.is_dir():
         raise ValueError(f"root {str(root)!r} exists and is not a folder")
     sf = season_folder(season)
+    source: tuple[Path, dict[str, Any]] | None = None
+    if reuse_from is not None:
+        source = _check_reuse(reuse_from, root, sf, seed, n_scenes, patches_per_side, patch_size,
+                              params)
     marker = root / MARKER_NAME
     season_dir = root / sf
     old: dict[str, Any] = {}
@@ -1064,7 +1469,8 @@ def make_synthetic(
     n_patch = patches_per_side ** 2
     class_hist = np.zeros(_N_CLASSES)
     igbp_hist = np.zeros(18)
-    n_mixed = n_multilabel = n_cloudy = n_snowy = n_nan_patches = 0
+    n_mixed = n_multilabel = n_snowy = n_nan_patches = n_thin_scenes = n_thick_scenes = 0
+    covers: dict[PatchKey, np.ndarray] = {}
     biomes: dict[str, int] = {}
     scenes_iter = tqdm(
         range(1, n_scenes + 1), desc=f"synthetic {sf}", unit="scene", disable=not progress
@@ -1072,21 +1478,29 @@ def make_synthetic(
     with rasterio.Env():  # one GDAL environment for all files
         for scene in scenes_iter:
             sc = _make_scene(params, seed, season, scene, side, patch_size)
-            lc_patches, n_nan = _write_scene(root, sf, scene, sc, patches_per_side, patch_size,
-                                             params.pixel_size_m)
+            lc_patches, n_nan, masks = _write_scene(
+                root, sf, scene, sc, patches_per_side, patch_size, params.pixel_size_m,
+                reuse_from=None if source is None else source[0],
+            )
             soft = soft_labels(lc_patches, "dfc10")
             class_hist += soft.sum(axis=0)
             igbp_hist += np.bincount(lc_patches.ravel(), minlength=18)[:18]
             n_mixed += int(((soft > 0).sum(axis=1) >= 2).sum())
             n_multilabel += int(((soft > 0.3).sum(axis=1) >= 2).sum())
-            n_cloudy += n_patch * sc.info["cloudy"]
             n_snowy += sc.info["seasonal_snow"]
+            n_thin_scenes += sc.info["thin_cloudy"]
+            n_thick_scenes += sc.info["thick_cloud_cover"] > 0
             n_nan_patches += n_nan
             biomes[sc.info["biome"]] = biomes.get(sc.info["biome"], 0) + 1
+            for i, frac in enumerate(mask_fractions(masks)):
+                covers[PatchKey(sf, scene, i + 1)] = frac
+    cover_list = season_dir / COVER_LIST_NAME
+    write_cover_csv(cover_list, covers)
 
     total_patches = n_scenes * n_patch
     class_freq = class_hist / max(class_hist.sum(), 1e-12)
     igbp_freq = igbp_hist / max(igbp_hist.sum(), 1e-12)
+    cov = np.stack(list(covers.values()))
     summary: dict[str, Any] = {
         "kind": "synthetic",
         "status": "complete",
@@ -1103,22 +1517,33 @@ def make_synthetic(
             "scenes": int(n_scenes),
             "patches": int(total_patches),
             "files": int(3 * total_patches),
+            "cloud_masks": int(total_patches),
             "mixed_patches": int(n_mixed),
             "multi_label_patches": int(n_multilabel),
-            "cloudy_patches": int(n_cloudy),
+            "cloudy_patches": int((cov[:, 0] > 0).sum()),
             "snowy_scenes": int(n_snowy),
             "s1_nan_patches": int(n_nan_patches),
+        },
+        "clouds": {
+            "thick_clouds": params.thick_clouds,
+            "fixed_cover": params.thick_cloud_fixed_cover,
+            "thin_cloudy_scenes": int(n_thin_scenes),
+            "thick_cloudy_scenes": int(n_thick_scenes),
+            "mean_cloud_cover": round(float(cov[:, 0].mean()), 5),
+            "mean_shadow_cover": round(float(cov[:, 1].mean()), 5),
+            "s1_lc_from": None if source is None else str(source[0]),
         },
         "biomes": dict(sorted(biomes.items())),
         "class_frequencies": {c: round(float(f), 5) for c, f in zip(_CLASSES, class_freq)},
         "igbp_frequencies": {str(k): round(float(igbp_freq[k]), 5) for k in range(1, 18)},
         "elapsed_seconds": round(time.perf_counter() - t0, 3),
-        "paths": {"root": str(root), "season": str(season_dir), "marker": str(marker)},
+        "paths": {"root": str(root), "season": str(season_dir), "marker": str(marker),
+                  "cover_list": str(cover_list)},
     }
     seasons = dict(old.get("seasons", {})) if old else {}
     seasons = {k: v for k, v in seasons.items() if (root / k).is_dir()}
     seasons[sf] = {k: summary[k] for k in ("season", "seed", "n_scenes", "patches_per_side",
-                                           "patch_size", "counts")}
+                                           "patch_size", "counts", "clouds")}
     seasons[sf]["params"] = params.to_dict()
     try:
         from importlib.metadata import version
@@ -1131,3 +1556,45 @@ def make_synthetic(
     _atomic_write_json(marker, record)
     summary["elapsed_seconds"] = round(time.perf_counter() - t0, 3)
     return summary
+
+
+def make_cloud_variant(
+    src_root: str | Path,
+    dst_root: str | Path,
+    cloud_cover: float,
+    season: str = "winter",
+    progress: bool = True,
+) -> dict[str, Any]:
+    """A copy of a synthetic root whose S2 has a fixed thick-cloud cover (S1, LC shared).
+
+    Re-renders the S2 of ``src_root``'s scenes with ``cloud_cover`` (all other
+    arguments and parameters read from its marker) into ``dst_root``, writes
+    the masks and the cover list, and hard-links S1 and LC (identical whatever
+    the clouds). Cover 0 gives back the source's S2 if it had no thick clouds.
+
+    Args:
+        src_root: A root made by :func:`make_synthetic`.
+        dst_root: The new root.
+        cloud_cover: Thick-cloud cover (0..1) of every scene.
+        season: Season of ``src_root`` to use.
+        progress: Show a progress bar.
+
+    Returns:
+        The summary of :func:`make_synthetic`.
+
+    Raises:
+        ValueError: ``src_root`` is not a complete synthetic root of ``season``.
+    """
+    src = Path(src_root)
+    sf = season_folder(season)
+    try:
+        meta = json.loads((src / MARKER_NAME).read_text())
+        entry = meta["seasons"][sf]
+    except (OSError, json.JSONDecodeError, KeyError):
+        raise ValueError(f"{str(src)!r} holds no synthetic season {sf} (see {src / MARKER_NAME})") from None
+    return make_synthetic(
+        dst_root, n_scenes=entry["n_scenes"], patches_per_side=entry["patches_per_side"],
+        patch_size=entry["patch_size"], season=season, seed=entry["seed"],
+        params=SyntheticParams.from_dict(entry["params"]), progress=progress,
+        cloud_cover=cloud_cover, reuse_from=src,
+    )

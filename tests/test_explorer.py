@@ -174,7 +174,6 @@ def test_embedding_is_recomputed_when_the_cache_is_stale(fake_study: Path, monke
     calls = []
     monkeypatch.setattr(xe, "_run_umap", lambda z, p: calls.append(len(z)) or np.asarray(z[:, :2], np.float32))
     model = xe.Model(runs=[xe.load_run(fake_study / "C-seed0")])
-    model.config = dict(model.runs[0].config)
     _, how = xe.embed(model, cache=tmp_path)
     assert how == "umap" and calls == [len(model.z)]
     assert xe.embed(model, cache=tmp_path)[1] == "cache" and len(calls) == 1

@@ -225,6 +225,10 @@ class Model:
     runs: list[RunRecord]
     config: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if not self.config:
+            self.config = dict(self.runs[0].config)
+
     @property
     def shared_space(self) -> bool:
         """Whether all points live in one latent space (one network)."""

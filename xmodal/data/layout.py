@@ -9,9 +9,13 @@ and hover texts.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
-from typing import Final, NamedTuple
+from typing import TYPE_CHECKING, Final, NamedTuple
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = [
     "SEASONS",
@@ -20,6 +24,8 @@ __all__ = [
     "season_folder",
     "patch_path",
     "parse_patch_filename",
+    "parse_patch_id",
+    "read_patch",
 ]
 
 #: Season name -> folder name in the official release.
@@ -34,6 +40,7 @@ SEASONS: Final[dict[str, str]] = {
 SENSORS: Final[tuple[str, ...]] = ("s1", "s2", "lc")
 
 _FILE_RE = re.compile(r"^(ROIs\d{4}_[a-z]+)_(s1|s2|lc)_(\d+)_p(\d+)\.tif$")
+_ID_RE = re.compile(r"^(ROIs\d{4}_[a-z]+)_(\d+)_p(\d+)$")
 
 
 class PatchKey(NamedTuple):
@@ -63,7 +70,7 @@ def season_folder(season: str) -> str:
         ) from None
 
 
-def patch_path(root: str | Path, key: PatchKey, sensor: str) -> Path:
+def patch_path(root: str | os.PathLike[str], key: PatchKey, sensor: str) -> Path:
     """Path of the ``sensor`` file ("s1", "s2" or "lc") of patch ``key`` under ``root``."""
     if sensor not in SENSORS:
         raise ValueError(f"Unknown sensor {sensor!r}; choose one of {SENSORS}")
@@ -80,3 +87,42 @@ def parse_patch_filename(name: str) -> tuple[PatchKey, str] | None:
         return None
     sf, sensor, scene, patch = m.groups()
     return PatchKey(sf, int(scene), int(patch)), sensor
+
+
+def parse_patch_id(patch_id: str) -> PatchKey:
+    """The key of a patch id (``"ROIs2017_winter_12_p34"``), the inverse of :attr:`PatchKey.id`.
+
+    Raises:
+        ValueError: ``patch_id`` is not a SEN12MS patch id (the message names it).
+    """
+    m = _ID_RE.match(patch_id)
+    if m is None:
+        raise ValueError(f"Not a SEN12MS patch id: {patch_id!r} (expected e.g. 'ROIs2017_winter_12_p34')")
+    sf, scene, patch = m.groups()
+    return PatchKey(sf, int(scene), int(patch))
+
+
+def read_patch(root: str | os.PathLike[str], patch: str | PatchKey, sensor: str) -> np.ndarray:
+    """The raw ``[bands, H, W]`` array of one patch's ``sensor`` GeoTIFF (``"s1"``, ``"s2"`` or ``"lc"``).
+
+    The file is checked as the reader checks it (band count, data type;
+    :func:`xmodal.data.cache.decode_patch`).
+
+    Args:
+        root: the SEN12MS root.
+        patch: a patch id or its :class:`PatchKey`.
+        sensor: the sensor file.
+
+    Raises:
+        ValueError: ``patch`` is not a patch id.
+        MissingFileError: the patch has no such file (the message names the path).
+        CorruptFileError, BandCountError, DTypeError, AllNaNError: the file cannot be used.
+    """
+    from .cache import decode_patch
+    from .errors import MissingFileError
+
+    key = patch if isinstance(patch, PatchKey) else parse_patch_id(patch)
+    path = patch_path(root, key, sensor)
+    if not path.is_file():
+        raise MissingFileError(f"No {sensor} file for patch {key.id}: {path}")
+    return decode_patch(path, sensor)[0]

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 __all__ = [
+    "LAND_COVER",
     "SEASONS",
     "SENSORS",
     "PatchKey",
@@ -38,6 +39,8 @@ SEASONS: Final[dict[str, str]] = {
 
 #: Sensor folders of a season: Sentinel-1, Sentinel-2, land cover.
 SENSORS: Final[tuple[str, ...]] = ("s1", "s2", "lc")
+#: The sensor folder of the land-cover maps (the labels).
+LAND_COVER: Final[str] = "lc"
 
 _FILE_RE = re.compile(r"^(ROIs\d{4}_[a-z]+)_(s1|s2|lc)_(\d+)_p(\d+)\.tif$")
 _ID_RE = re.compile(r"^(ROIs\d{4}_[a-z]+)_(\d+)_p(\d+)$")

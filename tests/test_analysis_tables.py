@@ -120,7 +120,7 @@ def _pred(sensor: str, ids: list[str], prob: list[list[float]]) -> Predictions:
 
 def test_baseline_homogeneity_aligns_two_runs_by_patch_id_for_every_pair(three_sensors: pd.DataFrame) -> None:
     pairs = tables.baseline_pairs(three_sensors)
-    assert list(zip(pairs["sensor_a"], pairs["sensor_b"])) == [("s1", "s2"), ("s1", "rgb"), ("s2", "rgb")]
+    assert list(zip(pairs["sensor_a"], pairs["sensor_b"], strict=True)) == [("s1", "s2"), ("s1", "rgb"), ("s2", "rgb")]
     run = {s: pairs.loc[pairs["sensor_a"] == s, "run_dir_a"].iloc[0] for s in ("s1", "s2")}
     run["rgb"] = pairs.loc[pairs["sensor_b"] == "rgb", "run_dir_b"].iloc[0]
     preds = {

@@ -112,7 +112,7 @@ def test_the_books_context_and_figures_take_the_sensors_from_the_runs(study_dir:
     assert len(fig.axes[0].patches) == 2 * 3 * 2  # (Baseline, C+T+M) x three sensors x (macro, weighted)
     plt.close(fig)
     fig = plots.patch_gallery(ctx.data_root, tables.pick_patches(test.ids, test.labels, n=2), ctx.sensors)
-    assert fig.axes[5].get_title() == "RGB true colour"
+    assert [ax.get_title() for ax in fig.axes[3:6]] == ["S2 false colour (NIR)", "RGB true colour", "land cover"]
     plt.close(fig)
     table, info = tables.mined_triplets(panels["C+T+M"][0], batch_size=6)
     assert info["n"] == 6 and set(table["anchor"]) <= set(panels["C+T+M"][0].of("s1").ids)

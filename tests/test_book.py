@@ -1,4 +1,5 @@
-"""The Jupyter Book: built offline from a tiny, really trained study, and checked in Chromium."""
+"""The Jupyter Book: its page context on hand-written run folders, and the book built offline from a
+tiny, really trained study (slow), checked in Chromium."""
 
 from __future__ import annotations
 
@@ -8,10 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from book_study import tiny_study
-
-pytestmark = pytest.mark.slow
 
 CDN_HOSTS = ("cdn.", "unpkg.com", "jsdelivr", "cdnjs", "googleapis", "plot.ly", "mathjax.org")
 
@@ -36,22 +34,80 @@ def _page(book: Path, name: str) -> str:
     return (book / "book" / f"{name}.html").read_text()
 
 
+# ----------------------------------------------------------------------------- the pages' context
+def _write_run(study: Path, method: str, sensors: list[str], config_hash: str, homogeneity: dict[str, float]) -> None:
+    """A finished run written by hand through xmodal.rundir: result, predictions, latents, notebook."""
+    import numpy as np
+
+    from xmodal.rundir import Latents, Predictions, Result, RunDir
+
+    run = RunDir(study / f"{method}-{'+'.join(sensors)}-nall-seed0-{config_hash}")
+    run.write_result(Result.from_dict({
+        "config": {"method": method, "modalities": sensors, "seed": 0, "n_train": None, "label_scheme": "dfc9"},
+        "config_hash": config_hash, "data": {"kind": "synthetic", "n_test": 3, "class_names": ["A", "B"],
+                                             "season": "winter", "split": "scene"},
+        "metrics": {s: {"macro": 0.5, "weighted": 0.6, "micro": 0.6} for s in sensors},
+        "homogeneity": homogeneity}))
+    ids = np.array(["p1", "p2", "p3"])
+    prob = np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5]])
+    run.write_predictions(Predictions(sensors, ["A", "B"], {s: ids for s in sensors}, {s: prob for s in sensors},
+                                      {s: prob for s in sensors}))
+    n = len(sensors) * 3
+    run.write_latents(Latents(np.arange(n * 2, dtype=np.float32).reshape(n, 2), np.tile(prob, (len(sensors), 1)),
+                              np.tile(prob, (len(sensors), 1)), np.repeat(sensors, 3), np.tile(ids, len(sensors))))
+    run.notebook_path.write_text("{}")
+
+
+def test_page_context_shows_the_sensors_the_runs_were_trained_on(tmp_path: Path) -> None:
+    from xmodal.book import BookError, _run_title, page_context, run_notebooks
+
+    study = tmp_path / "runs" / "three"
+    for i, s in enumerate(("s1", "s2", "rgb")):
+        _write_run(study, "baseline", [s], f"{i}" * 12, {})
+    _write_run(study, "C+T+M", ["s1", "s2", "rgb"], "a" * 12, {"s1|s2": 0.7, "s1|rgb": 0.6, "s2|rgb": 0.9})
+    ctx = page_context(runs_dir=tmp_path / "runs", study="three")
+    assert ctx.sensors == ["s1", "s2", "rgb"] and ctx.n_runs == 4 and ctx.data_root is None
+    assert ctx.config["method"] == "C+T+M" and ctx.class_names == ["A", "B"]
+    assert ctx.run_dir("baseline", "rgb") == study / f"baseline-rgb-nall-seed0-{'2' * 12}"
+    hom = ctx.homogeneity
+    assert len(hom) == 6 and set(hom["method"]) == {"baseline", "C+T+M"}
+    panels = ctx.latent_panels()
+    assert list(panels) == ["Baseline (three models)", "C+T+M"] and len(panels["Baseline (three models)"]) == 3
+    assert panels["C+T+M"][0].modalities == ["s1", "s2", "rgb"]
+    notebooks = run_notebooks(study)
+    assert len(notebooks) == 4 and all(nb.name == "experiment.ipynb" and res.ok for nb, res in notebooks)
+    title, summary = _run_title("x", notebooks[0][1])
+    assert title == "C+T+M, n_train=all, seed 0"
+    assert "RGB macro 0.500 / weighted 0.600" in summary and "homogeneity s(S2, RGB) 0.900" in summary
+    assert _run_title("x", None) == ("Run x (unfinished or failed)", "no result")
+    with pytest.raises(BookError, match="The data the study ran on is not available"):
+        ctx.datasets()
+    with pytest.raises(BookError, match="No finished run in .*empty: run `xmodal sweep --study empty`"):
+        (tmp_path / "runs" / "empty").mkdir()
+        page_context(runs_dir=tmp_path / "runs", study="empty")
+
+
+@pytest.mark.slow
 def test_every_page_is_built(book: Path) -> None:
     for name in ("intro", "data", "method", "results", "latent", "reproduce", "teaching", "runs"):
         assert (book / "book" / f"{name}.html").is_file(), name
     assert "book/intro.html" in (book / "index.html").read_text()
 
 
+@pytest.mark.slow
 def test_results_page_shows_figures_tables_and_the_paper(book: Path, study_dir: Path) -> None:
     html = _page(book, "results")
     assert len(re.findall(r'<img[^>]+src="[^"]+\.png"', html)) >= 2  # Figures 2 and 3
-    n_runs = len([p for p in study_dir.iterdir() if (p / "result.json").is_file()])
+    from xmodal.rundir import find_runs
+
+    n_runs = len(find_runs(study_dir))
     assert re.search(rf"synthetic SEN12MS-like data, winter, scene split; {n_runs} runs of study .booktest.", html)
     assert "reported by the paper" in html
     assert "0.67" in html  # the paper's C+T+M homogeneity beside the measured one
     assert re.search(r"Of \d+ claims checked", html)
 
 
+@pytest.mark.slow
 def test_latent_page_has_an_interactive_plotly_figure_with_points(book: Path) -> None:
     html = _page(book, "latent")
     assert "Plotly.newPlot" in html
@@ -62,6 +118,7 @@ def test_latent_page_has_an_interactive_plotly_figure_with_points(book: Path) ->
     assert "ROIs2017_winter" in call  # hover texts name the patches
 
 
+@pytest.mark.slow
 def test_data_and_method_pages_show_the_data_and_the_code(book: Path) -> None:
     data = _page(book, "data")
     assert "synthetic" in data and "scene split" in data
@@ -73,22 +130,26 @@ def test_data_and_method_pages_show_the_data_and_the_code(book: Path) -> None:
     assert "positive" in method and "negative" in method
 
 
+@pytest.mark.slow
 def test_runs_page_links_every_executed_notebook(book: Path, study_dir: Path) -> None:
     from xmodal.book import run_page_name
 
     html = _page(book, "runs")
-    runs = sorted(p.name for p in study_dir.iterdir() if (p / "experiment.ipynb").is_file())
+    from xmodal.rundir import RunDir
+
+    runs = sorted(p.name for p in study_dir.iterdir() if RunDir(p).has_notebook())
     assert runs
     assert f"has {len(runs)} executed run notebook(s)" in html
     for name in runs:
         page = run_page_name(name)
         assert f"_generated/runs/{page}.html" in html, name
         run_html = (book / "book" / "_generated" / "runs" / f"{page}.html").read_text()
-        assert f"Run folder <code" in run_html and name in run_html
+        assert "Run folder <code" in run_html and name in run_html
         assert "Train and evaluate" in run_html  # the executed template, with its outputs
         assert "cell_output" in run_html
 
 
+@pytest.mark.slow
 def test_no_page_loads_anything_from_the_network(book: Path) -> None:
     from xmodal.book import check_offline
 
@@ -140,6 +201,7 @@ def _chrome():
     return webdriver, Service, binary, driver
 
 
+@pytest.mark.slow
 def test_latent_page_draws_its_points_in_chromium_without_network(book: Path, tmp_path: Path) -> None:
     webdriver, Service, binary, driver = _chrome()
     opts = webdriver.ChromeOptions()

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from xmodal import explorer as xe
+from xmodal.data import MissingFileError
 
 #: Test patches of the fake runs (scenes 1-2 of the tiny root: 3 x 3 patches each).
 FAKE_IDS = [f"ROIs2017_winter_{scene}_p{patch}" for scene in (1, 2) for patch in range(1, 10)]
@@ -26,7 +27,7 @@ TINY_PAGE_BOUND = 100_000
 
 def _soft_labels(root: Path, ids: list[str], scheme: str = "dfc9") -> np.ndarray:
     from xmodal.data import soft_label
-    from xmodal.plots import read_patch
+    from xmodal.data.layout import read_patch
 
     return np.stack([soft_label(read_patch(root, pid, "lc"), scheme) for pid in ids]).astype(np.float32)
 
@@ -291,7 +292,7 @@ def test_thumbnails_use_the_projects_display_conventions(synthetic_root: Path) -
     uri = xe.thumbnail(synthetic_root, FAKE_IDS[0], "s2", size=16)
     img = Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))
     assert img.size == (16, 16) and img.mode == "RGB"
-    with pytest.raises(FileNotFoundError, match="No s1 file for patch"):
+    with pytest.raises(MissingFileError, match="No s1 file for patch"):
         xe.thumbnail(synthetic_root, "ROIs2017_winter_99_p1", "s1")
 
 

@@ -16,13 +16,15 @@
 5. it checks the built HTML: no page may load anything from the network
    (:func:`check_offline`), and interactive pages must contain their plotly figures.
 
-The pages call :func:`page_context` and the figure functions of :mod:`xmodal.plots`; they
-hold only a few lines of logic each.
+The pages call :func:`page_context`, the tables of :mod:`xmodal.analysis.tables` and the
+figures of :mod:`xmodal.plots`; they hold only a few lines of logic each. A page reads a run
+through :class:`xmodal.rundir.RunDir` (never by a file name), and shows the sensors the runs
+were trained on (their configs), whatever they are.
 """
 
 from __future__ import annotations
 
-import json
+import functools
 import os
 import re
 import shutil
@@ -30,7 +32,13 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from xmodal.data.normalize import modality_label
+from xmodal.rundir import Latents, Result, RunDir
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "BookError",
@@ -42,6 +50,7 @@ __all__ = [
     "project_root",
     "run_notebooks",
     "run_page_name",
+    "synthetic_intro",
 ]
 
 #: Environment variables through which :func:`build_book` tells the pages what to show.
@@ -100,13 +109,13 @@ class PageContext:
         study_dir: folder holding one sub-folder per run (``runs/<study>``).
         data_root: the SEN12MS root the study ran on (None if unknown or gone).
         results: the tidy results table of :func:`xmodal.study.load_results`
-            (a row per run and modality).
+            (a row per run and sensor).
     """
 
     study: str
     study_dir: Path
     data_root: Path | None
-    results: Any
+    results: pd.DataFrame
 
     def describe_data(self) -> dict[str, Any]:
         """``xmodal.data.describe_root`` of the study's data (empty if it is not available)."""
@@ -131,16 +140,36 @@ class PageContext:
         return _n_runs(self.results)
 
     @property
+    def sensors(self) -> list[str]:
+        """The sensors the study's runs were trained on, in display order."""
+        from xmodal.analysis.tables import sensors_in
+
+        return sensors_in(self.results)
+
+    @property
     def source(self) -> str:
         """One line saying where the figures come from, for captions and titles."""
-        from xmodal.plots import source_note
+        from xmodal.analysis.tables import source_note
 
         return source_note(self.results, study=self.study)
 
+    @functools.cached_property
+    def homogeneity(self) -> pd.DataFrame:
+        """Homogeneity of every pair of sensors per run (:func:`xmodal.study.load_homogeneity`).
+
+        The joint models' scores and those of the pairs of separately trained single-sensor
+        Baselines; read once per page.
+        """
+        from xmodal.study import load_homogeneity
+
+        return load_homogeneity(self.results)
+
     def run_dir(self, method: str, modality: str | None = None, seed: int | None = None) -> Path | None:
-        """Folder of one finished run of ``method`` on the full training set (lowest seed
-        unless ``seed`` is given; for the baseline, the one trained on ``modality``)."""
-        from xmodal.plots import final_runs
+        """Folder of one finished run of ``method`` on the full training set.
+
+        The lowest seed unless ``seed`` is given; for the baseline, the one trained on ``modality``.
+        """
+        from xmodal.analysis.tables import final_runs
 
         df = final_runs(self.results)
         df = df[df["method"] == method]
@@ -152,40 +181,39 @@ class PageContext:
             return None
         return Path(df.sort_values(["seed", "run_dir"]).iloc[0]["run_dir"])
 
-    def result(self, run_dir: str | Path) -> dict[str, Any]:
-        """The ``result.json`` of one run."""
-        return json.loads((Path(run_dir) / "result.json").read_text())
+    def result(self, run_dir: str | Path) -> Result:
+        """The :class:`~xmodal.rundir.Result` of one run."""
+        return RunDir(run_dir).result()
 
     @property
     def config(self) -> dict[str, Any]:
         """Configuration of a representative run (the full model when present)."""
+        first = self.sensors[0] if self.sensors else None
         for method in ("C+T+M", "C", "baseline"):
-            run = self.run_dir(method, "s1" if method == "baseline" else None)
+            run = self.run_dir(method, first if method == "baseline" else None)
             if run is not None:
-                return dict(self.result(run)["config"])
+                return dict(self.result(run).config)
         run = Path(self.results[self.results["status"] == "ok"].iloc[0]["run_dir"])
-        return dict(self.result(run)["config"])
+        return dict(self.result(run).config)
 
     @property
     def class_names(self) -> list[str]:
         """Class names of the soft labels, as the runs recorded them."""
         ok = self.results[self.results["status"] == "ok"]
-        res = self.result(ok.iloc[0]["run_dir"])
-        names = (res.get("data") or {}).get("class_names")
-        if names:
-            return list(names)
-        from xmodal.data.labels import class_names
+        return self.result(ok.iloc[0]["run_dir"]).class_names
 
-        return class_names(res["config"].get("label_scheme", "dfc9"))
+    def datasets(self, modality: str | None = None) -> tuple[Any, Any]:
+        """Training and test split of the study's data, as its runs split them.
 
-    def datasets(self, modality: str = "s1") -> tuple[Any, Any]:
-        """Training and test split of the study's data, as its runs split them."""
+        Args:
+            modality: the sensor to read (default: the study's first, in display order).
+        """
         from xmodal.data import Sen12MS
 
         if self.data_root is None:
             raise BookError("The data the study ran on is not available: pass data_root / XMODAL_DATA")
         cfg = self.config
-        common = dict(season=cfg["season"], modality=modality, split_method=cfg["split"],
+        common = dict(season=cfg["season"], modality=modality or self.sensors[0], split_method=cfg["split"],
                       test_fraction=cfg["test_fraction"], seed=cfg["seed"],
                       label_scheme=cfg["label_scheme"], cache_dir=cfg.get("cache_dir"))
         import warnings
@@ -206,40 +234,86 @@ class PageContext:
             f"(test fraction {cfg['test_fraction']:.3f}, seed {cfg['seed']}), "
             f"{len(train)} training and {len(test)} test patches, "
             f"label scheme `{cfg['label_scheme']}` ({len(train.class_names)} classes: "
-            f"{', '.join(train.class_names)}); an S1 input is {shape[0] if shape else '?'} bands of "
+            f"{', '.join(train.class_names)}); an {modality_label(train.modality)} input is "
+            f"{shape[0] if shape else '?'} bands of "
             f"{shape[1] if shape else '?'} × {shape[2] if shape else '?'} pixels."
             + _skipped_note(train, test)
         )
 
+    def split_leakage(self) -> dict[str, float]:
+        """Share of test patches overlapping a training patch, per split method.
+
+        :func:`xmodal.data.split_leakage` on the study's data, with its runs' settings.
+        """
+        from xmodal.data import split_leakage
+
+        if self.data_root is None:
+            raise BookError("The data the study ran on is not available: pass data_root / XMODAL_DATA")
+        cfg = self.config
+        import warnings
+
+        with warnings.catch_warnings():  # skipped (unlabelled) patches are reported on the data page
+            warnings.simplefilter("ignore", UserWarning)
+            return split_leakage(self.data_root, season=cfg.get("season", "winter"),
+                                 test_fraction=cfg.get("test_fraction", 4000 / 31825),
+                                 seed=cfg.get("seed", 0), label_scheme=cfg.get("label_scheme", "dfc9"))
+
     def synthetic_params(self) -> Any:
         """The synthetic generator's parameters (``SyntheticParams``), or None for real data."""
-        if self.data_root is None:
-            return None
-        marker = self.data_root / "xmodal_synthetic.json"
-        if not marker.is_file():
+        params = self.describe_data().get("synthetic_params")
+        if not params:
             return None
         from xmodal.data.synthetic import SyntheticParams
 
-        return SyntheticParams.from_dict(json.loads(marker.read_text())["params"])
+        return SyntheticParams.from_dict(params)
 
-    def latent_panels(self) -> dict[str, list[dict[str, Any]]]:
-        """Saved latent vectors for the latent-space page: the two Baseline models
-        together, C and C+T+M (each: the full-training-set run with the lowest seed)."""
-        from xmodal.plots import load_latents
+    def latent_panels(self) -> dict[str, list[Latents]]:
+        """Saved latent vectors for the latent-space page, panel title -> runs.
 
-        panels: dict[str, list[dict[str, Any]]] = {}
-        base = [self.run_dir("baseline", m) for m in ("s1", "s2")]
-        base = [b for b in base if b is not None and (b / "latents.npz").is_file()]
+        The single-sensor Baseline models together, C and C+T+M (each: the
+        full-training-set run with the lowest seed).
+        """
+        panels: dict[str, list[Latents]] = {}
+        base = [RunDir(b) for b in (self.run_dir("baseline", m) for m in self.sensors) if b is not None]
+        base = [b for b in base if b.has_latents()]
         if base:
-            panels["Baseline (two models)" if len(base) == 2 else "Baseline"] = [
-                load_latents(b) for b in base]
+            panels[f"Baseline ({_NUMBERS.get(len(base), str(len(base)))} models)" if len(base) > 1
+                   else "Baseline"] = [b.latents() for b in base]
         for method in ("C", "C+T+M"):
             run = self.run_dir(method)
-            if run is not None and (run / "latents.npz").is_file():
-                panels[method] = [load_latents(run)]
+            if run is not None and RunDir(run).has_latents():
+                panels[method] = [RunDir(run).latents()]
         if not panels:
-            raise BookError(f"No latents.npz in the runs of {self.study_dir}")
+            raise BookError(f"No latent vectors in the runs of {self.study_dir}")
         return panels
+
+
+#: Number words of the latent page's panel titles.
+_NUMBERS = {2: "two", 3: "three", 4: "four", 5: "five"}
+
+
+def synthetic_intro(synthetic: bool, root: str | Path | None) -> str:
+    """Markdown introducing the data-generation section of the data page.
+
+    Args:
+        synthetic: whether the study ran on synthetic data (else there is no generator to describe).
+        root: the data root, named in the text.
+    """
+    if not synthetic:
+        return (f"The study ran on a SEN12MS download (`{root}`), not on synthetic data: "
+                "there is no generator to describe.")
+    return (
+        f"The study ran on **synthetic** SEN12MS-like data (`{root}`), written by "
+        "`xmodal.data.make_synthetic` as real GeoTIFFs in the official layout, so the same reader "
+        "is used as for SEN12MS. Each scene draws a biome and a class prior; land cover is a "
+        "warped two-level Voronoi partition; the label is a coarse MODIS-like 500 m grid of "
+        "majority classes (with boundary errors); Sentinel-2 reflectance is rendered from "
+        "per-class 13-band signatures with scene, object and texture variability, adjacency blur, "
+        "noise, winter snow and thin clouds; Sentinel-1 backscatter from per-class VV/VH levels "
+        "in dB with multiplicative gamma speckle (mean 1, shape = number of looks). The vegetated "
+        "classes overlap in backscatter, so S1 is less separable than S2, as on SEN12MS. Every "
+        "parameter, with its unit (recorded in the data's `xmodal_synthetic.json`):"
+    )
 
 
 def _n_runs(results: Any) -> int:
@@ -298,15 +372,14 @@ def _skipped_note(*datasets: Any) -> str:
             + "; ".join(reasons[:3]) + ("; ..." if len(reasons) > 3 else "") + ".")
 
 
-def _data_root_from_results(results: Any) -> str | None:
-    """The data root recorded in the first finished run's ``result.json``."""
+def _data_root_from_results(results: pd.DataFrame) -> str | None:
+    """The data root recorded in the first finished run's result."""
     ok = results[results["status"] == "ok"] if "status" in results.columns else results
     for run_dir in ok["run_dir"].dropna().unique():
-        try:
-            res = json.loads((Path(run_dir) / "result.json").read_text())
-        except (OSError, ValueError):
+        res = RunDir(run_dir).read_result()
+        if res is None:
             continue
-        root = (res.get("data") or {}).get("root") or (res.get("config") or {}).get("data_root")
+        root = res.data.get("root") or res.config.get("data_root")
         if root:
             return str(root)
     return None
@@ -315,53 +388,44 @@ def _data_root_from_results(results: Any) -> str | None:
 # ---------------------------------------------------------------------------------
 # run notebooks
 # ---------------------------------------------------------------------------------
-def run_notebooks(study_dir: str | Path) -> list[tuple[Path, dict[str, Any] | None]]:
-    """Executed notebooks of a study's runs, with each run's ``result.json`` (None if absent).
+def run_notebooks(study_dir: str | Path) -> list[tuple[Path, Result | None]]:
+    """Executed notebooks of a study's runs, with each run's :class:`~xmodal.rundir.Result` (None if absent).
 
-    Sorted by run folder name. A run folder holds its executed notebook under
-    :data:`xmodal.study.NOTEBOOK_NAME` (a run still executing has only a hidden partial copy).
+    Sorted by run folder name. A run still executing has only a hidden partial copy of
+    its notebook and is left out.
     """
-    from .study import NOTEBOOK_NAME
-
     out = []
-    for run in sorted(p for p in Path(study_dir).iterdir() if p.is_dir()):
-        notebook = run / NOTEBOOK_NAME
-        if not notebook.is_file():
-            continue
-        result = None
-        rj = run / "result.json"
-        if rj.exists():
-            try:
-                result = json.loads(rj.read_text())
-            except (OSError, ValueError):
-                result = None
-        out.append((notebook, result))
+    for run in (RunDir(p) for p in sorted(Path(study_dir).iterdir()) if p.is_dir()):
+        if run.has_notebook():
+            out.append((run.notebook_path, run.read_result()))
     return out
 
 
 def run_page_name(run_name: str) -> str:
-    """File name (without suffix) of a run's page: the run folder's name, ``+`` spelled ``p``
-    (``C+T+M-s1+s2-...`` -> ``CpTpM-s1ps2-...``) so that it is safe in a URL."""
+    """File name (without suffix) of a run's page: the run folder's name, safe in a URL.
+
+    ``+`` is spelled ``p`` (``C+T+M-s1+s2-...`` -> ``CpTpM-s1ps2-...``).
+    """
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", run_name.replace("+", "p")).strip("-") or "run"
 
 
-def _run_title(run_name: str, result: dict[str, Any] | None) -> tuple[str, str]:
+def _run_title(run_name: str, result: Result | None) -> tuple[str, str]:
     """Title and one-line summary of a run."""
-    if not result:
-        return f"Run {run_name} (unfinished or failed)", "no result.json"
-    cfg = result.get("config", {})
+    if result is None:
+        return f"Run {run_name} (unfinished or failed)", "no result"
+    cfg = result.config
     method = cfg.get("method", "?")
-    mods = cfg.get("modalities", [])
-    label = f"Baseline {'/'.join(m.upper() for m in mods)}" if method == "baseline" else method
+    label = (f"Baseline {'/'.join(modality_label(m) for m in result.modalities)}" if method == "baseline"
+             else method)
     size = cfg.get("n_train")
     title = f"{label}, n_train={size if size is not None else 'all'}, seed {cfg.get('seed', '?')}"
-    if result.get("status") not in (None, "ok"):
-        title += f" ({result.get('status')})"
+    if not result.ok:
+        title += f" ({result.status})"
     parts = []
-    for mod, m in (result.get("metrics") or {}).items():
-        parts.append(f"{mod.upper()} macro {m['macro']:.3f} / weighted {m['weighted']:.3f}")
-    for pair, s in (result.get("homogeneity") or {}).items():
-        parts.append(f"homogeneity s({pair.replace('|', ', ').upper()}) {s:.3f}")
+    for mod, m in result.metrics.items():
+        parts.append(f"{modality_label(mod)} macro {m['macro']:.3f} / weighted {m['weighted']:.3f}")
+    for pair, s in result.homogeneity.items():
+        parts.append(f"homogeneity s({', '.join(modality_label(m) for m in pair.split('|'))}) {s:.3f}")
     return title, "; ".join(parts) or "no metrics"
 
 
@@ -454,7 +518,7 @@ def find_mathjax(root: str | Path | None = None) -> Path:
 
 
 def plotly_js() -> Path:
-    """plotly's own ``plotly.min.js`` from the installed ``plotly`` package."""
+    """The ``plotly.min.js`` of the installed ``plotly`` package."""
     import plotly
 
     path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"

@@ -276,7 +276,7 @@ def group_models(runs: Sequence[RunRecord]) -> list[Model]:
 
     Models are sorted by method (the paper's order), then by the menu keys.
     """
-    from xmodal.plots import METHOD_ORDER
+    from xmodal.config import METHODS as METHOD_ORDER
 
     groups: dict[str, list[RunRecord]] = {}
     singles: list[list[RunRecord]] = []
@@ -333,7 +333,7 @@ def model_menu(configs: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
     (runtime keys such as ``device`` or ``data_root`` excepted), with its values as they read
     in the menu, in a natural order (methods as in the paper, numbers ascending, ``all`` last).
     """
-    from xmodal.plots import METHOD_ORDER
+    from xmodal.config import METHODS as METHOD_ORDER
 
     keys = sorted({k for c in configs for k in c} - RUNTIME_KEYS)
     varying = {}
@@ -562,12 +562,12 @@ def thumbnail(root: str | Path, patch_id: str, view: str, size: int = THUMB_SIZE
     between its 2nd and 98th percentile), then the image is box-averaged to ``size`` pixels.
 
     Raises:
-        FileNotFoundError: if the patch's file is not under ``root``.
+        xmodal.data.MissingFileError: if the patch's file is not under ``root``.
     """
     from PIL import Image
 
     from xmodal.data.normalize import SENSOR_BANDS
-    from xmodal.plots import read_patch
+    from xmodal.data.layout import read_patch
     from xmodal.runplots import display_rgb
 
     sensor = VIEWS[view]["sensor"]
@@ -648,7 +648,8 @@ def build_data(runs: Sequence[RunRecord], *, k: int = K_NEIGHBOURS, umap_params:
         percent) once; a model's points refer to patches by index (and carry their own
         ``label`` only when their soft labels differ, e.g. another label scheme).
     """
-    from xmodal.plots import CLASS_COLORS, MODALITY_COLORS, MODALITY_LABELS
+    from xmodal.data.normalize import modality_color, modality_label
+    from xmodal.plots import CLASS_COLORS
 
     if not runs:
         raise ExplorerError("No finished run with latent vectors to explore")
@@ -742,8 +743,8 @@ def build_data(runs: Sequence[RunRecord], *, k: int = K_NEIGHBOURS, umap_params:
     return {
         "title": title or "Latent-space explorer",
         "sensors": all_sensors,
-        "sensor_labels": [MODALITY_LABELS.get(s, s) for s in all_sensors],
-        "sensor_colours": [MODALITY_COLORS.get(s, "#7f7f7f") for s in all_sensors],
+        "sensor_labels": [modality_label(s) for s in all_sensors],
+        "sensor_colours": [modality_color(s) for s in all_sensors],
         "sensor_views": [_view_of(s) for s in all_sensors],
         "views": {v: VIEWS[v]["caption"] for v in views},
         "classes": classes,

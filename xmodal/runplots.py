@@ -12,6 +12,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from xmodal.data.normalize import MODALITIES
+
 __all__ = [
     "LOSS_LABELS",
     "describe_data",
@@ -30,8 +32,9 @@ LOSS_LABELS: dict[str, str] = {
 }
 #: Loss -> the letter of the method name that switches it on.
 _LOSS_LETTER = {"L_C": "C", "L_M": "M", "L_T": "T"}
-_MOD_COLORS = {"s1": "tab:blue", "s2": "tab:red", "s2all": "tab:orange", "rgb": "tab:green"}
-_MOD_LABEL = {"s1": "Sentinel-1", "s2": "Sentinel-2", "s2all": "Sentinel-2 (13 bands)", "rgb": "RGB"}
+#: Display colour and (long) label of each modality: the data layer's (``ModalitySpec.color``, ``.long_label``).
+_MOD_COLORS = {name: spec.color for name, spec in MODALITIES.items()}
+_MOD_LABEL = {name: spec.long_label for name, spec in MODALITIES.items()}
 
 
 def describe_data(result: Mapping[str, Any]) -> str:

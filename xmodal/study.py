@@ -70,7 +70,7 @@ import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Sequence
 
 from xmodal.config import ConfigError, ExperimentConfig
 
@@ -676,6 +676,11 @@ def run_sweep(
 # ---------------------------------------------------------------------------
 # results
 # ---------------------------------------------------------------------------
+if TYPE_CHECKING:  # the results section's types (imported where used at run time)
+    import pandas as pd
+
+    from xmodal.rundir import Result, RunDir, RunError
+
 RESULT_COLUMNS: tuple[str, ...] = (
     "study", "point", "method", "modality", "trained_modalities", "n_train", "n_train_requested",
     "n_test", "seed", "macro", "weighted", "micro", "homogeneity", "seconds", "epochs",
@@ -683,39 +688,62 @@ RESULT_COLUMNS: tuple[str, ...] = (
 )
 
 
-def _run_dirs(path: Path) -> list[Path]:
-    found = {p.parent for p in path.rglob("result.json")} | {p.parent for p in path.rglob("error.json")}
-    return sorted(found)
+def _runs_once(root: Path) -> list[tuple[RunDir, Result | None, RunError | None]]:
+    """Every run at or below ``root`` with its result and error, each config hash once.
+
+    Two run folders hold the same config hash when a study was copied or moved (its runs
+    folder twice under ``root``): the first in path order is kept, a finished run before a
+    failed one.
+    """
+    from xmodal.rundir import find_runs
+
+    kept: dict[str, tuple[RunDir, Result | None, RunError | None]] = {}
+    for run in find_runs(root):
+        res = run.read_result()
+        err = None if res is not None and res.ok else run.read_error()
+        config_hash = res.config_hash if res is not None else (err.extra.get("config_hash") if err else None)
+        key = str(config_hash) if config_hash else str(run.path)
+        old = kept.get(key)
+        if old is None or (not (old[1] is not None and old[1].ok) and res is not None and res.ok):
+            kept[key] = (run, res, err)
+    return sorted(kept.values(), key=lambda t: t[0].path)
 
 
-def _study_of(run_dir: Path) -> str:
-    meta = _read_json(run_dir.parent / "study.json")
-    return str(meta.get("name")) if meta else run_dir.parent.name
+def _study_of(run: RunDir) -> str:
+    from xmodal.rundir import read_json, study_meta_path
+
+    meta = read_json(study_meta_path(run.path.parent))
+    return str(meta.get("name")) if meta and meta.get("name") else run.path.parent.name
 
 
-def _point_of(run_dir: Path) -> str:
-    return re.sub(r"-[0-9a-f]{12}$", "", run_dir.name)
+def _point_of(run: RunDir, config_hash: str | None) -> str:
+    if config_hash and run.name.endswith(f"-{config_hash}"):
+        return run.name[: -len(config_hash) - 1]
+    import re
+
+    return re.sub(r"-[0-9a-f]{12}$", "", run.name)
 
 
-def _micro_f1(run_dir: Path, modality: str, threshold: float = 0.3) -> float:
-    """Micro F1 from ``predictions.npz`` (labels and predictions above ``threshold``)."""
-    import numpy as np
+def _micro_f1(run: RunDir, modality: str) -> float:
+    """Micro F1 of ``modality`` from the run's predictions (results written before ``micro`` was recorded)."""
+    from xmodal.metrics import F1_THRESHOLD, f1_scores
+    from xmodal.rundir import RunFolderError
 
     try:
-        with np.load(run_dir / "predictions.npz") as z:
-            prob = z[f"prob_{modality}"]
-            target = z[f"target_{modality}"]
-    except (FileNotFoundError, KeyError, OSError, ValueError):
+        pred = run.predictions()
+    except RunFolderError:
         return math.nan
-    pred = prob > threshold
-    true = target > threshold
-    tp = np.logical_and(pred, true).sum()
-    denom = pred.sum() + true.sum()
-    return float(2 * tp / denom) if denom else math.nan
+    if modality not in pred.prob:
+        return math.nan
+    return float(f1_scores(pred.target[modality], pred.prob[modality], threshold=F1_THRESHOLD)["micro"])
 
 
-def load_results(path: str | os.PathLike[str]) -> "pd.DataFrame":  # noqa: F821
-    """The tidy results table: one row per run and evaluated modality.
+def load_results(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """The tidy results table: one row per run and evaluated sensor.
+
+    The sensors of a run are those of its config (:attr:`xmodal.rundir.Result.modalities`).
+    A run folder found twice (the same config hash: a study copied or moved below
+    ``path``) counts once: the first in path order, a finished run before a failed one.
 
     Args:
         path: a study folder (``runs/default``), a folder of study folders
@@ -723,9 +751,12 @@ def load_results(path: str | os.PathLike[str]) -> "pd.DataFrame":  # noqa: F821
 
     Returns:
         A DataFrame with columns :data:`RESULT_COLUMNS`. ``homogeneity`` is the
-        mean eq.-(5) score over the modality pairs involving the row's modality
-        (NaN for the single-modality baseline: see :func:`baseline_homogeneity`);
+        mean eq.-(5) score over the sensor pairs involving the row's sensor
+        (NaN for the single-sensor baseline: see :func:`load_homogeneity`);
         failed runs have ``status == "failed"``, NaN scores and their ``error``.
+
+    Raises:
+        StudyError: ``path`` does not exist (the message names it).
     """
     import pandas as pd
 
@@ -733,24 +764,11 @@ def load_results(path: str | os.PathLike[str]) -> "pd.DataFrame":  # noqa: F821
     if not root.exists():
         raise StudyError(f"No results: {root} does not exist")
     rows: list[dict[str, Any]] = []
-    for run_dir in _run_dirs(root):
-        res = _read_json(run_dir / "result.json")
-        if res is not None and res.get("status") == "ok":
-            rows.extend(_result_rows(run_dir, res))
-            continue
-        err = _read_json(run_dir / "error.json") or {}
-        cfg = err.get("config") or (res or {}).get("config") or {}
-        for mod in cfg.get("modalities", ["?"]):
-            rows.append({
-                "study": _study_of(run_dir), "point": _point_of(run_dir), "method": cfg.get("method"),
-                "modality": mod, "trained_modalities": "+".join(cfg.get("modalities", [])),
-                "n_train": cfg.get("n_train"), "n_train_requested": cfg.get("n_train"),
-                "seed": cfg.get("seed"), "epochs": cfg.get("epochs"), "backbone": cfg.get("backbone"),
-                "patch_size": cfg.get("patch_size"), "split": cfg.get("split"), "season": cfg.get("season"),
-                "status": "failed" if err else str((res or {}).get("status", "unknown")),
-                "error": f"{err.get('exception', '')}: {err.get('message', '')}" if err else None,
-                "config_hash": err.get("config_hash"), "run_dir": str(run_dir),
-            })
+    for run, res, err in _runs_once(root):
+        if res is not None and res.ok:
+            rows.extend(_result_rows(run, res))
+        else:
+            rows.extend(_failed_rows(run, res, err))
     df = pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
     for col in ("macro", "weighted", "micro", "homogeneity", "seconds"):
         df[col] = pd.to_numeric(df[col], errors="coerce")
@@ -760,125 +778,150 @@ def load_results(path: str | os.PathLike[str]) -> "pd.DataFrame":  # noqa: F821
                           na_position="last", kind="stable").reset_index(drop=True)
 
 
-def _result_rows(run_dir: Path, res: Mapping[str, Any]) -> list[dict[str, Any]]:
-    cfg = res.get("config") or {}
-    data = res.get("data") or {}
-    hom = res.get("homogeneity") or {}
-    timings = res.get("timings") or {}
+def _failed_rows(run: RunDir, res: Result | None, err: RunError | None) -> list[dict[str, Any]]:
+    cfg = (err.config if err is not None else {}) or (res.config if res is not None else {})
+    config_hash = (err.extra.get("config_hash") if err is not None else None) or (res.config_hash if res else None)
+    mods = list(cfg.get("modalities") or ["?"])
+    return [{
+        "study": _study_of(run), "point": _point_of(run, config_hash), "method": cfg.get("method"),
+        "modality": mod, "trained_modalities": "+".join(cfg.get("modalities") or []),
+        "n_train": cfg.get("n_train"), "n_train_requested": cfg.get("n_train"),
+        "seed": cfg.get("seed"), "epochs": cfg.get("epochs"), "backbone": cfg.get("backbone"),
+        "patch_size": cfg.get("patch_size"), "split": cfg.get("split"), "season": cfg.get("season"),
+        "status": "failed" if err is not None else (res.status if res is not None else "unknown"),
+        "error": err.summary if err is not None else None,
+        "config_hash": config_hash, "run_dir": str(run.path),
+    } for mod in mods]
+
+
+def _result_rows(run: RunDir, res: Result) -> list[dict[str, Any]]:
+    cfg = res.config
     rows = []
-    for mod, m in (res.get("metrics") or {}).items():
-        pairs = [v for k, v in hom.items() if mod in k.split("|")]
-        n_train = (data.get("n_train") or {}).get(mod, cfg.get("n_train"))
+    for mod in res.modalities:
+        m = res.metrics.get(mod, {})
         micro = m.get("micro")
         rows.append({
-            "study": _study_of(run_dir), "point": _point_of(run_dir), "method": cfg.get("method"),
-            "modality": mod, "trained_modalities": "+".join(cfg.get("modalities", [])),
-            "n_train": n_train, "n_train_requested": cfg.get("n_train"), "n_test": data.get("n_test"),
-            "seed": cfg.get("seed"), "macro": m.get("macro"), "weighted": m.get("weighted"),
-            "micro": micro if micro is not None else _micro_f1(run_dir, mod),
-            "homogeneity": float(sum(pairs) / len(pairs)) if pairs else math.nan,
-            "seconds": timings.get("total_seconds"), "epochs": len(res.get("history") or []) or cfg.get("epochs"),
+            "study": _study_of(run), "point": _point_of(run, res.config_hash), "method": res.method,
+            "modality": mod, "trained_modalities": "+".join(res.modalities),
+            "n_train": res.n_train(mod), "n_train_requested": cfg.get("n_train"), "n_test": res.data.get("n_test"),
+            "seed": res.seed, "macro": m.get("macro"), "weighted": m.get("weighted"),
+            "micro": micro if micro is not None else _micro_f1(run, mod),
+            "homogeneity": res.homogeneity_of(mod),
+            "seconds": res.timings.get("total_seconds"), "epochs": len(res.history) or cfg.get("epochs"),
             "backbone": cfg.get("backbone"), "patch_size": cfg.get("patch_size"),
-            "data_kind": data.get("kind"), "season": data.get("season", cfg.get("season")),
-            "split": data.get("split", cfg.get("split")), "status": "ok", "error": None,
-            "config_hash": res.get("config_hash"), "run_dir": str(run_dir),
+            "data_kind": res.data.get("kind"), "season": res.data.get("season", cfg.get("season")),
+            "split": res.data.get("split", cfg.get("split")), "status": "ok", "error": None,
+            "config_hash": res.config_hash, "run_dir": str(run.path),
         })
     return rows
 
 
-def load_per_class(path: str | os.PathLike[str]) -> "pd.DataFrame":  # noqa: F821
-    """Per-class F1 of every finished run: one row per run, modality and class.
+def load_per_class(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Per-class F1 of every finished run: one row per run, sensor and class.
 
     Columns: study, point, method, modality, n_train, seed, class, f1, support, run_dir.
     """
     import pandas as pd
 
     rows = []
-    for run_dir in _run_dirs(Path(path)):
-        res = _read_json(run_dir / "result.json")
-        if not res or res.get("status") != "ok":
+    for run, res, _ in _runs_once(Path(path)):
+        if res is None or not res.ok:
             continue
-        cfg = res.get("config") or {}
-        for mod, m in (res.get("metrics") or {}).items():
+        for mod in res.modalities:
+            m = res.metrics.get(mod, {})
             support = m.get("support") or {}
             for cls, f1 in (m.get("per_class") or {}).items():
-                rows.append({"study": _study_of(run_dir), "point": _point_of(run_dir),
-                             "method": cfg.get("method"), "modality": mod,
-                             "n_train": (res.get("data", {}).get("n_train") or {}).get(mod, cfg.get("n_train")),
-                             "seed": cfg.get("seed"), "class": cls, "f1": f1,
-                             "support": support.get(cls), "run_dir": str(run_dir)})
+                rows.append({"study": _study_of(run), "point": _point_of(run, res.config_hash),
+                             "method": res.method, "modality": mod, "n_train": res.n_train(mod),
+                             "seed": res.seed, "class": cls, "f1": f1,
+                             "support": support.get(cls), "run_dir": str(run.path)})
     return pd.DataFrame(rows, columns=["study", "point", "method", "modality", "n_train", "seed",
                                        "class", "f1", "support", "run_dir"])
 
 
-def _load_predictions(run_dir: Path, modality: str) -> tuple[Any, Any]:
-    """(ids, probabilities) of ``modality`` in a run's ``predictions.npz``."""
-    import numpy as np
+def _results_table(results: pd.DataFrame | str | os.PathLike[str]) -> pd.DataFrame:
+    import pandas as pd
 
-    with np.load(Path(run_dir) / "predictions.npz", allow_pickle=False) as z:
-        ids = z[f"ids_{modality}"] if f"ids_{modality}" in z.files else z["ids"]
-        return np.asarray(ids).astype(str), np.asarray(z[f"prob_{modality}"])
+    return results if isinstance(results, pd.DataFrame) else load_results(results)
 
 
-def baseline_homogeneity(
-    results: "pd.DataFrame | str | os.PathLike[str]",  # noqa: F821
-    modalities: tuple[str, str] = ("s1", "s2"),
-) -> "pd.DataFrame":  # noqa: F821
-    """Cross-modal homogeneity (eq. 5) of two separately trained baselines.
+def baseline_homogeneity(results: pd.DataFrame | str | os.PathLike[str]) -> pd.DataFrame:
+    """Cross-modal homogeneity (eq. 5) of separately trained single-sensor Baselines.
 
-    The paper's baseline homogeneity (0.63) compares a model trained on S1 only
-    with one trained on S2 only. This pairs the Baseline-S1 and Baseline-S2
-    runs of the same study, seed and training-set size, aligns their test
-    predictions by patch id and applies :func:`xmodal.metrics.homogeneity`.
+    The paper's baseline homogeneity (0.63) compares a model trained on S1 only with one
+    trained on S2 only. This pairs the single-sensor Baseline runs of every pair of
+    sensors of the same study, seed and training-set size
+    (:func:`xmodal.analysis.tables.baseline_pairs`), reads their test predictions and
+    aligns them by patch id (:func:`xmodal.analysis.tables.baseline_homogeneity`).
 
     Args:
         results: a :func:`load_results` table or a path it accepts.
-        modalities: the two baseline modalities to compare.
 
     Returns:
-        One row per pair: study, n_train, seed, homogeneity, n_pairs, run_dir_a, run_dir_b.
+        One row per pair of runs, columns :data:`xmodal.analysis.tables.PAIR_COLUMNS`.
     """
-    import numpy as np
+    from xmodal.analysis import tables
+    from xmodal.rundir import RunDir
+
+    pairs = tables.baseline_pairs(_results_table(results))
+    runs = {str(r) for r in pairs["run_dir_a"]} | {str(r) for r in pairs["run_dir_b"]}
+    return tables.baseline_homogeneity(pairs, {r: RunDir(r).predictions() for r in sorted(runs)})
+
+
+def load_homogeneity(results: pd.DataFrame | str | os.PathLike[str]) -> pd.DataFrame:
+    """The homogeneity (eq. 5) of every pair of sensors: one row per run (or pair of runs) and pair.
+
+    The joint models' scores come from each finished run's result (the trainer compares
+    the aligned test predictions of every pair of its sensors); the single-sensor
+    Baselines' from :func:`baseline_homogeneity`.
+
+    Args:
+        results: a :func:`load_results` table or a path it accepts.
+
+    Returns:
+        Columns :data:`xmodal.analysis.tables.PAIR_COLUMNS`; for a joint model ``n_pairs``
+        is its number of test patches and ``run_dir_a == run_dir_b``.
+    """
     import pandas as pd
 
-    from xmodal.metrics import homogeneity
+    from xmodal.analysis import tables
+    from xmodal.rundir import RunDir
 
-    df = results if isinstance(results, pd.DataFrame) else load_results(results)
-    a, b = modalities
-    base = df[(df["method"] == "baseline") & (df["status"] == "ok")]
-    cols = ["study", "n_train", "seed", "homogeneity", "n_pairs", "run_dir_a", "run_dir_b"]
+    df = _results_table(results)
+    ok = df[df["status"] == "ok"].drop_duplicates("run_dir")
     rows = []
-    keys = ["study", "n_train_requested", "seed"]
-    runs_a = base[base["modality"] == a].drop_duplicates(keys).set_index(keys)["run_dir"]
-    runs_b = base[base["modality"] == b].drop_duplicates(keys).set_index(keys)["run_dir"]
-    for key in runs_a.index.intersection(runs_b.index):
-        ids_a, p_a = _load_predictions(Path(runs_a[key]), a)
-        ids_b, p_b = _load_predictions(Path(runs_b[key]), b)
-        common, ia, ib = np.intersect1d(ids_a, ids_b, assume_unique=True, return_indices=True)
-        if len(common) == 0:
-            continue
-        score = homogeneity(p_a[ia], p_b[ib])
-        rows.append({"study": key[0], "n_train": key[1], "seed": key[2], "homogeneity": float(score),
-                     "n_pairs": int(len(common)), "run_dir_a": runs_a[key], "run_dir_b": runs_b[key]})
-    return pd.DataFrame(rows, columns=cols)
+    for _, r in ok.iterrows():
+        res = RunDir(r["run_dir"]).result()
+        for key, score in res.homogeneity.items():
+            pair = tables.sensor_order(key.split("|"))
+            if len(pair) != 2:
+                continue
+            a, b = pair
+            rows.append({"study": r["study"], "method": res.method, "sensor_a": a, "sensor_b": b,
+                         "n_train": r["n_train_requested"], "seed": res.seed, "homogeneity": score,
+                         "n_pairs": res.data.get("n_test"), "run_dir_a": r["run_dir"], "run_dir_b": r["run_dir"]})
+    joint = pd.DataFrame(rows, columns=list(tables.PAIR_COLUMNS))
+    base = baseline_homogeneity(df)
+    out = pd.concat([f for f in (joint, base) if len(f)]) if len(joint) or len(base) else joint
+    for col in ("n_train", "seed", "n_pairs"):
+        out[col] = pd.to_numeric(out[col], errors="coerce").astype("Int64")
+    out["homogeneity"] = pd.to_numeric(out["homogeneity"], errors="coerce")
+    return out.reset_index(drop=True)
 
 
-def summarize(df: "pd.DataFrame", by_size: bool = True) -> "pd.DataFrame":  # noqa: F821
-    """Mean, standard deviation and count of the scores per method x modality (x n_train).
+def summarize(df: pd.DataFrame, by_size: bool = True) -> pd.DataFrame:
+    """Mean, standard deviation and count of the scores per method x sensor (x n_train).
 
-    Only finished runs count; the ``n`` column is the number of runs (seeds).
+    Only finished runs count; the ``n`` column is the number of runs (seeds); see
+    :func:`xmodal.analysis.tables.summary_table`.
     """
-    ok = df[df["status"] == "ok"]
-    keys = ["method", "modality"] + (["n_train_requested"] if by_size else [])
-    metrics = [c for c in ("macro", "weighted", "homogeneity") if c in ok]
-    out = ok.groupby(keys, dropna=False)[metrics].agg(["mean", "std"])
-    out.columns = [f"{m}_{s}" for m, s in out.columns]
-    out["n"] = ok.groupby(keys, dropna=False).size()
-    return out.reset_index().rename(columns={"n_train_requested": "n_train"})
+    from xmodal.analysis.tables import summary_table
+
+    return summary_table(df, by_size=by_size)
 
 
-def export_csv(df: "pd.DataFrame", path: str | os.PathLike[str]) -> Path:  # noqa: F821
+def export_csv(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     """Write ``df`` to ``path`` as CSV atomically; returns the path."""
-    p = Path(path)
-    _atomic_write_text(p, df.to_csv(index=False))
-    return p
+    from xmodal.atomic import write_text
+
+    return write_text(path, df.to_csv(index=False))

@@ -7,6 +7,9 @@ DataFrames (numpy, scipy, pandas, scikit-learn), no torch, no trainer, no plotti
   scenes, verdicts with Holm's adjustment, references for the homogeneity of eq. (5).
 * :mod:`xmodal.analysis.latent`: how much of the sensor is left in the latent space
   (linear probe, neighbour mixing) and how well the sensors meet there (retrieval).
+* :mod:`xmodal.analysis.tables`: the tables the book shows (scores, comparisons,
+  homogeneity, gaps, claims, latent mixing, data-page tables): :mod:`xmodal.study`
+  loads the runs into tidy tables, this package computes, :mod:`xmodal.plots` draws.
 """
 
 from xmodal.analysis.latent import (
@@ -48,6 +51,30 @@ from xmodal.analysis.stats import (
     verdict,
 )
 
+from .tables import (
+    PAIR_COLUMNS,
+    PAPER_HOMOGENEITY,
+    PAPER_LABEL,
+    PAPER_SCORES,
+    baseline_homogeneity,
+    baseline_pairs,
+    claims,
+    claims_summary,
+    comparison_table,
+    final_pairs,
+    final_runs,
+    gap_table,
+    homogeneity_table,
+    latent_mixing,
+    method_label,
+    score_table,
+    sensor_order,
+    sensor_pairs,
+    source_note,
+    summary_table,
+    training_budget,
+)
+
 __all__ = [
     # latent
     "HIT_THRESHOLD",
@@ -85,4 +112,27 @@ __all__ = [
     "bootstrap_f1",
     "row_intersection",
     "homogeneity_references",
+    # --- xmodal.analysis.tables (reporting) ---
+    "PAIR_COLUMNS",
+    "PAPER_HOMOGENEITY",
+    "PAPER_LABEL",
+    "PAPER_SCORES",
+    "baseline_homogeneity",
+    "baseline_pairs",
+    "claims",
+    "claims_summary",
+    "comparison_table",
+    "final_pairs",
+    "final_runs",
+    "gap_table",
+    "homogeneity_table",
+    "latent_mixing",
+    "method_label",
+    "score_table",
+    "sensor_order",
+    "sensor_pairs",
+    "source_note",
+    "summary_table",
+    "training_budget",
+    # --- end of xmodal.analysis.tables ---
 ]

@@ -17,11 +17,16 @@ part of the official release; see :mod:`xmodal.data.clouds`)::
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
-from typing import Final, NamedTuple
+from typing import TYPE_CHECKING, Final, NamedTuple
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = [
+    "LAND_COVER",
     "SEASONS",
     "SENSORS",
     "PatchKey",
@@ -31,6 +36,8 @@ __all__ = [
     "CLOUD_MASK",
     "mask_path",
     "parse_mask_filename",
+    "parse_patch_id",
+    "read_patch",
 ]
 
 #: Season name -> folder name in the official release.
@@ -43,12 +50,15 @@ SEASONS: Final[dict[str, str]] = {
 
 #: Sensor folders of a season: Sentinel-1, Sentinel-2, land cover.
 SENSORS: Final[tuple[str, ...]] = ("s1", "s2", "lc")
+#: The sensor folder of the land-cover maps (the labels).
+LAND_COVER: Final[str] = "lc"
 
 #: Folder and file-name tag of the cloud masks written beside the patches (not a sensor).
 CLOUD_MASK: Final[str] = "cld"
 
 _FILE_RE = re.compile(r"^(ROIs\d{4}_[a-z]+)_(s1|s2|lc)_(\d+)_p(\d+)\.tif$")
 _MASK_RE = re.compile(rf"^(ROIs\d{{4}}_[a-z]+)_{CLOUD_MASK}_(\d+)_p(\d+)\.tif$")
+_ID_RE = re.compile(r"^(ROIs\d{4}_[a-z]+)_(\d+)_p(\d+)$")
 
 
 class PatchKey(NamedTuple):
@@ -78,7 +88,7 @@ def season_folder(season: str) -> str:
         ) from None
 
 
-def patch_path(root: str | Path, key: PatchKey, sensor: str) -> Path:
+def patch_path(root: str | os.PathLike[str], key: PatchKey, sensor: str) -> Path:
     """Path of the ``sensor`` file ("s1", "s2", "lc", or "cld" for the cloud mask) of ``key``."""
     if sensor not in (*SENSORS, CLOUD_MASK):
         raise ValueError(f"Unknown sensor {sensor!r}; choose one of {(*SENSORS, CLOUD_MASK)}")
@@ -109,3 +119,40 @@ def parse_mask_filename(name: str) -> PatchKey | None:
         return None
     sf, scene, patch = m.groups()
     return PatchKey(sf, int(scene), int(patch))
+def parse_patch_id(patch_id: str) -> PatchKey:
+    """The key of a patch id (``"ROIs2017_winter_12_p34"``), the inverse of :attr:`PatchKey.id`.
+
+    Raises:
+        ValueError: ``patch_id`` is not a SEN12MS patch id (the message names it).
+    """
+    m = _ID_RE.match(patch_id)
+    if m is None:
+        raise ValueError(f"Not a SEN12MS patch id: {patch_id!r} (expected e.g. 'ROIs2017_winter_12_p34')")
+    sf, scene, patch = m.groups()
+    return PatchKey(sf, int(scene), int(patch))
+
+
+def read_patch(root: str | os.PathLike[str], patch: str | PatchKey, sensor: str) -> np.ndarray:
+    """The raw ``[bands, H, W]`` array of one patch's ``sensor`` GeoTIFF (``"s1"``, ``"s2"`` or ``"lc"``).
+
+    The file is checked as the reader checks it (band count, data type;
+    :func:`xmodal.data.cache.decode_patch`).
+
+    Args:
+        root: the SEN12MS root.
+        patch: a patch id or its :class:`PatchKey`.
+        sensor: the sensor file.
+
+    Raises:
+        ValueError: ``patch`` is not a patch id.
+        MissingFileError: the patch has no such file (the message names the path).
+        CorruptFileError, BandCountError, DTypeError, AllNaNError: the file cannot be used.
+    """
+    from .cache import decode_patch
+    from .errors import MissingFileError
+
+    key = patch if isinstance(patch, PatchKey) else parse_patch_id(patch)
+    path = patch_path(root, key, sensor)
+    if not path.is_file():
+        raise MissingFileError(f"No {sensor} file for patch {key.id}: {path}")
+    return decode_patch(path, sensor)[0]

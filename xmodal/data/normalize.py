@@ -40,6 +40,8 @@ __all__ = [
     "ModalitySpec",
     "MODALITIES",
     "PUBLISHED_STATS",
+    "modality_color",
+    "modality_label",
     "modality_spec",
 ]
 
@@ -66,11 +68,26 @@ PUBLISHED_STATS: Final[dict[str, tuple[float, float]]] = {
 
 @dataclass(frozen=True)
 class ModalitySpec:
-    """A modality: which sensor file and which of its bands."""
+    """A modality: which sensor file and which of its bands, and how figures show it.
+
+    Attributes:
+        name: the modality's name in configs and results (``s1``, ``s2``, ...).
+        sensor: the sensor file it reads (``s1`` or ``s2``).
+        bands: its bands, in the order fed to the network.
+        label: short display name (``S1``), for legends, axes and tables.
+        long_label: long display name (``Sentinel-1``), for titles.
+        color: display colour (a matplotlib / plotly colour).
+        views: how a patch of it is shown: (title, bands of the sensor file) per image;
+            one band is drawn in grey, three as an RGB composite.
+    """
 
     name: str
     sensor: str
     bands: tuple[str, ...]
+    label: str = ""
+    long_label: str = ""
+    color: str = "grey"
+    views: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def band_index(self) -> list[int]:
@@ -80,14 +97,22 @@ class ModalitySpec:
 
     @property
     def in_channels(self) -> int:
+        """Number of input channels (bands)."""
         return len(self.bands)
 
 
+_TRUE_COLOUR: Final[tuple[str, tuple[str, ...]]] = ("true colour", ("B04", "B03", "B02"))
+_FALSE_COLOUR: Final[tuple[str, tuple[str, ...]]] = ("false colour (NIR)", ("B08", "B04", "B03"))
+
+#: The modalities, in display order (Sentinel-1 blue, Sentinel-2 red: the paper's colours).
 MODALITIES: Final[dict[str, ModalitySpec]] = {
-    "s1": ModalitySpec("s1", "s1", S1_BANDS),
-    "s2": ModalitySpec("s2", "s2", ("B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12")),
-    "s2all": ModalitySpec("s2all", "s2", S2_BANDS),
-    "rgb": ModalitySpec("rgb", "s2", ("B04", "B03", "B02")),
+    "s1": ModalitySpec("s1", "s1", S1_BANDS, "S1", "Sentinel-1", "#1f77b4",
+                       (("VV (dB)", ("VV",)), ("VH (dB)", ("VH",)))),
+    "s2": ModalitySpec("s2", "s2", ("B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12"),
+                       "S2", "Sentinel-2", "#d62728", (_TRUE_COLOUR, _FALSE_COLOUR)),
+    "s2all": ModalitySpec("s2all", "s2", S2_BANDS, "S2 (13 bands)", "Sentinel-2 (13 bands)", "#ff7f0e",
+                          (_TRUE_COLOUR, _FALSE_COLOUR)),
+    "rgb": ModalitySpec("rgb", "s2", ("B04", "B03", "B02"), "RGB", "RGB", "#2ca02c", (_TRUE_COLOUR,)),
 }
 
 
@@ -97,6 +122,20 @@ def modality_spec(name: str) -> ModalitySpec:
         return MODALITIES[name]
     except KeyError:
         raise ValueError(f"Unknown modality {name!r}; choose one of {sorted(MODALITIES)}") from None
+
+
+def modality_label(name: str, long: bool = False) -> str:
+    """Display name of a modality (``"s1"`` -> ``"S1"``, long: ``"Sentinel-1"``); unknown names as given."""
+    spec = MODALITIES.get(name)
+    if spec is None:
+        return name
+    return (spec.long_label if long else spec.label) or name
+
+
+def modality_color(name: str) -> str:
+    """Display colour of a modality (grey for an unknown name)."""
+    spec = MODALITIES.get(name)
+    return spec.color if spec is not None else "grey"
 
 
 def clean(sensor: str, arr: np.ndarray) -> np.ndarray:

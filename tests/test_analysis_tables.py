@@ -1,0 +1,390 @@
+"""The study's tables and statistics (xmodal.analysis.tables) on hand-made tables with known answers.
+
+Also the loading side (xmodal.study.load_results / load_homogeneity / baseline_homogeneity) on
+run folders written through xmodal.rundir by hand: nothing here trains.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from xmodal.analysis import tables
+from xmodal.rundir import Latents, Predictions, Result, RunDir, RunError
+
+
+def _rows(specs: list[tuple]) -> pd.DataFrame:
+    """A results table from (method, sensor, trained, n_requested, seed, macro, weighted) tuples."""
+    rows = []
+    for method, sensor, trained, n_req, seed, macro, weighted in specs:
+        rows.append({"study": "t", "method": method, "modality": sensor, "trained_modalities": trained,
+                     "n_train": 100 if n_req is None else n_req, "n_train_requested": n_req, "seed": seed,
+                     "macro": macro, "weighted": weighted, "homogeneity": math.nan, "status": "ok",
+                     "data_kind": "synthetic", "season": "winter", "split": "scene",
+                     "run_dir": f"/runs/t/{method}-{trained}-n{n_req}-seed{seed}"})
+    df = pd.DataFrame(rows)
+    df["n_train_requested"] = df["n_train_requested"].astype("Int64")
+    return df
+
+
+@pytest.fixture()
+def two_seeds() -> pd.DataFrame:
+    """Baseline S1 / S2 and C on S1+S2, two seeds, full training set; C also at n=10."""
+    return _rows([
+        ("baseline", "s1", "s1", None, 0, 0.50, 0.60), ("baseline", "s1", "s1", None, 1, 0.52, 0.62),
+        ("baseline", "s2", "s2", None, 0, 0.60, 0.70), ("baseline", "s2", "s2", None, 1, 0.64, 0.74),
+        ("C", "s1", "s1+s2", None, 0, 0.55, 0.70), ("C", "s2", "s1+s2", None, 0, 0.65, 0.75),
+        ("C", "s1", "s1+s2", None, 1, 0.57, 0.74), ("C", "s2", "s1+s2", None, 1, 0.67, 0.77),
+        ("C", "s1", "s1+s2", 10, 0, 0.30, 0.40), ("C", "s2", "s1+s2", 10, 0, 0.35, 0.45),
+    ])
+
+
+@pytest.fixture()
+def three_sensors() -> pd.DataFrame:
+    """Baselines on s1, s2 and rgb and C+T+M on all three, one seed."""
+    return _rows([
+        ("baseline", "s1", "s1", None, 0, 0.50, 0.60), ("baseline", "s2", "s2", None, 0, 0.60, 0.70),
+        ("baseline", "rgb", "rgb", None, 0, 0.55, 0.65),
+        ("C+T+M", "s1", "s1+s2+rgb", None, 0, 0.52, 0.61), ("C+T+M", "s2", "s1+s2+rgb", None, 0, 0.62, 0.72),
+        ("C+T+M", "rgb", "s1+s2+rgb", None, 0, 0.58, 0.66),
+    ])
+
+
+# ----------------------------------------------------------------------------- vocabulary
+def test_sensors_are_ordered_as_the_data_layer_lists_them_and_paired_once() -> None:
+    assert tables.sensor_order(["rgb", "s2", "s1", "s2", "zz", "aa"]) == ["s1", "s2", "rgb", "aa", "zz"]
+    assert tables.sensor_pairs(["rgb", "s1", "s2"]) == [("s1", "s2"), ("s1", "rgb"), ("s2", "rgb")]
+    assert tables.sensor_pairs(["s2"]) == []
+    df = pd.DataFrame({"method": ["C+T+M", "zeta", "baseline", "C"], "modality": ["rgb", "s1", None, "s1"]})
+    assert tables.methods_in(df) == ["baseline", "C", "C+T+M", "zeta"]
+    assert tables.sensors_in(df) == ["s1", "rgb"]
+    assert tables.method_label("baseline", "s2") == "Baseline S2"
+    assert tables.method_label("C+T+M") == "C+T+M"
+
+
+def test_the_papers_numbers_are_looked_up_in_either_pair_order() -> None:
+    assert tables.paper_score("C", "s2", "weighted") == 0.80
+    assert tables.paper_score("C+M", "s1", "macro") is None  # Figure 2 only, no number
+    assert tables.paper_homogeneity("C+T+M", "s2", "s1") == tables.paper_homogeneity("C+T+M", "s1", "s2") == 0.67
+    assert tables.paper_homogeneity("baseline", "s1", "rgb") is None
+    assert tables.paper_sensors() == ["s1", "s2"]
+
+
+# ----------------------------------------------------------------------------- runs and scores
+def test_final_runs_take_the_whole_split_or_else_the_largest_set(two_seeds: pd.DataFrame) -> None:
+    small_only = _rows([("C+M", "s1", "s1+s2", 10, 0, 0.3, 0.4), ("C+M", "s1", "s1+s2", 20, 0, 0.4, 0.5)])
+    df = pd.concat([two_seeds, small_only, two_seeds.iloc[:1].assign(status="failed")], ignore_index=True)
+    final = tables.final_runs(df)
+    assert final["n_train_requested"].isna().sum() == 8 and (final["status"] == "ok").all()
+    assert final[final["method"] == "C+M"]["n_train"].tolist() == [20]
+
+
+def test_source_note_names_data_split_runs_and_seeds(two_seeds: pd.DataFrame) -> None:
+    assert tables.source_note(two_seeds, study="t") == (
+        "synthetic SEN12MS-like data, winter, scene split; 7 runs of study 't', seeds 0, 1")
+    assert tables.source_note(two_seeds.iloc[:0]) == "no finished run"
+
+
+def test_score_and_summary_tables(two_seeds: pd.DataFrame, three_sensors: pd.DataFrame) -> None:
+    st = tables.score_table(two_seeds).set_index(["method", "modality"])
+    assert st.loc[("C", "s1"), "weighted_mean"] == pytest.approx(0.72)
+    assert st.loc[("C", "s1"), "weighted_std"] == pytest.approx(np.std([0.70, 0.74], ddof=1))
+    assert st.loc[("C", "s1"), "weighted_count"] == 2  # the n=10 run is not on the full set
+    order = tables.score_table(three_sensors)[["method", "modality"]].apply(tuple, axis=1).tolist()
+    assert order == [("baseline", "s1"), ("baseline", "s2"), ("baseline", "rgb"),
+                     ("C+T+M", "s1"), ("C+T+M", "s2"), ("C+T+M", "rgb")]
+    summary = tables.summary_table(two_seeds)
+    assert summary["n"].sum() == len(two_seeds)
+    assert {"method", "modality", "n_train", "macro_mean", "weighted_std", "n"} <= set(summary.columns)
+
+
+def test_comparison_table_puts_the_papers_numbers_beside(two_seeds: pd.DataFrame,
+                                                         three_sensors: pd.DataFrame) -> None:
+    table = tables.comparison_table(two_seeds).set_index(["method", "modality"])
+    assert table.loc[("C", "S1"), "weighted F1 (this study)"] == f"0.720 ± {np.std([0.70, 0.74], ddof=1):.3f} (n=2)"
+    assert table.loc[("C", "S1"), "weighted F1 (paper)"] == "0.73"
+    assert table.loc[("Baseline", "S2"), "macro F1 (paper)"] == "0.68"
+    rgb = tables.comparison_table(three_sensors).set_index(["method", "modality"]).loc[("C+T+M", "RGB")]
+    assert rgb["weighted F1 (this study)"] == "0.660 (n=1)" and rgb["weighted F1 (paper)"] == "–"
+
+
+# ----------------------------------------------------------------------------- homogeneity
+def _pred(sensor: str, ids: list[str], prob: list[list[float]]) -> Predictions:
+    p = np.asarray(prob, dtype=float)
+    return Predictions([sensor], ["A", "B"], {sensor: np.asarray(ids)}, {sensor: p}, {sensor: p})
+
+
+def test_baseline_homogeneity_aligns_two_runs_by_patch_id_for_every_pair(three_sensors: pd.DataFrame) -> None:
+    pairs = tables.baseline_pairs(three_sensors)
+    assert list(zip(pairs["sensor_a"], pairs["sensor_b"], strict=True)) == [("s1", "s2"), ("s1", "rgb"), ("s2", "rgb")]
+    run = {s: pairs.loc[pairs["sensor_a"] == s, "run_dir_a"].iloc[0] for s in ("s1", "s2")}
+    run["rgb"] = pairs.loc[pairs["sensor_b"] == "rgb", "run_dir_b"].iloc[0]
+    preds = {
+        run["s1"]: _pred("s1", ["p1", "p2", "p3"], [[1, 0], [0.5, 0.5], [0, 1]]),
+        run["s2"]: _pred("s2", ["p3", "p1", "p9"], [[0, 1], [0.6, 0.4], [1, 0]]),  # another order, p9 only here
+        run["rgb"]: _pred("rgb", ["q1", "q2"], [[1, 0], [0, 1]]),  # no patch in common with the others
+    }
+    hom = tables.baseline_homogeneity(pairs, preds)
+    assert list(hom.columns) == list(tables.PAIR_COLUMNS)
+    assert len(hom) == 1  # the rgb pairs share no patch
+    row = hom.iloc[0]
+    # p1: min(1, .6) + min(0, .4) = 0.6; p3: 1.0  -> mean 0.8 over 2 aligned pairs
+    assert (row["sensor_a"], row["sensor_b"], row["n_pairs"]) == ("s1", "s2", 2)
+    assert row["homogeneity"] == pytest.approx(0.8)
+    assert row["method"] == "baseline" and pd.isna(row["n_train"]) and row["seed"] == 0
+
+
+def _pairs(rows: list[tuple]) -> pd.DataFrame:
+    return pd.DataFrame([{"study": "t", "method": m, "sensor_a": a, "sensor_b": b, "n_train": n, "seed": seed,
+                          "homogeneity": h, "n_pairs": 10, "run_dir_a": f"{m}{seed}", "run_dir_b": f"{m}{seed}"}
+                         for m, a, b, n, seed, h in rows], columns=list(tables.PAIR_COLUMNS))
+
+
+def test_homogeneity_table_per_method_and_pair_beside_the_paper() -> None:
+    pairs = _pairs([
+        ("baseline", "s1", "s2", None, 0, 0.50), ("baseline", "s1", "s2", None, 1, 0.54),
+        ("C+T+M", "s1", "s2", None, 0, 0.70), ("C+T+M", "s2", "s1", None, 1, 0.74),  # either order
+        ("C+T+M", "s1", "rgb", None, 0, 0.80), ("C+T+M", "s1", "s2", 10, 0, 0.10),  # n=10: not final
+        ("C", "s1", "s2", 10, 0, 0.3), ("C", "s1", "s2", 20, 0, 0.4), ("C", "s1", "s2", 20, 1, math.nan),
+    ])
+    final = tables.final_pairs(pairs)
+    assert sorted(final[final["method"] == "C"]["homogeneity"]) == [0.4]  # largest set, NaN dropped
+    table = tables.homogeneity_table(pairs)
+    assert table[["method", "sensors"]].apply(tuple, axis=1).tolist() == [
+        ("Baseline", "S1, S2"), ("C", "S1, S2"), ("C+T+M", "S1, S2"), ("C+T+M", "S1, RGB")]
+    row = table.set_index(["method", "sensors"]).loc[("C+T+M", "S1, S2")]
+    assert row["s_mean"] == pytest.approx(0.72) and row["n"] == 2 and row["s (paper)"] == "0.67"
+    assert table.set_index(["method", "sensors"]).loc[("C+T+M", "S1, RGB"), "s (paper)"] == "–"
+    assert table.set_index(["method", "sensors"]).loc[("Baseline", "S1, S2"), "s (this study)"].startswith("0.520 ± ")
+    assert len(tables.homogeneity_table(pairs.iloc[:0])) == 0
+
+
+# ----------------------------------------------------------------------------- gaps
+def test_gap_is_the_later_sensor_minus_the_earlier_per_seed(two_seeds: pd.DataFrame,
+                                                            three_sensors: pd.DataFrame) -> None:
+    gaps = tables.gap_per_seed(two_seeds, "macro", "s1", "s2").set_index(["method", "seed"])["gap"]
+    assert gaps[("baseline", 1)] == pytest.approx(0.12) and gaps[("C", 0)] == pytest.approx(0.10)
+    assert len(tables.gap_per_seed(two_seeds, "macro", "s1", "rgb")) == 0
+    table = tables.gap_table(two_seeds).set_index("method")
+    assert table.loc["Baseline", "sensors"] == "S2 − S1"
+    assert table.loc["Baseline", "macro gap (this study)"].startswith("0.110 ± ")
+    assert table.loc["Baseline", "weighted gap (paper)"] == "0.14"
+    three = tables.gap_table(three_sensors)
+    assert set(three["sensors"]) == {"S2 − S1", "RGB − S1", "RGB − S2"}
+    rgb = three.set_index(["method", "sensors"]).loc[("C+T+M", "RGB − S2")]
+    assert rgb["weighted gap (this study)"] == "-0.060 (n=1)" and rgb["weighted gap (paper)"] == "–"
+    assert list(tables.gap_table(two_seeds.iloc[:0])) == list(table.reset_index().columns)
+
+
+# ----------------------------------------------------------------------------- claims
+def test_claim_statistics_pair_by_seed_and_weigh_the_spread() -> None:
+    a = pd.Series([0.70, 0.72, 0.74], index=[0, 1, 2])
+    b = pd.Series([0.60, 0.70, 0.80], index=[0, 1, 2])
+    mean, std, n = tables.paired_difference(a, b)  # paired by seed: differences 0.10, 0.02, -0.06
+    assert (mean, n) == (pytest.approx(0.02), 3)
+    assert std == pytest.approx(pd.Series([0.10, 0.02, -0.06]).std())
+    assert tables.verdict(mean, std, n) == "inconclusive (difference within the spread over seeds)"
+    assert tables.verdict(0.05, 0.01, 3) == "holds"
+    assert tables.verdict(-0.05, 0.01, 3) == "does not hold"
+    assert tables.verdict(-0.05, 0.01, 3, want_positive=False) == "holds"
+    assert tables.verdict(0.05, math.nan, 1) == "holds (one seed, no spread)"
+    assert tables.verdict(math.nan, math.nan, 0) == "not measured"
+    assert tables.verdict(0.0, 0.0, 2) == "does not hold (no difference)"
+    # unpaired (one common seed): difference of the means, spread of both
+    m, s, k = tables.paired_difference(pd.Series([0.5, 0.7], index=[0, 1]), pd.Series([0.4], index=[5]))
+    assert (m, k) == (pytest.approx(0.2), 1) and s == pytest.approx(pd.Series([0.5, 0.7]).std())
+
+
+def test_claims_are_computed_from_the_tables(two_seeds: pd.DataFrame) -> None:
+    pairs = _pairs([("baseline", "s1", "s2", None, 0, 0.50), ("baseline", "s1", "s2", None, 1, 0.52),
+                    ("C", "s1", "s2", None, 0, 0.70), ("C", "s1", "s2", None, 1, 0.74)])
+    table = tables.claims(two_seeds, pairs).set_index("claim")
+    assert set(table["verdict"]) <= set(tables.VERDICTS)
+    c = table.loc["C beats the Baseline on S1 (weighted F1)"]  # differences 0.10, 0.12
+    assert c["paper reports"] == "0.73 vs 0.63"
+    assert c["this study"] == f"C − Baseline = +0.110 ± {np.std([0.10, 0.12], ddof=1):.3f} (2 seeds)"
+    assert c["verdict"] == "holds"
+    assert table.loc["C+T+M keeps or beats the Baseline on S2 (weighted F1)", "verdict"] == "not measured"
+    gap = table.loc["S2 is more accurate than S1 (Baseline, weighted F1)"]
+    assert gap["paper reports"] == "S2 above S1 for every method" and gap["verdict"] == "holds"
+    hom = table.loc["C+T+M is more homogeneous than C (eq. 5)"]
+    assert hom["paper reports"] == "s = 0.67 vs 0.66" and hom["verdict"] == "not measured"
+    assert "C+T+M narrows the S1-S2 gap of the Baseline (weighted F1)" in table.index
+    summary = tables.claims_summary(table.reset_index(), "the test")
+    holds = int(table["verdict"].str.startswith("holds").sum())
+    assert summary.startswith(f"Of {len(table)} claims checked on the test, **{holds} hold**")
+    assert tables.claims_summary(table.iloc[:0]) == "No claim could be checked: the study has no comparable runs."
+
+
+def test_claims_check_the_papers_sensors_whatever_else_the_study_has(three_sensors: pd.DataFrame) -> None:
+    two = three_sensors[three_sensors["modality"] != "rgb"]
+    with_rgb = tables.claims(three_sensors)
+    assert with_rgb["claim"].tolist() == tables.claims(two)["claim"].tolist()
+    assert not with_rgb["claim"].str.contains("RGB").any()
+    only_rgb = three_sensors[three_sensors["modality"] == "rgb"]
+    assert len(tables.claims(only_rgb)) == 0
+
+
+def test_training_budget_says_whether_the_size_curves_vary_only_the_data() -> None:
+    fixed = tables.training_budget({"epochs": 10, "steps_per_epoch": 15, "batch_size": 32})
+    assert "10 x 15 = 150 optimisation steps of 32 patches" in fixed and "vary only the data" in fixed
+    per_epoch = tables.training_budget({"epochs": 6, "steps_per_epoch": None, "batch_size": 16})
+    assert "6 epochs over its own training set" in per_epoch and "fewer" in per_epoch
+
+
+# ----------------------------------------------------------------------------- latent space
+def _latents(sensors: list[str], n: int = 6, seed: int = 0, shift: float = 0.0) -> Latents:
+    """The same patches seen by every sensor: sensor k's vectors are patch vectors + k * shift."""
+    rng = np.random.default_rng(seed)
+    base = rng.normal(size=(n, 4)).astype(np.float32) * 5
+    labels = np.eye(3)[np.arange(n) % 3]
+    z = np.concatenate([base + k * shift for k in range(len(sensors))])
+    ids = np.array([f"p{i}" for i in range(n)] * len(sensors))
+    mod = np.repeat(np.array(sensors), n)
+    return Latents(z, np.tile(labels, (len(sensors), 1)), np.tile(labels, (len(sensors), 1)), mod, ids)
+
+
+def test_latent_mixing_measures_every_pair_of_sensors() -> None:
+    mixed = _latents(["s1", "s2", "rgb"], shift=0.0)  # identical vectors: every pair found
+    apart = _latents(["s1", "s2"], shift=1000.0)  # far apart: no other-sensor neighbour
+    table = tables.latent_mixing({"mixed": [mixed], "apart": [apart]}, k=2).set_index("panel")
+    assert table.loc["mixed", "vectors"] == 18
+    assert table.loc["mixed", "pair found (S1 → nearest S2)"] == 1.0
+    assert table.loc["mixed", "pair found (S2 → nearest RGB)"] == 1.0
+    assert table.loc["mixed", "chance level of pair found (S1 → RGB)"] == round(1 / 6, 3)
+    assert table.loc["apart", "other-sensor neighbours (k=2)"] == 0.0
+    assert table.loc["apart", "pair found (S1 → nearest RGB)"] == "–"  # no rgb in that panel
+    stacked = tables.latent_mixing({"two runs": [mixed.of("s1"), mixed.of("s2")]}, k=2)
+    assert stacked.iloc[0]["pair found (S1 → nearest S2)"] == 1.0
+
+
+def test_mined_triplets_respect_the_label_thresholds_on_the_first_two_sensors() -> None:
+    lat = _latents(["rgb", "s1"], n=9, shift=0.1)
+    table, info = tables.mined_triplets(lat, batch_size=6, n_show=4, positive_threshold=0.5, negative_threshold=0.1)
+    assert len(table) == 4 and info["n"] == 6
+    ids_s1 = set(lat.of("s1").ids)
+    assert set(table["anchor"]) <= ids_s1  # anchors from s1, the first sensor in display order
+    rows = np.flatnonzero(info["valid"])
+    assert len(rows) and (info["s"][rows, info["pos"][rows]] >= 0.5).all()
+    assert (info["s"][rows, info["neg"][rows]] <= 0.1).all()
+    with pytest.raises(ValueError, match=r"two sensors; these hold \['s1'\]"):
+        tables.mined_triplets(lat.of("s1"))
+
+
+# ----------------------------------------------------------------------------- data tables
+def test_soft_label_and_class_frequency_tables() -> None:
+    from xmodal.data.labels import class_names
+
+    lc = np.zeros((4, 4, 4), dtype=np.uint16)
+    lc[0, :, :2] = 1  # IGBP 1: Forest, half of the pixels
+    lc[0, :, 2:] = 17  # IGBP 17: Water
+    table = tables.soft_label_table(lc, "dfc9").set_index("class")
+    assert table.loc["Forest", "pixels"] == 8 and table.loc["Forest", "soft label"] == pytest.approx(0.5)
+    assert table.loc["Water", "present for F1 (> 0.3)"] and not table.loc["Urban", "present for F1 (> 0.3)"]
+    labels = np.array([[0.5, 0.5, 0.0], [0.2, 0.0, 0.8]])
+    freq = tables.class_frequency_table(labels, ["a", "b", "c"]).set_index("class")
+    assert freq.loc["a", "present in patch (> 0)"] == 1.0 and freq.loc["a", "counts for F1 (> 0.3)"] == 0.5
+    assert freq.loc["c", "mean share of pixels"] == pytest.approx(0.4)
+    assert list(tables.soft_label_table(lc, "dfc10")["class"]) == class_names("dfc10")
+
+
+def test_patch_choices_and_parameter_tables() -> None:
+    from xmodal.data.synthetic import SyntheticParams
+
+    labels = np.array([[1, 0, 0], [0, 1, 0], [1, 0, 0], [0.4, 0.3, 0.3]])
+    ids = ["a", "b", "c", "d"]
+    picks = tables.pick_patches(ids, labels, n=3, seed=0)
+    assert len(set(picks)) == 3 and picks == tables.pick_patches(ids, labels, n=3, seed=0)
+    assert len({int(labels[ids.index(p)].argmax()) for p in picks[:2]}) == 2  # different dominant classes first
+    assert tables.most_mixed(ids, labels) == "d"
+    flat = tables.params_table({"a": {"b": 1.5, "c": [0.5, 2.0]}, "d": "x"})
+    assert flat.to_dict("records") == [{"parameter": "a.b", "value": 1.5}, {"parameter": "a.c", "value": "0.5, 2"},
+                                       {"parameter": "d", "value": "x"}]
+    params = SyntheticParams()
+    overview = tables.params_overview(params).set_index("parameter")
+    assert overview.loc["s2_signatures", "value"].startswith("per class (")
+    assert overview.loc["biome_priors", "value"] == "per biome: see the biome table"
+    assert len(tables.biome_table(params)) == len(params.biome_table())
+    leak = tables.leakage_table({"random": 0.25, "scene": 0.0}, {"split": "scene"}).set_index("split")
+    assert leak.loc["random", "used by"] == "the paper" and leak.loc["scene", "used by"] == "this study"
+    assert leak.loc["random", "test patches overlapping a training patch"] == "25.0%"
+
+
+# ----------------------------------------------------------------------------- from run folders to tables
+def _write_run(study: Path, name: str, method: str, sensors: list[str], seed: int = 0,
+               config_hash: str = "abcdef012345", probs: dict[str, list[list[float]]] | None = None,
+               homogeneity: dict[str, float] | None = None, micro: bool = True) -> RunDir:
+    run = RunDir(study / f"{name}-{config_hash}")
+    metrics = {s: {"macro": 0.5, "weighted": 0.6, **({"micro": 0.7} if micro else {}),
+                   "per_class": {"A": 0.4, "B": 0.6}, "support": {"A": 1, "B": 2}} for s in sensors}
+    run.write_result(Result.from_dict({
+        "config": {"method": method, "modalities": sensors, "seed": seed, "n_train": None, "epochs": 1},
+        "config_hash": config_hash, "data": {"kind": "synthetic", "n_test": 3, "n_train": {s: 9 for s in sensors},
+                                             "class_names": ["A", "B"]},
+        "metrics": metrics, "homogeneity": homogeneity or {}, "history": [{"epoch": 1}],
+        "timings": {"total_seconds": 1.0}}))
+    if probs is not None:
+        ids = {s: np.array(["p1", "p2", "p3"]) for s in sensors}
+        p = {s: np.asarray(probs[s], dtype=float) for s in sensors}
+        run.write_predictions(Predictions(sensors, ["A", "B"], ids, p, p))
+    return run
+
+
+def test_load_results_reads_runs_through_rundir_and_counts_a_copied_run_once(tmp_path: Path) -> None:
+    from xmodal.rundir import study_meta_path
+    from xmodal.study import load_per_class, load_results
+
+    study = tmp_path / "runs" / "mine"
+    study_meta_path(study).parent.mkdir(parents=True)
+    study_meta_path(study).write_text('{"name": "mine"}')
+    _write_run(study, "C-s1+s2-nall-seed0", "C", ["s1", "s2"], homogeneity={"s1|s2": 0.8})
+    copy = tmp_path / "runs" / "mine-copy"
+    _write_run(copy, "C-s1+s2-nall-seed0", "C", ["s1", "s2"], homogeneity={"s1|s2": 0.8})  # same hash
+    failed = RunDir(study / "baseline-s1-nall-seed0-0123456789ab")
+    failed.write_error(RunError("ValueError", "bad patch", ["line"], {
+        "config": {"method": "baseline", "modalities": ["s1"], "seed": 0}, "config_hash": "0123456789ab"}))
+    df = load_results(tmp_path / "runs")
+    ok = df[df["status"] == "ok"]
+    assert len(ok) == 2 and set(ok["run_dir"]) == {str(study / "C-s1+s2-nall-seed0-abcdef012345")}
+    assert set(ok["study"]) == {"mine"} and set(ok["point"]) == {"C-s1+s2-nall-seed0"}
+    assert ok["homogeneity"].tolist() == [0.8, 0.8] and ok["micro"].tolist() == [0.7, 0.7]
+    bad = df[df["status"] == "failed"].iloc[0]
+    assert bad["error"] == "ValueError: bad patch" and bad["point"] == "baseline-s1-nall-seed0"
+    assert len(load_per_class(tmp_path / "runs")) == 2 * 2  # the copy is not counted twice
+    from xmodal.study import StudyError
+
+    with pytest.raises(StudyError, match="No results: .*nowhere does not exist"):
+        load_results(tmp_path / "nowhere")
+
+
+def test_micro_f1_falls_back_on_the_predictions_at_the_threshold(tmp_path: Path) -> None:
+    from xmodal.metrics import f1_scores
+    from xmodal.study import load_results
+
+    probs = {"s1": [[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]]}
+    _write_run(tmp_path, "baseline-s1", "baseline", ["s1"], probs=probs, micro=False)
+    p = np.asarray(probs["s1"])
+    assert load_results(tmp_path)["micro"].iloc[0] == pytest.approx(f1_scores(p, p)["micro"])
+
+
+def test_load_homogeneity_joins_joint_models_and_every_pair_of_baselines(tmp_path: Path) -> None:
+    from xmodal.study import baseline_homogeneity, load_homogeneity, load_results
+
+    _write_run(tmp_path, "C+T+M-s1+s2+rgb", "C+T+M", ["s1", "s2", "rgb"], config_hash="a" * 12,
+               homogeneity={"s1|s2": 0.7, "s1|rgb": 0.6, "rgb|s2": 0.9})
+    probs = {"s1": [[1, 0], [0, 1], [0.5, 0.5]], "s2": [[1, 0], [1, 0], [0.5, 0.5]], "rgb": [[0, 1], [0, 1], [0, 1]]}
+    for i, s in enumerate(("s1", "s2", "rgb")):
+        _write_run(tmp_path, f"baseline-{s}", "baseline", [s], config_hash=f"{i}" * 12, probs={s: probs[s]})
+    results = load_results(tmp_path)
+    base = baseline_homogeneity(results).set_index(["sensor_a", "sensor_b"])["homogeneity"]
+    assert base.to_dict() == pytest.approx({("s1", "s2"): 2 / 3, ("s1", "rgb"): 0.5, ("s2", "rgb"): 1 / 6})
+    hom = load_homogeneity(tmp_path)
+    assert list(hom.columns) == list(tables.PAIR_COLUMNS) and len(hom) == 6
+    joint = hom[hom["method"] == "C+T+M"].set_index(["sensor_a", "sensor_b"])["homogeneity"]
+    assert joint.to_dict() == {("s1", "s2"): 0.7, ("s1", "rgb"): 0.6, ("s2", "rgb"): 0.9}  # pairs in display order
+    table = tables.homogeneity_table(hom)
+    assert len(table) == 6 and set(table["sensors"]) == {"S1, S2", "S1, RGB", "S2, RGB"}

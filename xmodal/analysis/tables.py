@@ -1,0 +1,864 @@
+"""Tables and statistics of a study: pure functions, tables or arrays in, tables out.
+
+The inputs are what :mod:`xmodal.study` loads from the run folders:
+
+* the tidy *results* table of :func:`xmodal.study.load_results`: one row per run and
+  sensor (columns ``method``, ``modality``, ``trained_modalities``, ``n_train``,
+  ``n_train_requested``, ``seed``, ``macro``, ``weighted``, ``status``, ``run_dir``, ...);
+* the tidy *pair homogeneity* table of :func:`xmodal.study.load_homogeneity`: one row
+  per run (or pair of single-sensor baselines) and pair of sensors, columns
+  :data:`PAIR_COLUMNS`;
+* a run's :class:`~xmodal.rundir.Predictions` and :class:`~xmodal.rundir.Latents`,
+  and the synthetic generator's parameters.
+
+Nothing here reads a run folder, trains or draws: :mod:`xmodal.study` loads and
+:mod:`xmodal.plots` draws. Sensors are never named in the logic: they are the ones the
+tables hold (the runs' configs), ordered as the data layer lists its modalities, and
+pairs of sensors are :func:`itertools.combinations` of them. The only sensor names are
+those of the numbers quoted from the paper (:data:`PAPER_SCORES`,
+:data:`PAPER_HOMOGENEITY`): the paper's claims are checked on the sensors it reports.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from xmodal.config import METHODS
+from xmodal.data.normalize import MODALITIES, modality_label
+from xmodal.metrics import F1_THRESHOLD, homogeneity
+from xmodal.rundir import Latents, Predictions, align_ids
+
+__all__ = [
+    "PAIR_COLUMNS",
+    "PAPER_HOMOGENEITY",
+    "PAPER_LABEL",
+    "PAPER_SCORES",
+    "VERDICTS",
+    "baseline_homogeneity",
+    "baseline_pairs",
+    "biome_table",
+    "claims",
+    "claims_summary",
+    "class_frequency_table",
+    "comparison_table",
+    "final_pairs",
+    "final_runs",
+    "gap_per_seed",
+    "gap_table",
+    "homogeneity_table",
+    "latent_embedding",
+    "latent_mixing",
+    "leakage_table",
+    "method_label",
+    "methods_in",
+    "mined_triplets",
+    "most_mixed",
+    "ok_runs",
+    "paired_difference",
+    "paper_homogeneity",
+    "paper_score",
+    "paper_sensors",
+    "params_overview",
+    "params_table",
+    "pick_patches",
+    "score_table",
+    "sensor_order",
+    "sensor_pairs",
+    "sensors_in",
+    "soft_label_table",
+    "source_note",
+    "summary_table",
+    "training_budget",
+    "verdict",
+]
+
+# ----------------------------------------------------------------------------- the paper's numbers
+#: Macro and weighted F1 *reported by the paper* (Senchugova and Hänsch, Sec. 3.2 and Figure 2),
+#: per (method, sensor). C+M and C+T appear only in the paper's Figure 2, without numbers.
+PAPER_SCORES: dict[tuple[str, str], dict[str, float]] = {
+    ("baseline", "s1"): {"macro": 0.58, "weighted": 0.63},
+    ("baseline", "s2"): {"macro": 0.68, "weighted": 0.77},
+    ("C", "s1"): {"macro": 0.60, "weighted": 0.73},
+    ("C", "s2"): {"macro": 0.71, "weighted": 0.80},
+    ("C+T+M", "s1"): {"macro": 0.55, "weighted": 0.70},
+    ("C+T+M", "s2"): {"macro": 0.64, "weighted": 0.79},
+}
+#: Homogeneity s of eq. (5) *reported by the paper*, per (method, sensor, sensor).
+PAPER_HOMOGENEITY: dict[tuple[str, str, str], float] = {
+    ("baseline", "s1", "s2"): 0.63,
+    ("C", "s1", "s2"): 0.66,
+    ("C+T+M", "s1", "s2"): 0.67,
+}
+#: Where the paper's numbers come from, for captions.
+PAPER_LABEL = "reported by the paper (SEN12MS winter, random split, ResNet50)"
+
+#: Columns of the pair homogeneity tables (:func:`baseline_homogeneity`,
+#: :func:`xmodal.study.load_homogeneity`): ``n_train`` is the requested training-set size
+#: (missing: the whole split); ``run_dir_a`` and ``run_dir_b`` are the same folder for a joint model.
+PAIR_COLUMNS: tuple[str, ...] = (
+    "study", "method", "sensor_a", "sensor_b", "n_train", "seed", "homogeneity", "n_pairs",
+    "run_dir_a", "run_dir_b",
+)
+
+#: Verdicts of :func:`claims` (a one-seed verdict says that no spread could be estimated).
+VERDICTS: tuple[str, ...] = ("holds", "does not hold", "inconclusive (difference within the spread over seeds)",
+                             "not measured", "holds (one seed, no spread)", "does not hold (one seed, no spread)",
+                             "does not hold (no difference)")
+
+
+def paper_score(method: str, sensor: str, metric: str) -> float | None:
+    """The paper's ``metric`` (macro / weighted F1) of ``method`` on ``sensor``, or ``None``."""
+    return PAPER_SCORES.get((method, sensor), {}).get(metric)
+
+
+def paper_homogeneity(method: str, a: str, b: str) -> float | None:
+    """The paper's homogeneity of ``method`` between sensors ``a`` and ``b`` (either order), or ``None``."""
+    return PAPER_HOMOGENEITY.get((method, a, b), PAPER_HOMOGENEITY.get((method, b, a)))
+
+
+def paper_sensors() -> list[str]:
+    """The sensors the paper reports scores for, in display order."""
+    return sensor_order(s for _, s in PAPER_SCORES)
+
+
+# ----------------------------------------------------------------------------- vocabulary
+def method_label(method: str, sensor: str | None = None) -> str:
+    """Display name of a method (``"baseline"`` -> ``"Baseline"``), with a sensor's label when given."""
+    name = "Baseline" if method == "baseline" else method
+    return f"{name} {modality_label(sensor)}" if sensor else name
+
+
+def sensor_order(sensors: Iterable[str]) -> list[str]:
+    """``sensors`` without repeats, in the data layer's order of modalities (unknown ones last, sorted)."""
+    present = {str(s) for s in sensors}
+    return [m for m in MODALITIES if m in present] + sorted(present - set(MODALITIES))
+
+
+def sensor_pairs(sensors: Iterable[str]) -> list[tuple[str, str]]:
+    """Every pair of ``sensors`` once, each pair and the pairs in :func:`sensor_order`."""
+    return list(itertools.combinations(sensor_order(sensors), 2))
+
+
+def sensors_in(table: pd.DataFrame, column: str = "modality") -> list[str]:
+    """The sensors of a table's ``column``, in :func:`sensor_order`."""
+    return sensor_order(table[column].dropna()) if column in table.columns else []
+
+
+def methods_in(table: pd.DataFrame) -> list[str]:
+    """The methods of a table, in the order of :data:`xmodal.config.METHODS` (unknown ones last)."""
+    present = set(table["method"].dropna())
+    return [m for m in METHODS if m in present] + sorted(present - set(METHODS))
+
+
+def _order_key(order: Sequence[str]) -> Any:
+    rank = {v: i for i, v in enumerate(order)}
+    return lambda col: col.map(lambda v: rank.get(v, len(rank)))
+
+
+def _pair_text(a: str, b: str) -> str:
+    return f"{modality_label(a)}, {modality_label(b)}"
+
+
+def _flat(columns: pd.Index) -> list[str]:
+    """``("macro", "mean")`` -> ``"macro_mean"``: the columns of an aggregated table."""
+    return ["_".join(map(str, c)) for c in columns]
+
+
+def _fmt(mean: float, std: float, n: int) -> str:
+    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
+        return "–"
+    if n and n > 1 and std == std:
+        return f"{mean:.3f} ± {std:.3f} (n={n})"
+    return f"{mean:.3f} (n={n})"
+
+
+# ----------------------------------------------------------------------------- runs
+def ok_runs(results: pd.DataFrame) -> pd.DataFrame:
+    """The rows of finished runs (all rows when the table has no ``status``)."""
+    if "status" in results.columns:
+        return results[results["status"] == "ok"]
+    return results
+
+
+def final_runs(results: pd.DataFrame) -> pd.DataFrame:
+    """Rows of the runs on the full training set (the runs of the paper's Figure 2).
+
+    Rows with ``n_train_requested`` missing (the whole split); for a method without such
+    runs, those with its largest training set.
+    """
+    ok = ok_runs(results)
+    full = ok[ok["n_train_requested"].isna()]
+    rest = []
+    for m in sorted(set(ok["method"]) - set(full["method"])):
+        sub = ok[ok["method"] == m]
+        rest.append(sub[sub["n_train"] == sub["n_train"].max()])
+    return pd.concat([full, *rest]) if rest else full
+
+
+def source_note(results: pd.DataFrame, study: str | None = None) -> str:
+    """Which data and how many runs a figure shows (one line for captions and titles).
+
+    E.g. ``"synthetic SEN12MS-like data, winter, scene split; 14 runs of study 'quick', seeds 0"``.
+    """
+    ok = ok_runs(results)
+    if len(ok) == 0:
+        return "no finished run"
+    kinds = sorted({str(k) for k in ok["data_kind"].dropna()}) if "data_kind" in ok else []
+    kind = "/".join(kinds) if kinds else "unknown data"
+    kind = {"synthetic": "synthetic SEN12MS-like data", "SEN12MS": "SEN12MS"}.get(kind, kind)
+    seasons = sorted({str(s) for s in ok["season"].dropna()}) if "season" in ok else []
+    splits = sorted({str(s) for s in ok["split"].dropna()}) if "split" in ok else []
+    n_runs = ok["run_dir"].nunique() if "run_dir" in ok else len(ok)
+    seeds = sorted({int(s) for s in ok["seed"].dropna()}) if "seed" in ok else []
+    parts = [kind]
+    if seasons:
+        parts.append("/".join(seasons))
+    if splits:
+        parts.append("/".join(splits) + " split")
+    where = f" of study '{study}'" if study else ""
+    seed_txt = f", seeds {', '.join(map(str, seeds))}" if seeds else ""
+    return f"{', '.join(parts)}; {n_runs} runs{where}{seed_txt}"
+
+
+def summary_table(results: pd.DataFrame, by_size: bool = True) -> pd.DataFrame:
+    """Mean, standard deviation and count of the scores per method x sensor (x training-set size).
+
+    Only finished runs count; the ``n`` column is the number of runs (seeds).
+    """
+    ok = ok_runs(results)
+    keys = ["method", "modality"] + (["n_train_requested"] if by_size else [])
+    metrics = [c for c in ("macro", "weighted", "homogeneity") if c in ok]
+    out = ok.groupby(keys, dropna=False)[metrics].agg(["mean", "std"])
+    out.columns = _flat(out.columns)
+    out["n"] = ok.groupby(keys, dropna=False).size()
+    return out.reset_index().rename(columns={"n_train_requested": "n_train"})
+
+
+# ----------------------------------------------------------------------------- scores
+def score_table(results: pd.DataFrame, metrics: Sequence[str] = ("macro", "weighted")) -> pd.DataFrame:
+    """Mean, standard deviation (over seeds) and number of runs per method and sensor, full training set."""
+    df = final_runs(results)
+    g = df.groupby(["method", "modality"])[list(metrics)]
+    out = g.agg(["mean", "std", "count"])
+    out.columns = _flat(out.columns)
+    out = out.reset_index()
+    methods, sensors = _order_key(methods_in(df)), _order_key(sensors_in(df))
+    return out.sort_values(["method", "modality"], key=lambda c: methods(c) if c.name == "method" else sensors(c)
+                           ).reset_index(drop=True)
+
+
+def comparison_table(results: pd.DataFrame) -> pd.DataFrame:
+    """Macro and weighted F1 per method and sensor beside the numbers reported by the paper."""
+    rows = []
+    for _, r in score_table(results).iterrows():
+        macro = paper_score(r["method"], r["modality"], "macro")
+        weighted = paper_score(r["method"], r["modality"], "weighted")
+        rows.append({
+            "method": method_label(r["method"]),
+            "modality": modality_label(r["modality"]),
+            "macro F1 (this study)": _fmt(r["macro_mean"], r["macro_std"], int(r["macro_count"])),
+            "macro F1 (paper)": f"{macro:.2f}" if macro is not None else "–",
+            "weighted F1 (this study)": _fmt(r["weighted_mean"], r["weighted_std"], int(r["weighted_count"])),
+            "weighted F1 (paper)": f"{weighted:.2f}" if weighted is not None else "–",
+        })
+    return pd.DataFrame(rows, columns=["method", "modality", "macro F1 (this study)", "macro F1 (paper)",
+                                       "weighted F1 (this study)", "weighted F1 (paper)"])
+
+
+# ----------------------------------------------------------------------------- homogeneity
+def baseline_pairs(results: pd.DataFrame) -> pd.DataFrame:
+    """Pairs of single-sensor Baseline runs to compare: every pair of sensors, same study, seed, size.
+
+    Returns:
+        One row per pair: study, method (``"baseline"``), sensor_a, sensor_b, n_train
+        (requested), seed, run_dir_a, run_dir_b; a sensor with several runs of the same
+        study, seed and size uses the first.
+    """
+    cols = ["study", "method", "sensor_a", "sensor_b", "n_train", "seed", "run_dir_a", "run_dir_b"]
+    ok = ok_runs(results)
+    base = ok[(ok["method"] == "baseline") & (ok["trained_modalities"] == ok["modality"])]
+    keys = ["study", "n_train_requested", "seed"]
+    runs = {s: base[base["modality"] == s].drop_duplicates(keys).set_index(keys)["run_dir"]
+            for s in sensors_in(base)}
+    rows = []
+    for a, b in sensor_pairs(runs):
+        for key in runs[a].index.intersection(runs[b].index):
+            rows.append({"study": key[0], "method": "baseline", "sensor_a": a, "sensor_b": b, "n_train": key[1],
+                         "seed": key[2], "run_dir_a": runs[a][key], "run_dir_b": runs[b][key]})
+    return pd.DataFrame(rows, columns=cols)
+
+
+def baseline_homogeneity(pairs: pd.DataFrame, predictions: Mapping[str, Predictions]) -> pd.DataFrame:
+    """Cross-modal homogeneity (eq. 5) of separately trained single-sensor Baselines.
+
+    The paper's baseline homogeneity (0.63) compares a model trained on S1 only with one
+    trained on S2 only. For every pair of :func:`baseline_pairs`, the test predictions of
+    the two runs are aligned by patch id and compared with :func:`xmodal.metrics.homogeneity`.
+
+    Args:
+        pairs: :func:`baseline_pairs` of a results table.
+        predictions: run folder (as in ``run_dir_a`` / ``run_dir_b``) -> its predictions.
+
+    Returns:
+        :data:`PAIR_COLUMNS`: one row per pair with at least one common test patch.
+    """
+    rows = []
+    for _, p in pairs.iterrows():
+        a, b = p["sensor_a"], p["sensor_b"]
+        pa, pb = predictions[str(p["run_dir_a"])], predictions[str(p["run_dir_b"])]
+        ia, ib = align_ids(pa.ids[a], pb.ids[b])
+        if len(ia) == 0:
+            continue
+        rows.append({**{c: p[c] for c in pairs.columns if c in PAIR_COLUMNS},
+                     "homogeneity": homogeneity(pa.prob[a][ia], pb.prob[b][ib]), "n_pairs": len(ia)})
+    return pd.DataFrame(rows, columns=list(PAIR_COLUMNS))
+
+
+def final_pairs(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Rows of a pair homogeneity table on the full training set, without missing scores.
+
+    Per method: the runs on the whole split, or else those on its largest training set.
+    """
+    df = pairs.dropna(subset=["homogeneity"])
+    keep = []
+    for _, sub in df.groupby("method", sort=False):
+        full = sub[sub["n_train"].isna()]
+        keep.append(full if len(full) else sub[sub["n_train"] == sub["n_train"].max()])
+    return pd.concat(keep) if keep else df
+
+
+def homogeneity_table(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Homogeneity s (eq. 5) per method and pair of sensors, beside the value reported by the paper.
+
+    Args:
+        pairs: the pair homogeneity table (:func:`xmodal.study.load_homogeneity`): the
+            joint models' scores and the Baselines' (two separately trained models).
+
+    Returns:
+        method, sensors, "s (this study)", "s (paper)", s_mean, s_std, n (runs).
+    """
+    cols = ["method", "sensors", "s (this study)", "s (paper)", "s_mean", "s_std", "n"]
+    df = final_pairs(pairs)
+    rows = []
+    for m in methods_in(df) if len(df) else []:
+        for a, b in sensor_pairs(sensors_in(df, "sensor_a") + sensors_in(df, "sensor_b")):
+            sel = (df["method"] == m) & (((df["sensor_a"] == a) & (df["sensor_b"] == b))
+                                         | ((df["sensor_a"] == b) & (df["sensor_b"] == a)))
+            v = df[sel]["homogeneity"]
+            if len(v) == 0:
+                continue
+            paper = paper_homogeneity(m, a, b)
+            rows.append({"method": method_label(m), "sensors": _pair_text(a, b),
+                         "s (this study)": _fmt(v.mean(), v.std(), len(v)),
+                         "s (paper)": f"{paper:.2f}" if paper is not None else "–",
+                         "s_mean": v.mean(), "s_std": v.std(), "n": len(v)})
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _pair_series(pairs: pd.DataFrame, a: str, b: str) -> pd.Series:
+    """Homogeneity per (method, seed) between ``a`` and ``b`` on the full training set."""
+    df = final_pairs(pairs)
+    sel = ((df["sensor_a"] == a) & (df["sensor_b"] == b)) | ((df["sensor_a"] == b) & (df["sensor_b"] == a))
+    return df[sel].groupby(["method", "seed"])["homogeneity"].mean()
+
+
+# ----------------------------------------------------------------------------- gaps between sensors
+def gap_per_seed(results: pd.DataFrame, metric: str, a: str, b: str) -> pd.DataFrame:
+    """``b`` minus ``a`` score per method and seed (full training set): columns method, seed, gap."""
+    df = final_runs(results)
+    piv = df.pivot_table(index=["method", "seed"], columns="modality", values=metric, aggfunc="mean")
+    if a not in piv or b not in piv:
+        return pd.DataFrame(columns=["method", "seed", "gap"])
+    return (piv[b] - piv[a]).dropna().rename("gap").reset_index()
+
+
+def gap_table(results: pd.DataFrame) -> pd.DataFrame:
+    """The gap between every pair of sensors in macro and weighted F1 per method, beside the paper's.
+
+    A pair's gap is the later sensor minus the earlier one in display order (S2 minus S1).
+    """
+    cols = ["method", "sensors", "macro gap (this study)", "macro gap (paper)",
+            "weighted gap (this study)", "weighted gap (paper)"]
+    rows = []
+    for a, b in sensor_pairs(sensors_in(final_runs(results))):
+        macro = gap_per_seed(results, "macro", a, b)
+        weighted = gap_per_seed(results, "weighted", a, b)
+        for m in methods_in(macro) if len(macro) else []:
+            gm = macro[macro["method"] == m]["gap"]
+            gw = weighted[weighted["method"] == m]["gap"]
+            paper = {}
+            for metric in ("macro", "weighted"):
+                pa, pb = paper_score(m, a, metric), paper_score(m, b, metric)
+                paper[metric] = f"{pb - pa:.2f}" if pa is not None and pb is not None else "–"
+            rows.append({
+                "method": method_label(m),
+                "sensors": f"{modality_label(b)} − {modality_label(a)}",
+                "macro gap (this study)": _fmt(gm.mean(), gm.std(), len(gm)),
+                "macro gap (paper)": paper["macro"],
+                "weighted gap (this study)": _fmt(gw.mean(), gw.std(), len(gw)),
+                "weighted gap (paper)": paper["weighted"],
+            })
+    return pd.DataFrame(rows, columns=cols)
+
+
+# ----------------------------------------------------------------------------- the paper's claims
+def paired_difference(a: pd.Series, b: pd.Series) -> tuple[float, float, int]:
+    """Mean and spread of ``a - b`` over seeds (the series' index): paired when the seeds match.
+
+    Returns:
+        ``(mean, std, n)``: with at least two common seeds the mean and standard deviation of
+        the paired differences; otherwise the difference of the means with the spread of both
+        (NaN when neither has two values), and ``n`` the smaller count (0: not measured).
+    """
+    a = a.dropna()
+    b = b.dropna()
+    common = a.index.intersection(b.index)
+    if len(common) >= 2:
+        d = a.loc[common] - b.loc[common]
+        return float(d.mean()), float(d.std()), len(d)
+    if len(a) == 0 or len(b) == 0:
+        return math.nan, math.nan, 0
+    sd = math.sqrt((a.var() if len(a) > 1 else 0.0) + (b.var() if len(b) > 1 else 0.0))
+    return float(a.mean() - b.mean()), sd if (len(a) > 1 or len(b) > 1) else math.nan, min(len(a), len(b))
+
+
+def verdict(mean: float, std: float, n: int, want_positive: bool = True) -> str:
+    """One of :data:`VERDICTS` for a difference ``mean`` ± ``std`` over ``n`` seeds."""
+    if n == 0 or mean != mean:
+        return "not measured"
+    if abs(mean) < 1e-12:
+        return "does not hold (no difference)"
+    sign_ok = mean > 0 if want_positive else mean < 0
+    if n > 1 and std == std and abs(mean) <= std:
+        return "inconclusive (difference within the spread over seeds)"
+    out = "holds" if sign_ok else "does not hold"
+    return out + (" (one seed, no spread)" if n == 1 else "")
+
+
+def claims(results: pd.DataFrame, pairs: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The paper's claims, each checked on this study's results.
+
+    Every claim is a difference between two methods (or sensors) on the full training
+    set; with several seeds it is paired by seed and reported as mean ± standard deviation.
+    A claim *holds* when the difference has the claimed sign and exceeds its spread over
+    seeds, is *inconclusive* when the spread is larger than the difference, and *does not
+    hold* otherwise; with one seed the verdict says that no spread could be estimated (see
+    :data:`VERDICTS`). Claims are checked on the sensors the paper reports
+    (:func:`paper_sensors`) that the study has; the sensors' order of accuracy is the paper's.
+
+    Args:
+        results: the tidy results table.
+        pairs: the pair homogeneity table (joint models and Baselines), for the claims on eq. (5).
+
+    Returns:
+        A table with the claim, what the paper reports, what this study measures and the verdict.
+    """
+    df = final_runs(results)
+    present = set(sensors_in(df))
+    sensors = [s for s in paper_sensors() if s in present]
+
+    def series(method: str, sensor: str, metric: str) -> pd.Series:
+        sub = df[(df["method"] == method) & (df["modality"] == sensor)]
+        return sub.groupby("seed")[metric].mean()
+
+    def paper(method: str, sensor: str, metric: str) -> str:
+        v = paper_score(method, sensor, metric)
+        return "–" if v is None else f"{v:.2f}"
+
+    rows = []
+
+    def add(claim: str, reported: str, d: tuple[float, float, int], what: str, positive: bool = True) -> None:
+        mean, std, n = d
+        measured = "–" if n == 0 else (f"{what} = {mean:+.3f}" + (f" ± {std:.3f}" if n > 1 and std == std else "")
+                                        + f" ({n} seed{'s' if n != 1 else ''})")
+        rows.append({"claim": claim, "paper reports": reported, "this study": measured,
+                     "verdict": verdict(mean, std, n, positive)})
+
+    for s in sensors:
+        S = modality_label(s)
+        add(f"C beats the Baseline on {S} (weighted F1)",
+            f"{paper('C', s, 'weighted')} vs {paper('baseline', s, 'weighted')}",
+            paired_difference(series("C", s, "weighted"), series("baseline", s, "weighted")), "C − Baseline")
+        add(f"C+T+M keeps or beats the Baseline on {S} (weighted F1)",
+            f"{paper('C+T+M', s, 'weighted')} vs {paper('baseline', s, 'weighted')}",
+            paired_difference(series("C+T+M", s, "weighted"), series("baseline", s, "weighted")),
+            "C+T+M − Baseline")
+        add(f"C+T+M loses macro F1 against the Baseline on {S}",
+            f"{paper('C+T+M', s, 'macro')} vs {paper('baseline', s, 'macro')}",
+            paired_difference(series("C+T+M", s, "macro"), series("baseline", s, "macro")), "C+T+M − Baseline",
+            positive=False)
+        add(f"C is more accurate than C+T+M on {S} (weighted F1)",
+            f"{paper('C', s, 'weighted')} vs {paper('C+T+M', s, 'weighted')}",
+            paired_difference(series("C", s, "weighted"), series("C+T+M", s, "weighted")), "C − C+T+M")
+        for abl in ("C+M", "C+T"):
+            add(f"Dropping a loss ({abl}) is worse than C+T+M on {S} (weighted F1)",
+                "below C+T+M in every case (Figure 2, no numbers)",
+                paired_difference(series("C+T+M", s, "weighted"), series(abl, s, "weighted")), f"C+T+M − {abl}")
+
+    def base_weighted(s: str) -> float:
+        return paper_score("baseline", s, "weighted") or 0.0
+
+    for a, b in sensor_pairs(sensors):
+        lo, hi = sorted((a, b), key=base_weighted)  # the paper's weaker sensor first
+        LO, HI = modality_label(lo), modality_label(hi)
+        for method in methods_in(df):
+            add(f"{HI} is more accurate than {LO} ({method_label(method)}, weighted F1)",
+                f"{HI} above {LO} for every method",
+                paired_difference(series(method, hi, "weighted"), series(method, lo, "weighted")), f"{HI} − {LO}")
+        gaps = gap_per_seed(results, "weighted", lo, hi)
+        if len(gaps):
+            g = gaps.set_index(["method", "seed"])["gap"]
+            gb = g.xs("baseline", level="method") if "baseline" in g.index.get_level_values(0) else g.iloc[:0]
+            gf = g.xs("C+T+M", level="method") if "C+T+M" in g.index.get_level_values(0) else g.iloc[:0]
+            pb = (paper_score("baseline", hi, "weighted") or math.nan) - (paper_score("baseline", lo, "weighted")
+                                                                          or math.nan)
+            pf = (paper_score("C+T+M", hi, "weighted") or math.nan) - (paper_score("C+T+M", lo, "weighted")
+                                                                       or math.nan)
+            add(f"C+T+M narrows the {LO}-{HI} gap of the Baseline (weighted F1)", f"gap {pb:.2f} → {pf:.2f}",
+                paired_difference(gb, gf), "Baseline gap − C+T+M gap")
+        h = _pair_series(pairs, lo, hi) if pairs is not None and len(pairs) else pd.Series(dtype=float)
+        if len(h):
+
+            def hs(m: str, h: pd.Series = h) -> pd.Series:
+                return h.xs(m, level="method") if m in h.index.get_level_values(0) else h.iloc[:0]
+
+            def ps(m: str, lo: str = lo, hi: str = hi) -> str:
+                v = paper_homogeneity(m, lo, hi)
+                return "–" if v is None else f"{v:.2f}"
+
+            add("C+T+M is more homogeneous than the Baseline (eq. 5)", f"s = {ps('C+T+M')} vs {ps('baseline')}",
+                paired_difference(hs("C+T+M"), hs("baseline")), "s(C+T+M) − s(Baseline)")
+            add("C+T+M is more homogeneous than C (eq. 5)", f"s = {ps('C+T+M')} vs {ps('C')}",
+                paired_difference(hs("C+T+M"), hs("C")), "s(C+T+M) − s(C)")
+    return pd.DataFrame(rows, columns=["claim", "paper reports", "this study", "verdict"])
+
+
+def claims_summary(verdicts: pd.DataFrame, source: str | None = None) -> str:
+    """A Markdown paragraph counting which claims of :func:`claims` hold, computed from it."""
+    if len(verdicts) == 0:
+        return "No claim could be checked: the study has no comparable runs."
+    v = verdicts["verdict"]
+    holds = verdicts[v.str.startswith("holds")]["claim"].tolist()
+    fails = verdicts[v.str.startswith("does not hold")]["claim"].tolist()
+    unsure = verdicts[v.str.startswith("inconclusive")]["claim"].tolist()
+    missing = verdicts[v == "not measured"]["claim"].tolist()
+    lines = [f"Of {len(verdicts)} claims checked" + (f" on {source}" if source else "") + ", "
+             f"**{len(holds)} hold**, **{len(fails)} do not hold**, {len(unsure)} are inconclusive"
+             + (f" and {len(missing)} could not be measured" if missing else "") + "."]
+    if holds:
+        lines.append("\n**Hold:** " + "; ".join(holds) + ".")
+    if fails:
+        lines.append("\n**Do not hold:** " + "; ".join(fails) + ".")
+    if unsure:
+        lines.append("\n**Inconclusive:** " + "; ".join(unsure) + ".")
+    return "\n".join(lines)
+
+
+def training_budget(config: Mapping[str, Any]) -> str:
+    """One Markdown sentence on how long a run of the size sweep trains (from its config).
+
+    With ``steps_per_epoch`` set, every run takes the same number of optimisation
+    steps whatever its training-set size, so a size curve varies only the data;
+    without it, an epoch is a pass over the run's own training set, so smaller sets
+    also get fewer steps.
+    """
+    epochs, batch = int(config["epochs"]), int(config["batch_size"])
+    steps = config.get("steps_per_epoch")
+    if steps:
+        return (f"**Training budget:** every run takes the same {epochs} x {int(steps)} = "
+                f"{epochs * int(steps)} optimisation steps of {batch} patches per modality, whatever its "
+                "training-set size, so the curves vary only the data.")
+    return (f"**Training budget:** every run takes {epochs} epochs over its own training set "
+            f"(batches of {batch} patches per modality), so smaller training sets also get fewer "
+            "optimisation steps: the curves mix the amount of data with the amount of training.")
+
+
+# ----------------------------------------------------------------------------- latent space
+def _stack(runs: Sequence[Latents]) -> Latents:
+    return Latents(np.concatenate([np.asarray(r.z, dtype=np.float32) for r in runs]),
+                   np.concatenate([np.asarray(r.labels) for r in runs]),
+                   np.concatenate([np.asarray(r.prob) for r in runs]),
+                   np.concatenate([np.asarray(r.modality).astype(str) for r in runs]),
+                   np.concatenate([np.asarray(r.ids).astype(str) for r in runs]))
+
+
+def latent_embedding(panels: Mapping[str, Sequence[Latents]], class_names: Sequence[str], seed: int = 0,
+                     n_neighbors: int = 15) -> pd.DataFrame:
+    """UMAP (seeded) of the latent vectors of each panel into 2-d.
+
+    Args:
+        panels: panel title -> the latent vectors of one or more runs. Several runs in a
+            panel (the Baseline models) are embedded *together*, although their latent
+            spaces are not shared: nothing ties the coordinates of one sensor's model to
+            those of another's.
+        class_names: names of the soft-label entries.
+        seed: UMAP's random state (deterministic output).
+        n_neighbors: UMAP's neighbourhood size (at most the number of vectors - 1).
+
+    Returns:
+        A table with panel, x, y, modality, id, dominant class and a soft-label text.
+    """
+    import warnings
+
+    with warnings.catch_warnings():  # umap imports tqdm.auto, which warns without ipywidgets
+        warnings.simplefilter("ignore")
+        import umap
+
+    frames = []
+    for title, runs in panels.items():
+        lat = _stack(runs)
+        k = max(2, min(n_neighbors, len(lat.z) - 1))
+        reducer = umap.UMAP(n_neighbors=k, min_dist=0.1, random_state=seed, n_jobs=1,
+                            init="spectral" if len(lat.z) > k + 2 else "random")
+        xy = reducer.fit_transform(lat.z)
+        dominant = [class_names[i] for i in lat.labels.argmax(1)]
+        text = [", ".join(f"{class_names[c]} {v:.2f}" for c, v in sorted(enumerate(row), key=lambda t: -t[1])
+                          if v > 0) for row in lat.labels]
+        frames.append(pd.DataFrame({"panel": title, "x": xy[:, 0], "y": xy[:, 1], "modality": lat.modality,
+                                    "id": lat.ids, "dominant": dominant, "soft_label": text}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def latent_mixing(panels: Mapping[str, Sequence[Latents]], k: int = 10) -> pd.DataFrame:
+    """How mixed the sensors are in each panel's latent space (original dimensions).
+
+    Returns:
+        A table per panel: number of vectors; *other-sensor neighbours*, the mean share of
+        each vector's ``k`` nearest neighbours (Euclidean) that come from another sensor;
+        for every pair of sensors (a, b), *pair found*, the share of a's vectors whose
+        nearest vector of b is the same patch, and its chance level (one over b's vectors).
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    stacked = {title: _stack(runs) for title, runs in panels.items()}
+    pairs = sensor_pairs(itertools.chain.from_iterable(lat.modality for lat in stacked.values()))
+    rows = []
+    for title, lat in stacked.items():
+        z, mods, ids = lat.z, lat.modality, lat.ids
+        kk = max(1, min(k, len(z) - 1))
+        nn = NearestNeighbors(n_neighbors=kk + 1).fit(z)
+        idx = nn.kneighbors(z, return_distance=False)[:, 1:]
+        row: dict[str, Any] = {"panel": title, "vectors": len(z),
+                               f"other-sensor neighbours (k={kk})": round(float((mods[idx] != mods[:, None]).mean()),
+                                                                          3)}
+        for a, b in pairs:
+            ia, ib = mods == a, mods == b
+            found: Any = "–"
+            if ia.any() and ib.any():
+                j = NearestNeighbors(n_neighbors=1).fit(z[ib]).kneighbors(z[ia], return_distance=False)[:, 0]
+                found = round(float((ids[ib][j] == ids[ia]).mean()), 3)
+            A, B = modality_label(a), modality_label(b)
+            row[f"pair found ({A} → nearest {B})"] = found
+            row[f"chance level of pair found ({A} → {B})"] = round(1 / max(int(ib.sum()), 1), 3)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def mined_triplets(latents: Latents, anchor_mod: str | None = None, other_mod: str | None = None,
+                   batch_size: int = 16, n_show: int = 8, seed: int = 0,
+                   positive_threshold: float = 0.5, negative_threshold: float = 0.1,
+                   class_names: Sequence[str] | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Run :func:`xmodal.losses.mine_triplets` on a real batch and tabulate its choices.
+
+    A batch of ``batch_size`` anchors of ``anchor_mod`` and an *independent* batch of
+    ``other_mod`` (as in training: the two batches are not aligned) are drawn from a run's
+    saved latent vectors; for each anchor the table shows its soft label, the positive
+    and the hard negative chosen from the other sensor, their histogram intersection
+    with the anchor's label and their cosine similarity to the anchor.
+
+    Args:
+        latents: a run's latent vectors (at least two sensors).
+        anchor_mod: the sensor of the anchors (default: the run's first, in display order).
+        other_mod: the sensor of the candidates (default: the run's second).
+        batch_size: anchors (and candidates) drawn.
+        n_show: rows of the table.
+        seed: seeds the draw.
+        positive_threshold: the run's mining threshold for positives.
+        negative_threshold: the run's mining threshold for negatives.
+        class_names: names of the soft-label entries.
+
+    Returns:
+        ``(table, info)``: info holds the label similarity ``s`` and cosine ``cos`` matrices,
+        the chosen ``pos`` and ``neg`` indices, ``valid``, ``n_valid`` and ``n``.
+
+    Raises:
+        ValueError: the run's latent vectors hold fewer than two sensors (the message names them).
+    """
+    import torch
+
+    from xmodal.losses import histogram_intersection, mine_triplets
+
+    mod = np.asarray(latents.modality).astype(str)
+    sensors = sensor_order(mod)
+    if anchor_mod is None or other_mod is None:
+        if len(sensors) < 2:
+            raise ValueError(f"Triplets need latent vectors of two sensors; these hold {sensors}")
+        anchor_mod, other_mod = anchor_mod or sensors[0], other_mod or sensors[1]
+    rng = np.random.default_rng(seed)
+    ia = np.flatnonzero(mod == anchor_mod)
+    ib = np.flatnonzero(mod == other_mod)
+    ia = rng.choice(ia, size=min(batch_size, len(ia)), replace=False)
+    ib = rng.choice(ib, size=min(batch_size, len(ib)), replace=False)
+    z = torch.as_tensor(np.asarray(latents.z, dtype=np.float32))
+    y = torch.as_tensor(np.asarray(latents.labels, dtype=np.float32))
+    pos, neg, valid = mine_triplets(z[ia], y[ia], z[ib], y[ib], positive_threshold, negative_threshold)
+    s = histogram_intersection(y[ia], y[ib]).numpy()
+    za = torch.nn.functional.normalize(z[ia], dim=1)
+    zb = torch.nn.functional.normalize(z[ib], dim=1)
+    cos = (za @ zb.T).numpy()
+    ids = np.asarray(latents.ids).astype(str)
+    names = list(class_names) if class_names is not None else [f"c{i}" for i in range(y.shape[1])]
+
+    def lab(v: np.ndarray) -> str:
+        top = np.argsort(-v)[:2]
+        return ", ".join(f"{names[k]} {v[k]:.2f}" for k in top if v[k] > 0)
+
+    rows = []
+    yn = y.numpy()
+    for k in range(len(ia)):
+        ok = bool(valid[k])
+        p, q = int(pos[k]), int(neg[k])
+        rows.append({
+            "anchor": ids[ia[k]], "anchor label": lab(yn[ia[k]]),
+            "positive": ids[ib[p]] if ok else "– (no candidate)",
+            "positive label": lab(yn[ib[p]]) if ok else "",
+            "S(anchor, positive)": round(float(s[k, p]), 2) if ok else np.nan,
+            "cos(anchor, positive)": round(float(cos[k, p]), 2) if ok else np.nan,
+            "negative": ids[ib[q]] if ok else "– (no candidate)",
+            "negative label": lab(yn[ib[q]]) if ok else "",
+            "S(anchor, negative)": round(float(s[k, q]), 2) if ok else np.nan,
+            "cos(anchor, negative)": round(float(cos[k, q]), 2) if ok else np.nan,
+            "same patch as positive": bool(ok and ids[ia[k]] == ids[ib[p]]),
+        })
+    table = pd.DataFrame(rows)
+    return table.head(n_show), {"s": s, "cos": cos, "pos": pos.numpy(), "neg": neg.numpy(),
+                                 "valid": valid.numpy(), "n_valid": int(valid.sum()), "n": len(ia)}
+
+
+# ----------------------------------------------------------------------------- data
+def soft_label_table(lc: np.ndarray, scheme: str = "dfc9") -> pd.DataFrame:
+    """How one land-cover map (a patch's ``lc`` array) becomes a soft label.
+
+    Returns:
+        One row per class of ``scheme``: its pixel count, its share (the soft label) and
+        whether it counts as present for F1 (share above :data:`xmodal.metrics.F1_THRESHOLD`).
+    """
+    from xmodal.data.labels import LABEL_SCHEMES, SIMPLE_CLASS_NAMES, class_names, simplify, soft_label
+
+    simple = simplify(lc[0] if lc.ndim == 3 else lc)
+    label = soft_label(lc, scheme)
+    names = class_names(scheme)
+    counts = {SIMPLE_CLASS_NAMES[c - 1]: int((simple == c).sum()) for c in LABEL_SCHEMES[scheme]}
+    return pd.DataFrame({"class": names, "pixels": [counts[n] for n in names], "soft label": label,
+                         f"present for F1 (> {F1_THRESHOLD:g})": label > F1_THRESHOLD})
+
+
+def class_frequency_table(labels: np.ndarray, class_names: Sequence[str]) -> pd.DataFrame:
+    """Class frequencies of a set of soft labels ``[N, C]``.
+
+    Returns:
+        Per class: the share of patches where it is present (> 0), where it counts for F1
+        (above the threshold), and its mean share of pixels.
+    """
+    labels = np.asarray(labels)
+    return pd.DataFrame({"class": list(class_names),
+                         "present in patch (> 0)": (labels > 0).mean(0),
+                         f"counts for F1 (> {F1_THRESHOLD:g})": (labels > F1_THRESHOLD).mean(0),
+                         "mean share of pixels": labels.mean(0)})
+
+
+def pick_patches(ids: Sequence[str], labels: np.ndarray, n: int = 4, seed: int = 0) -> list[str]:
+    """``n`` patch ids whose dominant classes differ where possible (seeded)."""
+    labels = np.asarray(labels)
+    order = np.random.default_rng(seed).permutation(len(ids))
+    dominant = labels[order].argmax(1)
+    _, first = np.unique(dominant, return_index=True)
+    picks = list(order[np.sort(first)])
+    chosen = set(picks)
+    picks += [i for i in order if i not in chosen]
+    return [str(ids[i]) for i in picks[:n]]
+
+
+def most_mixed(ids: Sequence[str], labels: np.ndarray) -> str:
+    """The id of the patch whose soft label has the most classes (ties: the most even)."""
+    labels = np.asarray(labels)
+    key = (labels > 0).sum(1) - labels.max(1)
+    return str(ids[int(np.argmax(key))])
+
+
+def params_table(params: Mapping[str, Any], prefix: str = "") -> pd.DataFrame:
+    """A nested parameter mapping (e.g. the synthetic generator's) as a flat table."""
+    rows: list[dict[str, Any]] = []
+
+    def walk(obj: Any, key: str) -> None:
+        if isinstance(obj, Mapping):
+            for k, v in obj.items():
+                walk(v, f"{key}.{k}" if key else str(k))
+        else:
+            if isinstance(obj, (list, tuple)):
+                obj = ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in obj)
+            rows.append({"parameter": key, "value": obj})
+
+    walk(params, prefix)
+    return pd.DataFrame(rows, columns=["parameter", "value"])
+
+
+def params_overview(params: Any) -> pd.DataFrame:
+    """The synthetic generator's parameters: group, name, value, unit, description.
+
+    Args:
+        params: a :class:`xmodal.data.synthetic.SyntheticParams`. Tables keyed by biome or
+            by class are summarised here and shown in full by :func:`biome_table` and
+            :func:`xmodal.plots.signature_figure`.
+    """
+
+    def num(x: Any) -> str:
+        return f"{x:g}" if isinstance(x, (int, float)) and not isinstance(x, bool) else str(x)
+
+    rows = []
+    for r in params.table():
+        v = r["value"]
+        if isinstance(v, dict) and v and all(isinstance(x, (dict, list)) for x in v.values()):
+            first = next(iter(v))
+            v = ("per biome: see the biome table" if r["name"].startswith("biome")
+                 else f"per class ({len(v)} rows): see the figure" if all(isinstance(x, list) for x in v.values())
+                 else f"{len(v)} entries, e.g. {first}: {v[first]}")
+        elif isinstance(v, dict):
+            v = ", ".join(f"{k} {num(x)}" for k, x in v.items())
+        elif isinstance(v, list):
+            v = ", ".join(num(x) for x in v)
+        else:
+            v = num(v)
+        rows.append({"group": r["group"], "parameter": r["name"], "value": v, "unit": r["unit"],
+                     "description": r["description"]})
+    return pd.DataFrame(rows)
+
+
+def biome_table(params: Any) -> pd.DataFrame:
+    """Biomes of the synthetic scenes: probability and class prior of each."""
+    return pd.DataFrame(params.biome_table())
+
+
+def leakage_table(shares: Mapping[str, float], config: Mapping[str, Any]) -> pd.DataFrame:
+    """Share of test patches overlapping a training patch per split method, and who uses it.
+
+    Args:
+        shares: split method -> share (:func:`xmodal.data.split_leakage`).
+        config: a run's config (its ``split`` is "this study's").
+    """
+    rows = []
+    for method, share in shares.items():
+        used = []
+        if method == "random":
+            used.append("the paper")
+        if method == config.get("split"):
+            used.append("this study")
+        rows.append({"split": method, "test patches overlapping a training patch": f"{share:.1%}",
+                     "used by": " and ".join(used) or "–"})
+    return pd.DataFrame(rows, columns=["split", "test patches overlapping a training patch", "used by"])

@@ -181,43 +181,52 @@ def test_gap_is_the_later_sensor_minus_the_earlier_per_seed(two_seeds: pd.DataFr
 
 
 # ----------------------------------------------------------------------------- claims
-def test_claim_statistics_pair_by_seed_and_weigh_the_spread() -> None:
-    a = pd.Series([0.70, 0.72, 0.74], index=[0, 1, 2])
-    b = pd.Series([0.60, 0.70, 0.80], index=[0, 1, 2])
-    mean, std, n = tables.paired_difference(a, b)  # paired by seed: differences 0.10, 0.02, -0.06
-    assert (mean, n) == (pytest.approx(0.02), 3)
-    assert std == pytest.approx(pd.Series([0.10, 0.02, -0.06]).std())
-    assert tables.verdict(mean, std, n) == "inconclusive (difference within the spread over seeds)"
-    assert tables.verdict(0.05, 0.01, 3) == "holds"
-    assert tables.verdict(-0.05, 0.01, 3) == "does not hold"
-    assert tables.verdict(-0.05, 0.01, 3, want_positive=False) == "holds"
-    assert tables.verdict(0.05, math.nan, 1) == "holds (one seed, no spread)"
-    assert tables.verdict(math.nan, math.nan, 0) == "not measured"
-    assert tables.verdict(0.0, 0.0, 2) == "does not hold (no difference)"
-    # unpaired (one common seed): difference of the means, spread of both
-    m, s, k = tables.paired_difference(pd.Series([0.5, 0.7], index=[0, 1]), pd.Series([0.4], index=[5]))
-    assert (m, k) == (pytest.approx(0.2), 1) and s == pytest.approx(pd.Series([0.5, 0.7]).std())
+def test_claims_carry_paired_intervals_and_two_seeds_decide_nothing(two_seeds: pd.DataFrame) -> None:
+    from scipy import stats as sps
 
-
-def test_claims_are_computed_from_the_tables(two_seeds: pd.DataFrame) -> None:
     pairs = _pairs([("baseline", "s1", "s2", None, 0, 0.50), ("baseline", "s1", "s2", None, 1, 0.52),
                     ("C", "s1", "s2", None, 0, 0.70), ("C", "s1", "s2", None, 1, 0.74)])
     table = tables.claims(two_seeds, pairs).set_index("claim")
+    assert list(table.reset_index().columns) == list(tables.CLAIM_COLUMNS)
     assert set(table["verdict"]) <= set(tables.VERDICTS)
-    c = table.loc["C beats the Baseline on S1 (weighted F1)"]  # differences 0.10, 0.12
+    c = table.loc["C beats the Baseline on S1 (weighted F1)"]  # paired differences 0.10, 0.12
+    half = sps.t.ppf(0.975, 1) * np.std([0.10, 0.12], ddof=1) / np.sqrt(2)
     assert c["paper reports"] == "0.73 vs 0.63"
-    assert c["this study"] == f"C − Baseline = +0.110 ± {np.std([0.10, 0.12], ddof=1):.3f} (2 seeds)"
-    assert c["verdict"] == "holds"
-    assert table.loc["C+T+M keeps or beats the Baseline on S2 (weighted F1)", "verdict"] == "not measured"
-    gap = table.loc["S2 is more accurate than S1 (Baseline, weighted F1)"]
-    assert gap["paper reports"] == "S2 above S1 for every method" and gap["verdict"] == "holds"
+    assert c["estimate"] == pytest.approx(0.11) and c["half_width"] == pytest.approx(half) and c["n"] == 2
+    assert c["this study"] == f"C − Baseline = +0.110 [{0.11 - half:+.3f}, {0.11 + half:+.3f}] (2 seeds)"
+    assert c["verdict"] == "inconclusive"  # the interval (t with 1 degree of freedom) contains 0
+    keeps = table.loc["C+T+M keeps the Baseline's accuracy on S2 (weighted F1, margin 0.02)"]
+    assert keeps["kind"] == "noninferior" and keeps["verdict"] == "not measured"
     hom = table.loc["C+T+M is more homogeneous than C (eq. 5)"]
     assert hom["paper reports"] == "s = 0.67 vs 0.66" and hom["verdict"] == "not measured"
     assert "C+T+M narrows the S1-S2 gap of the Baseline (weighted F1)" in table.index
     summary = tables.claims_summary(table.reset_index(), "the test")
-    holds = int(table["verdict"].str.startswith("holds").sum())
-    assert summary.startswith(f"Of {len(table)} claims checked on the test, **{holds} hold**")
+    assert summary.startswith(f"Of {len(table)} claims checked on the test (2 seeds each), **0 hold**")
+    assert "Holm" in summary
     assert tables.claims_summary(table.iloc[:0]) == "No claim could be checked: the study has no comparable runs."
+
+
+def test_claims_hold_only_when_the_holm_adjusted_interval_allows() -> None:
+    """Ten seeds: C is clearly above the Baseline on S1, equal on S2; C+T+M within the margin."""
+    rng = np.random.default_rng(0)
+    specs = []
+    for seed in range(10):
+        noise = rng.normal(0, 0.005, 6)
+        specs += [("baseline", "s1", "s1", None, seed, 0.50, 0.60 + noise[0]),
+                  ("baseline", "s2", "s2", None, seed, 0.60, 0.70 + noise[1]),
+                  ("C", "s1", "s1+s2", None, seed, 0.55, 0.70 + noise[2]),
+                  ("C", "s2", "s1+s2", None, seed, 0.65, 0.70 + noise[3]),
+                  ("C+T+M", "s1", "s1+s2", None, seed, 0.50, 0.595 + noise[4]),
+                  ("C+T+M", "s2", "s1+s2", None, seed, 0.60, 0.60 + noise[5])]
+    table = tables.claims(_rows(specs)).set_index("claim")
+    assert table.loc["C beats the Baseline on S1 (weighted F1)", "verdict"] == "holds"
+    assert table.loc["C beats the Baseline on S2 (weighted F1)", "verdict"] == "inconclusive"
+    # 0.005 below the Baseline, well inside the 0.02 margin: non-inferior
+    assert table.loc["C+T+M keeps the Baseline's accuracy on S1 (weighted F1, margin 0.02)", "verdict"] == "holds"
+    # 0.10 below: significantly worse than the margin allows
+    assert table.loc["C+T+M keeps the Baseline's accuracy on S2 (weighted F1, margin 0.02)",
+                     "verdict"] == "does not hold"
+    assert (table["p_holm"].dropna() >= table["p"].dropna()).all()
 
 
 def test_claims_check_the_papers_sensors_whatever_else_the_study_has(three_sensors: pd.DataFrame) -> None:

@@ -34,11 +34,14 @@ from xmodal.data.normalize import MODALITIES, modality_label
 from xmodal.metrics import F1_THRESHOLD, homogeneity
 from xmodal.rundir import Latents, Predictions, align_ids
 
+from . import stats
+
 __all__ = [
     "PAIR_COLUMNS",
     "PAPER_HOMOGENEITY",
     "PAPER_LABEL",
     "PAPER_SCORES",
+    "CLAIM_COLUMNS",
     "VERDICTS",
     "baseline_homogeneity",
     "baseline_pairs",
@@ -60,7 +63,6 @@ __all__ = [
     "mined_triplets",
     "most_mixed",
     "ok_runs",
-    "paired_difference",
     "paper_homogeneity",
     "paper_score",
     "paper_sensors",
@@ -75,7 +77,6 @@ __all__ = [
     "source_note",
     "summary_table",
     "training_budget",
-    "verdict",
 ]
 
 # ----------------------------------------------------------------------------- the paper's numbers
@@ -106,10 +107,11 @@ PAIR_COLUMNS: tuple[str, ...] = (
     "run_dir_a", "run_dir_b",
 )
 
-#: Verdicts of :func:`claims` (a one-seed verdict says that no spread could be estimated).
-VERDICTS: tuple[str, ...] = ("holds", "does not hold", "inconclusive (difference within the spread over seeds)",
-                             "not measured", "holds (one seed, no spread)", "does not hold (one seed, no spread)",
-                             "does not hold (no difference)")
+#: Verdicts of :func:`claims` (from :func:`xmodal.analysis.stats.claim_verdicts`).
+VERDICTS: tuple[str, ...] = stats.VERDICTS
+#: Columns of :func:`claims`.
+CLAIM_COLUMNS: tuple[str, ...] = ("claim", "paper reports", "this study", "kind", "estimate", "low", "high",
+                                  "half_width", "n", "p", "p_holm", "verdict")
 
 
 def paper_score(method: str, sensor: str, metric: str) -> float | None:
@@ -408,56 +410,31 @@ def gap_table(results: pd.DataFrame) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------- the paper's claims
-def paired_difference(a: pd.Series, b: pd.Series) -> tuple[float, float, int]:
-    """Mean and spread of ``a - b`` over seeds (the series' index): paired when the seeds match.
+def claims(results: pd.DataFrame, pairs: pd.DataFrame | None = None, *,
+           margin: float = stats.NONINFERIORITY_MARGIN, confidence: float = stats.CONFIDENCE) -> pd.DataFrame:
+    """The paper's claims, each checked on this study's results with an interval.
 
-    Returns:
-        ``(mean, std, n)``: with at least two common seeds the mean and standard deviation of
-        the paired differences; otherwise the difference of the means with the spread of both
-        (NaN when neither has two values), and ``n`` the smaller count (0: not measured).
-    """
-    a = a.dropna()
-    b = b.dropna()
-    common = a.index.intersection(b.index)
-    if len(common) >= 2:
-        d = a.loc[common] - b.loc[common]
-        return float(d.mean()), float(d.std()), len(d)
-    if len(a) == 0 or len(b) == 0:
-        return math.nan, math.nan, 0
-    sd = math.sqrt((a.var() if len(a) > 1 else 0.0) + (b.var() if len(b) > 1 else 0.0))
-    return float(a.mean() - b.mean()), sd if (len(a) > 1 or len(b) > 1) else math.nan, min(len(a), len(b))
-
-
-def verdict(mean: float, std: float, n: int, want_positive: bool = True) -> str:
-    """One of :data:`VERDICTS` for a difference ``mean`` ± ``std`` over ``n`` seeds."""
-    if n == 0 or mean != mean:
-        return "not measured"
-    if abs(mean) < 1e-12:
-        return "does not hold (no difference)"
-    sign_ok = mean > 0 if want_positive else mean < 0
-    if n > 1 and std == std and abs(mean) <= std:
-        return "inconclusive (difference within the spread over seeds)"
-    out = "holds" if sign_ok else "does not hold"
-    return out + (" (one seed, no spread)" if n == 1 else "")
-
-
-def claims(results: pd.DataFrame, pairs: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The paper's claims, each checked on this study's results.
-
-    Every claim is a difference between two methods (or sensors) on the full training
-    set; with several seeds it is paired by seed and reported as mean ± standard deviation.
-    A claim *holds* when the difference has the claimed sign and exceeds its spread over
-    seeds, is *inconclusive* when the spread is larger than the difference, and *does not
-    hold* otherwise; with one seed the verdict says that no spread could be estimated (see
-    :data:`VERDICTS`). Claims are checked on the sensors the paper reports
+    Every claim is a difference ``d = a - b`` between two methods (or sensors) on the full
+    training set, paired by seed. Each gets the mean difference, its t-interval over seeds
+    (``confidence``, unadjusted), ``n`` and a verdict from
+    :func:`xmodal.analysis.stats.claim_verdicts`: a claim *holds* when the Holm-adjusted
+    p-value over the whole table (the family) is below ``1 - confidence`` and the
+    estimate lies on the claimed side; *does not hold* when it is significant on the other
+    side; *inconclusive* otherwise; "one seed" when no interval can be estimated. Claims
+    that a method *keeps* another's accuracy ("C+T+M keeps the Baseline") are
+    non-inferiority claims: they hold when the difference is significantly above
+    ``-margin``. Claims are checked on the sensors the paper reports
     (:func:`paper_sensors`) that the study has; the sensors' order of accuracy is the paper's.
 
     Args:
         results: the tidy results table.
         pairs: the pair homogeneity table (joint models and Baselines), for the claims on eq. (5).
+        margin: the non-inferiority margin (weighted F1).
+        confidence: level of the intervals; ``1 - confidence`` is the family-wise error rate.
 
     Returns:
-        A table with the claim, what the paper reports, what this study measures and the verdict.
+        :data:`CLAIM_COLUMNS`: the claim, what the paper reports, what this study measures
+        (estimate and interval as text), the claim's kind, the numbers and the verdict.
     """
     df = final_runs(results)
     present = set(sensors_in(df))
@@ -471,46 +448,41 @@ def claims(results: pd.DataFrame, pairs: pd.DataFrame | None = None) -> pd.DataF
         v = paper_score(method, sensor, metric)
         return "–" if v is None else f"{v:.2f}"
 
-    rows = []
+    rows: list[dict[str, Any]] = []
 
-    def add(claim: str, reported: str, d: tuple[float, float, int], what: str, positive: bool = True) -> None:
-        mean, std, n = d
-        measured = "–" if n == 0 else (f"{what} = {mean:+.3f}" + (f" ± {std:.3f}" if n > 1 and std == std else "")
-                                        + f" ({n} seed{'s' if n != 1 else ''})")
-        rows.append({"claim": claim, "paper reports": reported, "this study": measured,
-                     "verdict": verdict(mean, std, n, positive)})
+    def add(claim: str, reported: str, a: pd.Series, b: pd.Series, what: str, kind: str = "greater") -> None:
+        rows.append({"claim": claim, "paper reports": reported, "what": what, "a": a, "b": b, "kind": kind,
+                     "margin": margin})
 
     for s in sensors:
         S = modality_label(s)
         add(f"C beats the Baseline on {S} (weighted F1)",
             f"{paper('C', s, 'weighted')} vs {paper('baseline', s, 'weighted')}",
-            paired_difference(series("C", s, "weighted"), series("baseline", s, "weighted")), "C − Baseline")
-        add(f"C+T+M keeps or beats the Baseline on {S} (weighted F1)",
+            series("C", s, "weighted"), series("baseline", s, "weighted"), "C − Baseline")
+        add(f"C+T+M keeps the Baseline's accuracy on {S} (weighted F1, margin {margin:.2f})",
             f"{paper('C+T+M', s, 'weighted')} vs {paper('baseline', s, 'weighted')}",
-            paired_difference(series("C+T+M", s, "weighted"), series("baseline", s, "weighted")),
-            "C+T+M − Baseline")
+            series("C+T+M", s, "weighted"), series("baseline", s, "weighted"), "C+T+M − Baseline", "noninferior")
         add(f"C+T+M loses macro F1 against the Baseline on {S}",
             f"{paper('C+T+M', s, 'macro')} vs {paper('baseline', s, 'macro')}",
-            paired_difference(series("C+T+M", s, "macro"), series("baseline", s, "macro")), "C+T+M − Baseline",
-            positive=False)
+            series("C+T+M", s, "macro"), series("baseline", s, "macro"), "C+T+M − Baseline", "less")
         add(f"C is more accurate than C+T+M on {S} (weighted F1)",
             f"{paper('C', s, 'weighted')} vs {paper('C+T+M', s, 'weighted')}",
-            paired_difference(series("C", s, "weighted"), series("C+T+M", s, "weighted")), "C − C+T+M")
+            series("C", s, "weighted"), series("C+T+M", s, "weighted"), "C − C+T+M")
         for abl in ("C+M", "C+T"):
             add(f"Dropping a loss ({abl}) is worse than C+T+M on {S} (weighted F1)",
                 "below C+T+M in every case (Figure 2, no numbers)",
-                paired_difference(series("C+T+M", s, "weighted"), series(abl, s, "weighted")), f"C+T+M − {abl}")
+                series("C+T+M", s, "weighted"), series(abl, s, "weighted"), f"C+T+M − {abl}")
 
     def base_weighted(s: str) -> float:
         return paper_score("baseline", s, "weighted") or 0.0
 
-    for a, b in sensor_pairs(sensors):
-        lo, hi = sorted((a, b), key=base_weighted)  # the paper's weaker sensor first
+    for lo_hi in sensor_pairs(sensors):
+        lo, hi = sorted(lo_hi, key=base_weighted)  # the paper's weaker sensor first
         LO, HI = modality_label(lo), modality_label(hi)
         for method in methods_in(df):
             add(f"{HI} is more accurate than {LO} ({method_label(method)}, weighted F1)",
                 f"{HI} above {LO} for every method",
-                paired_difference(series(method, hi, "weighted"), series(method, lo, "weighted")), f"{HI} − {LO}")
+                series(method, hi, "weighted"), series(method, lo, "weighted"), f"{HI} − {LO}")
         gaps = gap_per_seed(results, "weighted", lo, hi)
         if len(gaps):
             g = gaps.set_index(["method", "seed"])["gap"]
@@ -521,7 +493,7 @@ def claims(results: pd.DataFrame, pairs: pd.DataFrame | None = None) -> pd.DataF
             pf = (paper_score("C+T+M", hi, "weighted") or math.nan) - (paper_score("C+T+M", lo, "weighted")
                                                                        or math.nan)
             add(f"C+T+M narrows the {LO}-{HI} gap of the Baseline (weighted F1)", f"gap {pb:.2f} → {pf:.2f}",
-                paired_difference(gb, gf), "Baseline gap − C+T+M gap")
+                gb, gf, "Baseline gap − C+T+M gap")
         h = _pair_series(pairs, lo, hi) if pairs is not None and len(pairs) else pd.Series(dtype=float)
         if len(h):
 
@@ -533,30 +505,54 @@ def claims(results: pd.DataFrame, pairs: pd.DataFrame | None = None) -> pd.DataF
                 return "–" if v is None else f"{v:.2f}"
 
             add("C+T+M is more homogeneous than the Baseline (eq. 5)", f"s = {ps('C+T+M')} vs {ps('baseline')}",
-                paired_difference(hs("C+T+M"), hs("baseline")), "s(C+T+M) − s(Baseline)")
+                hs("C+T+M"), hs("baseline"), "s(C+T+M) − s(Baseline)")
             add("C+T+M is more homogeneous than C (eq. 5)", f"s = {ps('C+T+M')} vs {ps('C')}",
-                paired_difference(hs("C+T+M"), hs("C")), "s(C+T+M) − s(C)")
-    return pd.DataFrame(rows, columns=["claim", "paper reports", "this study", "verdict"])
+                hs("C+T+M"), hs("C"), "s(C+T+M) − s(C)")
+    if not rows:
+        return pd.DataFrame(columns=list(CLAIM_COLUMNS))
+    table = stats.claim_verdicts(pd.DataFrame(rows), confidence=confidence)
+
+    def measured(r: pd.Series) -> str:
+        n = int(r["n"])
+        if n == 0:
+            return "–"
+        text = f"{r['what']} = {r['estimate']:+.3f}"
+        if n > 1:
+            text += f" [{r['low']:+.3f}, {r['high']:+.3f}]"
+        return text + f" ({n} seed{'s' if n != 1 else ''})"
+
+    table["this study"] = table.apply(measured, axis=1)
+    return table[list(CLAIM_COLUMNS)].reset_index(drop=True)
 
 
-def claims_summary(verdicts: pd.DataFrame, source: str | None = None) -> str:
+def claims_summary(verdicts: pd.DataFrame, source: str | None = None,
+                   confidence: float = stats.CONFIDENCE) -> str:
     """A Markdown paragraph counting which claims of :func:`claims` hold, computed from it."""
     if len(verdicts) == 0:
         return "No claim could be checked: the study has no comparable runs."
     v = verdicts["verdict"]
-    holds = verdicts[v.str.startswith("holds")]["claim"].tolist()
-    fails = verdicts[v.str.startswith("does not hold")]["claim"].tolist()
-    unsure = verdicts[v.str.startswith("inconclusive")]["claim"].tolist()
-    missing = verdicts[v == "not measured"]["claim"].tolist()
-    lines = [f"Of {len(verdicts)} claims checked" + (f" on {source}" if source else "") + ", "
-             f"**{len(holds)} hold**, **{len(fails)} do not hold**, {len(unsure)} are inconclusive"
-             + (f" and {len(missing)} could not be measured" if missing else "") + "."]
+    holds = verdicts[v == stats.HOLDS]["claim"].tolist()
+    fails = verdicts[v == stats.DOES_NOT_HOLD]["claim"].tolist()
+    unsure = verdicts[v == stats.INCONCLUSIVE]["claim"].tolist()
+    single = verdicts[v == stats.ONE_SEED]["claim"].tolist()
+    missing = verdicts[v == stats.NOT_MEASURED]["claim"].tolist()
+    n_seeds = verdicts.loc[verdicts["n"] > 0, "n"]
+    seeds = (f"{int(n_seeds.min())}" if n_seeds.min() == n_seeds.max() else f"{int(n_seeds.min())}-"
+             f"{int(n_seeds.max())}") if len(n_seeds) else "0"
+    tested = len(verdicts) - len(single) - len(missing)
+    lines = [f"Of {len(verdicts)} claims checked" + (f" on {source}" if source else "") + f" ({seeds} seeds each), "
+             f"**{len(holds)} hold**, **{len(fails)} do not hold** and {len(unsure)} are inconclusive"
+             + (f"; {len(single)} rest on one seed" if single else "")
+             + (f"; {len(missing)} could not be measured" if missing else "") + ". "
+             f"The {tested} tested claims form one family: a verdict is significant only after Holm's "
+             f"correction, so the chance that any \"holds\" or \"does not hold\" above is wrong is at most "
+             f"{1 - confidence:.0%} (if the seeds' differences are roughly normal)."]
     if holds:
         lines.append("\n**Hold:** " + "; ".join(holds) + ".")
     if fails:
         lines.append("\n**Do not hold:** " + "; ".join(fails) + ".")
     if unsure:
-        lines.append("\n**Inconclusive:** " + "; ".join(unsure) + ".")
+        lines.append("\n**Inconclusive** (the interval is too wide to decide): " + "; ".join(unsure) + ".")
     return "\n".join(lines)
 
 

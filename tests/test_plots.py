@@ -276,3 +276,22 @@ def test_latent_embedding_of_a_run_is_seeded_and_drawn(results: pd.DataFrame) ->
     np.testing.assert_allclose(a[["x", "y"]].to_numpy(), b[["x", "y"]].to_numpy())
     fig = latent_figure(a, names)
     assert sum(len(t.x) for t in fig.data if t.visible is not False) == len(a)
+
+
+def test_claims_figure_draws_one_interval_per_measured_claim() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import pandas as pd
+
+    from xmodal.plots import claims_figure
+
+    verdicts = pd.DataFrame({
+        "claim": ["a beats b", "c keeps d", "e beats f"], "kind": ["greater", "noninferior", "greater"],
+        "estimate": [0.05, -0.01, float("nan")], "low": [0.02, -0.015, float("nan")],
+        "high": [0.08, -0.005, float("nan")], "n": [5, 5, 0], "null": [0.0, -0.02, 0.0],
+        "verdict": ["holds", "holds", "not measured"]})
+    fig = claims_figure(verdicts, "synthetic data")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a beats b", "c keeps d"]
+    assert "n = 5 seeds" in ax.get_title() and "synthetic data" in ax.get_title()

@@ -46,6 +46,7 @@ __all__ = [
     "LINE_STYLES",
     "MARKER_SYMBOLS",
     "architecture_figure",
+    "claims_figure",
     "class_frequency_figure",
     "figure2",
     "figure3",
@@ -161,6 +162,47 @@ def figure3(results: pd.DataFrame, source: str | None = None,
     ax.set_title(f"Figure 3: weighted F1 vs training-set size ({legend}; band: ± std over seeds)"
                  + (f"\n{source}" if source else ""), fontsize=9)
     fig.tight_layout()
+    return fig
+
+
+#: Colour of each verdict in :func:`claims_figure`.
+VERDICT_COLORS: dict[str, str] = {"holds": "#2ca02c", "does not hold": "#d62728", "inconclusive": "#7f7f7f",
+                                  "one seed": "#bcbd22", "not measured": "#c7c7c7"}
+
+
+def claims_figure(verdicts: pd.DataFrame, source: str | None = None) -> Figure:
+    """A forest plot of :func:`xmodal.analysis.tables.claims`: each claim's paired estimate and interval.
+
+    The dotted line at 0 is "no difference"; for a non-inferiority claim a short
+    dashed tick marks minus its margin. Colour = verdict (:data:`VERDICT_COLORS`).
+    """
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    df = verdicts[verdicts["n"] > 0].reset_index(drop=True)
+    sns.set_theme(style="whitegrid", context="paper")
+    fig, ax = plt.subplots(figsize=(7.5, 0.32 * max(len(df), 3) + 1.2))
+    if len(df):
+        y = np.arange(len(df))
+        for verdict_name, color in VERDICT_COLORS.items():
+            sel = (df["verdict"] == verdict_name).to_numpy()
+            if sel.any():
+                ax.hlines(y[sel], df["low"][sel], df["high"][sel], color=color, lw=2)
+        sns.scatterplot(x=df["estimate"], y=y, hue=df["verdict"], palette=VERDICT_COLORS, ax=ax, s=40,
+                        zorder=3, edgecolor="black", linewidth=0.5)
+        for i, row in df.iterrows():
+            if row["kind"] == "noninferior":
+                ax.plot([row["null"]] * 2, [i - 0.35, i + 0.35], "k--", lw=1)
+        ax.set_yticks(y, df["claim"], fontsize=7)
+        ax.invert_yaxis()
+        ax.legend(title="verdict", fontsize=7, title_fontsize=7, loc="lower right")
+    ax.axvline(0, color="black", ls=":", lw=1)
+    ax.set_xlabel("paired difference over seeds (estimate and 95% interval)")
+    n = sorted({int(v) for v in df["n"]}) if len(df) else []
+    ax.set_title("The paper's claims on this study" + (f" (n = {', '.join(map(str, n))} seeds)" if n else "")
+                 + (f"\n{source}" if source else ""), fontsize=9)
+    fig.tight_layout()
+    sns.reset_orig()
     return fig
 
 

@@ -197,7 +197,7 @@ def claims_figure(verdicts: pd.DataFrame, source: str | None = None) -> Figure:
         ax.invert_yaxis()
         ax.legend(title="verdict", fontsize=7, title_fontsize=7, loc="lower right")
     ax.axvline(0, color="black", ls=":", lw=1)
-    ax.set_xlabel("paired difference over seeds (estimate and 95% interval)")
+    ax.set_xlabel("paired difference over seeds (estimate and 95% interval)", fontsize=8)
     n = sorted({int(v) for v in df["n"]}) if len(df) else []
     ax.set_title("The paper's claims on this study" + (f" (n = {', '.join(map(str, n))} seeds)" if n else "")
                  + (f"\n{source}" if source else ""), fontsize=9)

@@ -397,3 +397,31 @@ def test_load_homogeneity_joins_joint_models_and_every_pair_of_baselines(tmp_pat
     assert joint.to_dict() == {("s1", "s2"): 0.7, ("s1", "rgb"): 0.6, ("s2", "rgb"): 0.9}  # pairs in display order
     table = tables.homogeneity_table(hom)
     assert len(table) == 6 and set(table["sensors"]) == {"S1, S2", "S1, RGB", "S2, RGB"}
+
+
+def test_homogeneity_context_puts_s_beside_its_accuracy_bound() -> None:
+    from xmodal.rundir import Predictions
+
+    ids = np.array([f"p{i}" for i in range(4)])
+    target = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    perfect = Predictions(["s1", "s2"], ["A", "B"], {"s1": ids, "s2": ids}, {"s1": target, "s2": target},
+                          {"s1": target, "s2": target})
+    flat = np.full((4, 2), 0.5)
+    half = Predictions(["s1", "s2"], ["A", "B"], {"s1": ids, "s2": ids}, {"s1": target, "s2": target},
+                       {"s1": flat, "s2": target})
+    pairs = _pairs([("C", "s1", "s2", None, 0, 1.0), ("C", "s1", "s2", None, 1, 1.0),
+                    ("C+T+M", "s1", "s2", None, 0, 0.5)])
+    pairs.loc[pairs["method"] == "C+T+M", ["run_dir_a", "run_dir_b"]] = "half"
+    pairs.loc[pairs["method"] == "C", ["run_dir_a", "run_dir_b"]] = "perfect"
+    ctx = tables.homogeneity_context(pairs, {"perfect": perfect, "half": half},
+                                     priors={"half": np.array([0.5, 0.5])})
+    perfect_rows = ctx[ctx["method"] == "C"]
+    assert len(perfect_rows) == 2 and (perfect_rows["s"] == 1.0).all()
+    assert (perfect_rows["s_lower_bound"] == 1.0).all()  # both sensors exact: s is forced to 1
+    row = ctx[ctx["method"] == "C+T+M"].iloc[0]
+    # s = sum min(0.5/0.5, one-hot) = 0.5; HI_s1 = 0.5, HI_s2 = 1: bound 0.5, so s says nothing beyond accuracy
+    assert row["s"] == pytest.approx(0.5) and row["s_lower_bound"] == pytest.approx(0.5)
+    assert row["hi_constant"] == pytest.approx(0.5) and row["s_constant"] == 1.0
+    table = tables.homogeneity_context_table(ctx).set_index("method")
+    assert table.loc["C", "n"] == 2 and table.loc["C", "s"].startswith("1.000 [")
+    assert table.loc["C+T+M", "s − bound"] == "0.000"

@@ -88,6 +88,8 @@ __all__ = [
     "point_status",
     "load_results",
     "load_per_class",
+    "load_homogeneity",
+    "load_homogeneity_context",
     "baseline_homogeneity",
     "summarize",
     "export_csv",
@@ -907,6 +909,29 @@ def load_homogeneity(results: pd.DataFrame | str | os.PathLike[str]) -> pd.DataF
         out[col] = pd.to_numeric(out[col], errors="coerce").astype("Int64")
     out["homogeneity"] = pd.to_numeric(out["homogeneity"], errors="coerce")
     return out.reset_index(drop=True)
+
+
+def load_homogeneity_context(results: pd.DataFrame | str | os.PathLike[str]) -> pd.DataFrame:
+    """:func:`xmodal.analysis.tables.homogeneity_context` of every full-training-set pair of sensors.
+
+    Reads the test predictions of the runs of :func:`load_homogeneity` and, for the
+    constant predictor, each run's training-label mean (``Result.data["train_prior"]``)
+    when it recorded one.
+    """
+    import numpy as np
+
+    from xmodal.analysis import tables
+    from xmodal.rundir import RunDir
+
+    pairs = tables.final_pairs(load_homogeneity(results))
+    runs = sorted({str(r) for r in pairs["run_dir_a"]} | {str(r) for r in pairs["run_dir_b"]})
+    predictions = {r: RunDir(r).predictions() for r in runs}
+    priors = {}
+    for r in runs:
+        prior = RunDir(r).result().data.get("train_prior")
+        if prior is not None:
+            priors[r] = np.asarray(prior, dtype=float)
+    return tables.homogeneity_context(pairs, predictions, priors)
 
 
 def summarize(df: pd.DataFrame, by_size: bool = True) -> pd.DataFrame:

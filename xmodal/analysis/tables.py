@@ -42,6 +42,7 @@ __all__ = [
     "PAPER_LABEL",
     "PAPER_SCORES",
     "CLAIM_COLUMNS",
+    "CONTEXT_COLUMNS",
     "VERDICTS",
     "baseline_homogeneity",
     "baseline_pairs",
@@ -54,6 +55,8 @@ __all__ = [
     "final_runs",
     "gap_per_seed",
     "gap_table",
+    "homogeneity_context",
+    "homogeneity_context_table",
     "homogeneity_table",
     "latent_embedding",
     "latent_mixing",
@@ -360,6 +363,81 @@ def homogeneity_table(pairs: pd.DataFrame) -> pd.DataFrame:
                          "s (this study)": _fmt(v.mean(), v.std(), len(v)),
                          "s (paper)": f"{paper:.2f}" if paper is not None else "–",
                          "s_mean": v.mean(), "s_std": v.std(), "n": len(v)})
+    return pd.DataFrame(rows, columns=cols)
+
+
+#: Columns of :func:`homogeneity_context`: the pair's keys, then
+#: :func:`xmodal.analysis.stats.homogeneity_references`' numbers.
+CONTEXT_COLUMNS: tuple[str, ...] = (
+    "method", "sensor_a", "sensor_b", "seed", "n", "s", "hi_a", "hi_b", "s_lower_bound", "s_lower_bound_per_patch",
+    "s_constant", "hi_constant", "f1_weighted_constant", "error_correlation", "both_miss",
+    "both_miss_if_independent", "same_top_class",
+)
+
+
+def homogeneity_context(pairs: pd.DataFrame, predictions: Mapping[str, Predictions],
+                        priors: Mapping[str, np.ndarray] | None = None) -> pd.DataFrame:
+    """What each homogeneity score of ``pairs`` is to be compared with (issue: s alone says little).
+
+    For every row of a pair table on the full training set (:func:`final_pairs`), the two
+    sensors' test predictions are aligned by patch id and passed to
+    :func:`xmodal.analysis.stats.homogeneity_references`: the accuracy-implied lower
+    bound ``HI_a + HI_b - 1``, the score of a constant predictor (1 by construction) and its
+    agreement with the labels, and how far the two sensors' errors coincide.
+
+    Args:
+        pairs: a pair homogeneity table (:data:`PAIR_COLUMNS`).
+        predictions: run folder -> its predictions (every ``run_dir_a`` / ``run_dir_b``).
+        priors: run folder -> the training labels' mean histogram (the constant
+            predictor); a run without one uses its test labels' mean.
+
+    Returns:
+        :data:`CONTEXT_COLUMNS`, one row per pair with common test patches.
+    """
+    rows = []
+    for _, p in final_pairs(pairs).iterrows():
+        a, b = p["sensor_a"], p["sensor_b"]
+        pa, pb = predictions[str(p["run_dir_a"])], predictions[str(p["run_dir_b"])]
+        ia, ib = align_ids(pa.ids[a], pb.ids[b])
+        if len(ia) == 0:
+            continue
+        prior = (priors or {}).get(str(p["run_dir_a"]))
+        refs = stats.homogeneity_references(pa.target[a][ia], pa.prob[a][ia], pb.prob[b][ib], prior=prior)
+        rows.append({"method": p["method"], "sensor_a": a, "sensor_b": b, "seed": p["seed"],
+                     **{k: refs[k] for k in CONTEXT_COLUMNS[4:]}})
+    return pd.DataFrame(rows, columns=list(CONTEXT_COLUMNS))
+
+
+def homogeneity_context_table(context: pd.DataFrame, confidence: float = stats.CONFIDENCE) -> pd.DataFrame:
+    """Per method and pair of sensors: s beside its references, each mean [95% interval] over seeds.
+
+    Columns: method, sensors, n (seeds), "s", "lower bound from accuracy", "s − bound",
+    "constant predictor: HI with labels", "both sensors miss the dominant class",
+    "... if their errors were independent", "error correlation".
+    """
+    def ci(v: pd.Series) -> str:
+        d = stats.paired_difference(v.to_numpy(dtype=float), confidence=confidence)
+        if d.n == 0:
+            return "–"
+        return f"{d.estimate:.3f}" + (f" [{d.low:.3f}, {d.high:.3f}]" if d.n > 1 else "")
+
+    cols = ["method", "sensors", "n", "s", "lower bound from accuracy", "s − bound",
+            "constant predictor: HI with labels", "both miss the dominant class", "… if errors were independent",
+            "error correlation"]
+    rows = []
+    for m in methods_in(context) if len(context) else []:
+        for a, b in sensor_pairs(sensors_in(context, "sensor_a") + sensors_in(context, "sensor_b")):
+            sub = context[(context["method"] == m) & (((context["sensor_a"] == a) & (context["sensor_b"] == b))
+                                                      | ((context["sensor_a"] == b) & (context["sensor_b"] == a)))]
+            if len(sub) == 0:
+                continue
+            rows.append({"method": method_label(m), "sensors": _pair_text(a, b), "n": len(sub),
+                         "s": ci(sub["s"]), "lower bound from accuracy": ci(sub["s_lower_bound"]),
+                         "s − bound": ci(sub["s"] - sub["s_lower_bound"]),
+                         "constant predictor: HI with labels": ci(sub["hi_constant"]),
+                         "both miss the dominant class": ci(sub["both_miss"]),
+                         "… if errors were independent": ci(sub["both_miss_if_independent"]),
+                         "error correlation": ci(sub["error_correlation"])})
     return pd.DataFrame(rows, columns=cols)
 
 

@@ -1,10 +1,19 @@
-"""The helpers of the teaching notebooks (xmodal.teaching), on tiny synthetic data."""
+"""The teaching notebooks and their helpers (xmodal.teaching), on tiny synthetic data.
+
+Every task and solution notebook of ``notebooks/teaching/`` is executed with papermill at tiny
+settings; all of them, and the unit tests of the helpers, share one runs folder, so a run that
+several exercises train alike (C+T+M with the base settings) is trained once and read back after.
+"""
 
 from __future__ import annotations
 
+import ast
+import re
 from pathlib import Path
 
+import nbformat
 import numpy as np
+import papermill as pm
 import pytest
 
 from xmodal import teaching
@@ -12,11 +21,38 @@ from xmodal.config import ConfigError, ExperimentConfig
 from xmodal.data import RootError
 from xmodal.rundir import Result, RunDir
 
+PROJECT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = PROJECT / "notebooks" / "teaching"
+TEACHING_PAGE = PROJECT / "book" / "teaching.md"
+
+#: The exercises of the teaching page, in order: notebook stem -> strings the solution must print.
+EXERCISES: dict[str, tuple[str, ...]] = {
+    "01-lambda": ("lam=0.0", "lam=1.0", "lam=5.0", "latent cosine", "Latent cosine similarity"),
+    "02-drop-a-loss": ("C+T+M", "C+M", "C+T", "Lowest homogeneity in these runs"),
+    "03-alpha-beta": ("method=C+T+M, alpha=0.0", "method=C+M, alpha=1.0",
+                      "Largest difference of a predicted class probability**: 0.00e+00"),
+    "04-third-modality": ("s1+s2+rgb", "rgb weighted", "homogeneity s2|rgb", "Weighted F1 per sensor"),
+    "05-data-size": ("fixed steps", "epochs over the data", "Optimisation steps per run"),
+    "06-split": ("split=random", "split=scene", "test patches overlapping a training patch"),
+}
+NOTEBOOK_STEMS = [f"{stem}{suffix}" for stem in EXERCISES for suffix in ("", "-solution")]
+#: Notebooks that draw a figure (exercise 3 compares two runs number by number).
+DRAWS_FIGURES = {"01-lambda", "01-lambda-solution", "02-drop-a-loss", "02-drop-a-loss-solution",
+                 "04-third-modality-solution", "05-data-size", "05-data-size-solution", "06-split-solution"}
+
+#: Parameters every teaching notebook has (its parameters cell may add exercise knobs after them).
+COMMON_PARAMETERS = [
+    "data_root", "runs_dir", "epochs", "steps_per_epoch", "batch_size", "patch_size", "test_fraction", "seed",
+    "backbone", "latent_dim", "merge_hidden", "classifier_hidden", "modality_hidden", "threads",
+]
+
 #: Tiny settings: one epoch of two steps of 8 patches of 16 px, a narrow model, one thread.
 TINY = dict(
     epochs=1, steps_per_epoch=2, batch_size=8, patch_size=16, test_fraction=0.25, latent_dim=16,
     merge_hidden=[16, 16], classifier_hidden=8, modality_hidden=8, threads=1,
 )
+#: Exercise knobs that must shrink with the data (the tiny root holds 27 training patches).
+TINY_EXTRA: dict[str, dict] = {"05-data-size": {"n_train_sizes": [8, 16]}}
 
 
 @pytest.fixture(scope="module")
@@ -177,3 +213,104 @@ def test_plot_comparison(lam_runs: list[Result]) -> None:
     plt.close(fig)
     with pytest.raises(KeyError, match=r"Unknown column 's3 macro'"):
         teaching.plot_comparison(table, ["s3 macro"])
+
+
+# ----------------------------------------------------------------------------- the notebooks
+def _read(stem: str) -> nbformat.NotebookNode:
+    return nbformat.read(NOTEBOOKS / f"{stem}.ipynb", as_version=4)
+
+
+def _parameters_cell(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(cells) == 1, "exactly one cell must be tagged 'parameters'"
+    return cells[0]
+
+
+def test_every_exercise_has_a_task_and_a_solution() -> None:
+    assert sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb")) == sorted(NOTEBOOK_STEMS)
+    headings = re.findall(r"^## (\d)\. ", TEACHING_PAGE.read_text(), flags=re.M)
+    assert headings == [stem[1] for stem in EXERCISES], "one pair of notebooks per exercise of the page"
+
+
+@pytest.mark.parametrize("stem", NOTEBOOK_STEMS)
+def test_notebook_is_clean_and_follows_the_skeleton(stem: str) -> None:
+    nb = _read(stem)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, "notebooks are committed without outputs"
+    headings = [ln for c in nb.cells if c.cell_type == "markdown" for ln in c.source.splitlines()
+                if ln.startswith("#")]
+    kind = "(solution)" if stem.endswith("-solution") else "(task)"
+    assert headings[0].startswith("# Exercise ") and headings[0].endswith(kind)
+    for section in ("## Overview", "## Prerequisites", "## Imports", "## Parameters", "## Summary",
+                    "## What's next", "## Resources and references"):
+        assert section in headings, f"{stem} lacks {section}"
+    assert "**Time to learn**" in "".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    turns = [c for c in nb.cells if c.cell_type == "code" and "# YOUR TURN" in c.source]
+    assert len(turns) == (0 if stem.endswith("-solution") else 1), "the task has one cell to fill"
+
+
+@pytest.mark.parametrize("stem", NOTEBOOK_STEMS)
+def test_parameters_are_typed_and_documented(stem: str) -> None:
+    tree = ast.parse(_parameters_cell(_read(stem)).source)
+    assert all(isinstance(node, ast.AnnAssign) for node in tree.body), "only typed assignments"
+    names = [node.target.id for node in tree.body if isinstance(node, ast.AnnAssign)]  # type: ignore[union-attr]
+    assert names[: len(COMMON_PARAMETERS)] == COMMON_PARAMETERS
+    params = pm.inspect_notebook(str(NOTEBOOKS / f"{stem}.ipynb"))
+    for name, p in params.items():
+        assert p["help"], f"{stem}: parameter {name} has no help comment"
+        assert p["inferred_type_name"] != "None", f"{stem}: parameter {name} has no type"
+    assert params["data_root"]["default"] == '"data/default"'
+    assert "make book" in params["data_root"]["help"]
+
+
+def test_task_and_solution_share_parameters() -> None:
+    for stem in EXERCISES:
+        assert _parameters_cell(_read(stem)).source == _parameters_cell(_read(f"{stem}-solution")).source
+
+
+def test_teaching_page_links_the_notebooks_and_keeps_the_solutions_hidden() -> None:
+    text = TEACHING_PAGE.read_text()
+    for stem in NOTEBOOK_STEMS:
+        assert f"notebooks/teaching/{stem}.ipynb" in text, f"the teaching page does not name {stem}"
+    for stem in EXERCISES:
+        assert f"papermill notebooks/teaching/{stem}.ipynb" in text
+    assert text.count(":class: dropdown") >= len(EXERCISES)
+
+
+def _outputs_text(nb: nbformat.NotebookNode) -> str:
+    parts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            parts.append(out.get("text", ""))
+            for mime in ("text/plain", "text/markdown", "text/html"):
+                parts.append(str(out.get("data", {}).get(mime, "")))
+    return "\n".join(parts)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stem", NOTEBOOK_STEMS)
+def test_notebook_runs_with_tiny_settings(
+    stem: str, synthetic_root: Path, runs_dir: Path, lam_runs: list[Result], tmp_path: Path
+) -> None:
+    exercise = stem.removesuffix("-solution")
+    params = {**TINY, **TINY_EXTRA.get(exercise, {}), "data_root": str(synthetic_root), "runs_dir": str(runs_dir)}
+    nb = pm.execute_notebook(str(NOTEBOOKS / f"{stem}.ipynb"), str(tmp_path / "out.ipynb"), parameters=params,
+                             kernel_name="python3", progress_bar=False)
+    text = _outputs_text(nb)
+    assert "s1 weighted" in text, "the comparison table is shown"
+    images = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    if stem.endswith("-solution"):
+        for expected in EXERCISES[exercise]:
+            assert expected in text, f"{stem} does not show {expected!r}"
+    assert bool(images) == (stem in DRAWS_FIGURES), f"{stem}: {len(images)} figure(s)"
+
+
+@pytest.mark.slow
+def test_bad_data_root_parameter_fails_naming_it(tmp_path: Path) -> None:
+    with pytest.raises(pm.PapermillExecutionError, match=r"Invalid data_root 'no/such/root'") as info:
+        pm.execute_notebook(str(NOTEBOOKS / "01-lambda.ipynb"), str(tmp_path / "out.ipynb"),
+                            parameters={**TINY, "data_root": "no/such/root", "runs_dir": str(tmp_path / "runs")},
+                            kernel_name="python3", progress_bar=False)
+    assert info.value.ename == "RootError"
+    assert not (tmp_path / "runs").exists()

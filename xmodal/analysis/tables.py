@@ -113,7 +113,7 @@ PAIR_COLUMNS: tuple[str, ...] = (
 #: Verdicts of :func:`claims` (from :func:`xmodal.analysis.stats.claim_verdicts`).
 VERDICTS: tuple[str, ...] = stats.VERDICTS
 #: Columns of :func:`claims`.
-CLAIM_COLUMNS: tuple[str, ...] = ("claim", "paper reports", "this study", "kind", "estimate", "low", "high",
+CLAIM_COLUMNS: tuple[str, ...] = ("claim", "paper reports", "this study", "kind", "null", "estimate", "low", "high",
                                   "half_width", "n", "p", "p_holm", "verdict")
 
 

@@ -162,10 +162,10 @@ def accuracy_runs(args: argparse.Namespace, base: dict) -> dict[str, dict]:
                            progress=False, threads=args.threads[-1], n_latent=0, seed=seed)
                 runs.append(run_experiment(cfg, Path(tmp) / f"run_{mode}_{seed}", resume=False))
             row: dict[str, float] = {"seconds": time.perf_counter() - t0}
-            for m in runs[0]["metrics"]:
+            for m in runs[0].metrics:
                 for avg in ("weighted", "macro"):
-                    row[f"{m}_{avg}"] = statistics.mean(r["metrics"][m][avg] for r in runs)
-            row["final_L_C"] = statistics.mean(r["history"][-1]["L_C"] for r in runs)
+                    row[f"{m}_{avg}"] = statistics.mean(r.metrics[m][avg] for r in runs)
+            row["final_L_C"] = statistics.mean(r.history[-1]["L_C"] for r in runs)
             out[mode] = row
             print(f"  accuracy {mode:20s} (mean of {len(runs)} seeds) "
                   + "  ".join(f"{k} {v:.3f}" for k, v in row.items()), flush=True)

@@ -1,15 +1,19 @@
 """Training and evaluation of one experiment: :func:`run_experiment` is the single entry point.
 
 The notebook, the CLI (``xmodal train``), ``torchrun -m xmodal.train`` and the
-tests all call :func:`run_experiment`, which writes into ``out_dir``:
+tests all call :func:`run_experiment`, which returns a :class:`~xmodal.rundir.Result`
+and writes the run folder ``out_dir`` through :class:`~xmodal.rundir.RunDir`
+(every file atomically, see :mod:`xmodal.atomic`):
 
-* ``checkpoint.pt`` -- after every epoch (atomically): weights, optimiser,
-  epoch, RNG state, history; slimmed to the weights once the run is complete;
-* ``predictions.npz`` -- test ids, soft labels and class probabilities per modality;
-* ``latents.npz`` -- latent vectors of the first ``n_latent`` test patches of
-  every modality (the same ids for every modality, so pairs can be connected);
-* ``result.json`` -- config, hash, data description, metrics, homogeneity,
-  history, timings, versions (schema 1, written last and atomically).
+* the checkpoint -- after every epoch: weights, optimiser, epoch, RNG state,
+  history; slimmed to the weights once the run is complete;
+* the :class:`~xmodal.rundir.Predictions` -- test ids, soft labels and class
+  probabilities per modality;
+* the :class:`~xmodal.rundir.Latents` -- latent vectors of the first
+  ``n_latent`` test patches of every modality (the same ids for every modality,
+  so pairs can be connected);
+* the :class:`~xmodal.rundir.Result` -- config, hash, data description, metrics,
+  homogeneity, history, timings, versions (written last).
 
 Training (Sec. 2 of the paper):
 
@@ -51,8 +55,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
-import json
 import math
 import os
 import platform
@@ -70,13 +72,14 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 from torch.utils.data._utils.collate import default_collate
 
+from xmodal import atomic
 from xmodal.config import ConfigError, ExperimentConfig
 from xmodal.losses import classification_loss, grl_weight, mine_triplets, modality_loss, triplet_loss
 from xmodal.metrics import f1_scores, homogeneity
 from xmodal.models import CrossModalNet
+from xmodal.rundir import Latents, Predictions, Result, RunDir, align_ids
 
 __all__ = [
-    "RESULT_SCHEMA",
     "ResumeError",
     "run_experiment",
     "train_on_datasets",
@@ -89,11 +92,6 @@ __all__ = [
     "main",
 ]
 
-RESULT_SCHEMA = 1
-RESULT_FILE = "result.json"
-CHECKPOINT_FILE = "checkpoint.pt"
-PREDICTIONS_FILE = "predictions.npz"
-LATENTS_FILE = "latents.npz"
 #: Whether eq. 3 measures distances between latent vectors scaled to unit length (default).
 #: The paper mines hard negatives by *cosine* similarity, i.e. by direction; with raw
 #: vectors the un-margined positive term ``||x^a - x^b_+||`` pulls every vector toward the
@@ -120,49 +118,24 @@ def _as_config(config: ExperimentConfig | Mapping[str, Any]) -> ExperimentConfig
     raise ConfigError(f"run_experiment: config must be an ExperimentConfig or a mapping, got {type(config).__name__}")
 
 
-def _jsonable(obj: Any) -> Any:
-    """Recursively turn numpy / torch / Path values into JSON-serialisable ones."""
+def _tensor_bytes(obj: Any) -> int:
+    """Bytes of the tensors in a (nested) checkpoint object."""
+    if isinstance(obj, Tensor):
+        return obj.numel() * obj.element_size()
     if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
+        return sum(_tensor_bytes(v) for v in obj.values())
     if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, (np.ndarray, Tensor)):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, Path):
-        return str(obj)
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
+        return sum(_tensor_bytes(v) for v in obj)
+    return 0
 
 
-def _atomic_write_bytes(path: Path, data: bytes, fsync: bool = True) -> None:
-    """Write to a temporary file beside ``path``, then rename it over ``path``."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        if fsync:
-            fh.flush()
-            os.fsync(fh.fileno())
-    os.replace(tmp, path)
+def _save_checkpoint(path: Path, checkpoint: Mapping[str, Any]) -> None:
+    """``torch.save`` atomically (no fsync: checkpoints are large and re-creatable).
 
-
-def _atomic_json(path: Path, obj: Any) -> None:
-    _atomic_write_bytes(path, (json.dumps(_jsonable(obj), indent=2, allow_nan=False) + "\n").encode())
-
-
-def _atomic_torch_save(path: Path, obj: Any) -> None:
-    """``torch.save`` to a temporary file, renamed over ``path`` (no fsync: checkpoints are large)."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
-def _atomic_npz(path: Path, **arrays: np.ndarray) -> None:
-    buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays)
-    _atomic_write_bytes(path, buf.getvalue())
+    A failure removes the temporary file; a full disk raises :class:`xmodal.atomic.DiskFullError`.
+    """
+    atomic.write_with(path, lambda tmp: torch.save(checkpoint, tmp), fsync=False,
+                      nbytes=_tensor_bytes(checkpoint))
 
 
 def _versions() -> dict[str, str]:
@@ -407,7 +380,7 @@ def run_experiment(
     *,
     resume: bool = True,
     on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
-) -> dict[str, Any]:
+) -> Result:
     """Train and evaluate one configuration; write its files into ``out_dir``.
 
     Args:
@@ -421,7 +394,7 @@ def run_experiment(
             raised there stops the run, leaving a resumable checkpoint.
 
     Returns:
-        The result dictionary (also written to ``out_dir/result.json``).
+        The run's :class:`~xmodal.rundir.Result` (also written to the run folder).
 
     Raises:
         ConfigError: an invalid config or runtime choice.
@@ -469,19 +442,19 @@ def run_experiment(
         ctx.close()
 
 
-def _finished_result(out: Path, config: ExperimentConfig) -> dict[str, Any] | None:
-    path = out / RESULT_FILE
-    if not path.exists():
+def _finished_result(out: Path, config: ExperimentConfig) -> Result | None:
+    """The finished result of ``config`` in ``out``; ``None`` when there is none (or a broken one: train again).
+
+    Raises:
+        ResumeError: ``out`` holds a finished run of another config.
+    """
+    run = RunDir(out)
+    result = run.read_result()
+    if result is None or not result.ok:
         return None
-    try:
-        result = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return None  # a broken result: train again
-    if result.get("status") != "ok":
-        return None
-    if result.get("config_hash") != config.hash():
+    if result.config_hash != config.hash():
         raise ResumeError(
-            f"{path} holds a finished run of another config (hash {result.get('config_hash')}, this config "
+            f"{run.result_path} holds a finished run of another config (hash {result.config_hash}, this config "
             f"{config.hash()}); use another out_dir or resume=False to overwrite it"
         )
     return result
@@ -497,7 +470,7 @@ def train_on_datasets(
     on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
     data_description: Mapping[str, Any] | None = None,
     _dist: _Dist | None = None,
-) -> dict[str, Any]:
+) -> Result:
     """Train and evaluate on given datasets (what :func:`run_experiment` calls after loading data).
 
     ``train_sets`` and ``test_sets`` map every modality of ``config`` to a
@@ -505,6 +478,9 @@ def train_on_datasets(
     items, optional ``__getitems__``, attributes ``ids``, ``labels``,
     ``class_names``, ``n_classes``, ``in_channels``, optional ``stats``). The
     test sets of different modalities must list the same patches (``ids``).
+
+    Returns:
+        The run's :class:`~xmodal.rundir.Result` (also written to the run folder).
     """
     config = _as_config(config)
     out = Path(out_dir)
@@ -529,7 +505,7 @@ def _train_and_evaluate(
     resume: bool,
     on_epoch_end: Callable[[dict[str, Any]], None] | None,
     data_description: Mapping[str, Any] | None,
-) -> dict[str, Any]:
+) -> Result:
     device = ctx.device
     _check_runtime(config, device)
     mods = list(config.modalities)
@@ -555,11 +531,11 @@ def _train_and_evaluate(
         torch.use_deterministic_algorithms(True, warn_only=True)
         if device.type == "cuda":
             torch.backends.cudnn.benchmark = False
+        run = RunDir(out)
         if ctx.main:
-            out.mkdir(parents=True, exist_ok=True)
+            run.prepare()
             if not resume:
-                for f in (RESULT_FILE, CHECKPOINT_FILE):
-                    (out / f).unlink(missing_ok=True)
+                run.clear_training()
 
         # ---- model and optimiser (seeded: identical initialisation on every rank)
         torch.manual_seed(config.seed)
@@ -571,7 +547,7 @@ def _train_and_evaluate(
         scaler = torch.amp.GradScaler("cuda", enabled=config.precision == "fp16")
         history: list[dict[str, Any]] = []
         start_epoch = 0
-        ckpt_path = out / CHECKPOINT_FILE
+        ckpt_path = run.checkpoint_path
         if resume and ckpt_path.exists():
             ckpt = torch.load(ckpt_path, map_location=device, weights_only=True)
             if ckpt.get("config_hash") != config.hash():
@@ -657,7 +633,7 @@ def _train_and_evaluate(
             if bar is not None:
                 bar.set_postfix(epoch=epoch + 1, L_C=f"{means[0]:.3f}", L_M=f"{means[1]:.3f}", L_T=f"{means[2]:.3f}")
             if ctx.main:
-                _atomic_torch_save(ckpt_path, {
+                _save_checkpoint(ckpt_path, {
                     "config_hash": config.hash(),
                     "config": config.to_dict(),
                     "in_channels": in_channels,
@@ -681,7 +657,7 @@ def _train_and_evaluate(
         # ---- evaluation (rank 0 writes; the others wait and read its result)
         if not ctx.main:
             ctx.barrier()
-            return json.loads((out / RESULT_FILE).read_text())
+            return run.result()
         t_eval = time.perf_counter()
         evals = {
             m: evaluate(net, test_sets[m], m, device=device, precision=config.precision,
@@ -692,10 +668,10 @@ def _train_and_evaluate(
         homog = {}
         for i, a in enumerate(mods):
             for b in mods[i + 1 :]:
-                ia, ib = _align(evals[a]["ids"], evals[b]["ids"])
+                ia, ib = align_ids(evals[a]["ids"], evals[b]["ids"])
                 homog[f"{a}|{b}"] = homogeneity(evals[a]["prob"][ia], evals[b]["prob"][ib])
-        _write_predictions(out, mods, evals, class_names)
-        _write_latents(out, mods, evals, config.n_latent)
+        run.write_predictions(_predictions(mods, evals, class_names))
+        run.write_latents(_latents(mods, evals, config.n_latent))
         eval_seconds = time.perf_counter() - t_eval
 
         data = {
@@ -710,35 +686,32 @@ def _train_and_evaluate(
             "steps_per_epoch": steps,
             "description": data_description,
         }
-        result = {
-            "schema": RESULT_SCHEMA,
-            "status": "ok",
-            "config": config.to_dict(),
-            "config_hash": config.hash(),
-            "data": data,
-            "metrics": metrics,
-            "homogeneity": homog,
-            "history": history,
-            "timings": {
+        result = Result(
+            config=config.to_dict(),
+            config_hash=config.hash(),
+            data=data,
+            metrics=metrics,
+            homogeneity=homog,
+            history=history,
+            timings={
                 "train_seconds": train_seconds,
                 "seconds_per_epoch": train_seconds / max(len(history), 1),
                 "eval_seconds": eval_seconds,
                 "total_seconds": time.perf_counter() - t_start,
             },
-            "versions": _versions(),
-            "device": str(device),
-            "world_size": ctx.world,
-        }
+            versions=_versions(),
+            device=str(device),
+            world_size=ctx.world,
+        )
         # The run is complete: keep only what inference needs (weights), not the optimiser state.
-        _atomic_torch_save(ckpt_path, {
+        _save_checkpoint(ckpt_path, {
             "config_hash": config.hash(), "config": config.to_dict(), "in_channels": in_channels,
             "n_classes": n_classes, "class_names": class_names, "epoch": len(history), "model": net.state_dict(),
             "optimizer": None, "history": history,
         })
-        _atomic_json(out / RESULT_FILE, result)
-        result = json.loads((out / RESULT_FILE).read_text())  # exactly what a later call returns
+        run.write_result(result)
         ctx.barrier()
-        return result
+        return run.result()  # exactly what a later call returns
     finally:
         saved.restore()
 
@@ -759,32 +732,18 @@ class _RuntimeState:
         torch.use_deterministic_algorithms(self.deterministic, warn_only=self.warn_only)
 
 
-def _align(ids_a: Sequence[str], ids_b: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Row indices of the patches both modalities have (aligned pairs), in ``ids_a`` order."""
-    if list(ids_a) == list(ids_b):
-        n = len(ids_a)
-        return np.arange(n), np.arange(n)
-    pos_b = {pid: j for j, pid in enumerate(ids_b)}
-    ia = np.array([i for i, pid in enumerate(ids_a) if pid in pos_b], dtype=np.int64)
-    ib = np.array([pos_b[ids_a[i]] for i in ia], dtype=np.int64)
-    return ia, ib
+def _predictions(mods: Sequence[str], evals: Mapping[str, dict], class_names: Sequence[str]) -> Predictions:
+    """The test predictions of every modality (from :func:`evaluate`)."""
+    return Predictions(
+        modalities=list(mods),
+        class_names=list(class_names),
+        ids={m: np.array(evals[m]["ids"]) for m in mods},
+        target={m: evals[m]["target"] for m in mods},
+        prob={m: evals[m]["prob"] for m in mods},
+    )
 
 
-def _write_predictions(out: Path, mods: Sequence[str], evals: Mapping[str, dict], class_names: Sequence[str]) -> None:
-    arrays: dict[str, np.ndarray] = {
-        "modalities": np.array(mods),
-        "class_names": np.array(class_names),
-        "ids": np.array(evals[mods[0]]["ids"]),
-        "target": evals[mods[0]]["target"],
-    }
-    for m in mods:
-        arrays[f"ids_{m}"] = np.array(evals[m]["ids"])
-        arrays[f"target_{m}"] = evals[m]["target"]
-        arrays[f"prob_{m}"] = evals[m]["prob"]
-    _atomic_npz(out / PREDICTIONS_FILE, **arrays)
-
-
-def _write_latents(out: Path, mods: Sequence[str], evals: Mapping[str, dict], n_latent: int) -> None:
+def _latents(mods: Sequence[str], evals: Mapping[str, dict], n_latent: int) -> Latents:
     """Latents of the first ``n_latent`` test patches common to all modalities (same ids per modality)."""
     ids0 = list(evals[mods[0]]["ids"])
     common = set(ids0)
@@ -800,15 +759,8 @@ def _write_latents(out: Path, mods: Sequence[str], evals: Mapping[str, dict], n_
         prob.append(evals[m]["prob"][rows])
         mod.extend([m] * len(rows))
         ids.extend(chosen)
-    latent_dim = evals[mods[0]]["z"].shape[1]
-    _atomic_npz(
-        out / LATENTS_FILE,
-        z=np.concatenate(z) if z else np.zeros((0, latent_dim), np.float32),
-        labels=np.concatenate(lab),
-        prob=np.concatenate(prob),
-        modality=np.array(mod),
-        ids=np.array(ids),
-    )
+    return Latents(z=np.concatenate(z), labels=np.concatenate(lab), prob=np.concatenate(prob),
+                   modality=np.array(mod, dtype=str), ids=np.array(ids, dtype=str))
 
 
 # ----------------------------------------------------------------------------- inference helpers
@@ -884,7 +836,7 @@ def load_model(out_dir: str | os.PathLike, device: str | torch.device = "cpu") -
     Raises:
         FileNotFoundError: no ``checkpoint.pt`` in ``out_dir``.
     """
-    path = Path(out_dir) / CHECKPOINT_FILE
+    path = RunDir(out_dir).checkpoint_path
     if not path.exists():
         raise FileNotFoundError(f"No checkpoint in {Path(out_dir)}: expected {path} (has the run been trained?)")
     ckpt = torch.load(path, map_location=device, weights_only=True)
@@ -922,9 +874,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"xmodal.train: {exc}", file=sys.stderr)
         return 2
     if int(os.environ.get("RANK", "0")) == 0:
-        for m, r in result["metrics"].items():
+        for m, r in result.metrics.items():
             print(f"{m}: macro F1 {r['macro']:.3f}  weighted F1 {r['weighted']:.3f}")
-        for pair, s in result["homogeneity"].items():
+        for pair, s in result.homogeneity.items():
             print(f"homogeneity {pair}: {s:.3f}")
     return 0
 

@@ -112,6 +112,7 @@ def test_result_schema_and_files(learned) -> None:
     assert set(result.metrics) == {"s1", "s2"} and set(result.homogeneity) == {"s1|s2"}
     assert 0.0 <= result.homogeneity["s1|s2"] <= 1.0
     assert result.data["n_train"] == {"s1": 96, "s2": 96} and result.data["n_test"] == 48
+    assert result.data["skipped"] == {"s1": [], "s2": []}  # the datasets have no ``skipped`` attribute
     assert set(result.history[0]) >= {"epoch", "L_C", "L_M", "L_T", "loss", "grl_weight", "triplet_valid", "seconds"}
     assert set(result.timings) >= {"train_seconds", "seconds_per_epoch", "eval_seconds", "total_seconds"}
     pred = run.predictions()
@@ -210,9 +211,13 @@ def test_resume_with_another_config_is_refused(tmp_path: Path) -> None:
 
 
 # ----------------------------------------------------------------------------- methods
-def test_baseline_trains_one_modality_without_homogeneity(tmp_path: Path) -> None:
+def test_baseline_trains_one_modality_without_homogeneity_and_reports_skipped_patches(tmp_path: Path) -> None:
     train, test = _sets(["s2"], n_train=32, n_test=16)
+    train["s2"].skipped = [("p9", "p9.tif: unreadable")]
+    test["s2"].skipped = [("p9", "p9.tif: unreadable"), {"id": "p4", "file": "p4.tif", "reason": "no class"}]
     r = train_on_datasets(_cfg(method="baseline", modalities=["s2"], epochs=1), train, test, tmp_path)
+    assert r.data["skipped"] == {"s2": [{"id": "p9", "reason": "p9.tif: unreadable"},
+                                        {"id": "p4", "file": "p4.tif", "reason": "no class"}]}
     assert list(r.metrics) == ["s2"] and r.homogeneity == {}
     h = r.history[0]
     assert h["L_M"] == 0.0 and h["grl_weight"] == 0.0  # one modality: nothing to discriminate
@@ -331,6 +336,8 @@ def test_run_experiment_on_synthetic_sen12ms(synthetic_root: Path, tmp_path: Pat
     assert r.data_kind == "synthetic" and r.data["n_test"] == len(test_ids) > 0
     assert r.class_names == list(Sen12MS(synthetic_root, modality="s2").class_names)
     assert set(r.data["stats"]) == {"s1", "s2"}
+    skipped = Sen12MS(synthetic_root, modality="s1", split="train", split_method="scene", test_fraction=0.25).skipped
+    assert len(r.data["skipped"]["s1"]) == len(skipped)
     pred = RunDir(tmp_path / "run").predictions()
     assert list(pred.ids["s1"]) == list(pred.ids["s2"]) == list(test_ids)
     assert set(r.homogeneity) == {"s1|s2"} and r.config["data_root"] == str(synthetic_root)

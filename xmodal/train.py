@@ -55,6 +55,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
+import json
 import math
 import os
 import platform
@@ -136,6 +138,30 @@ def _save_checkpoint(path: Path, checkpoint: Mapping[str, Any]) -> None:
     """
     atomic.write_with(path, lambda tmp: torch.save(checkpoint, tmp), fsync=False,
                       nbytes=_tensor_bytes(checkpoint))
+
+
+def _skipped_entry(entry: Any) -> Any:
+    """One skipped patch as a JSON value (a record's fields by name; today's ``(id, reason)`` pairs too)."""
+    if dataclasses.is_dataclass(entry) and not isinstance(entry, type):
+        entry = dataclasses.asdict(entry)
+    elif hasattr(entry, "_asdict"):
+        entry = entry._asdict()
+    elif isinstance(entry, (tuple, list)) and len(entry) == 2:
+        entry = {"id": entry[0], "reason": entry[1]}
+    return atomic.jsonable(entry)
+
+
+def _skipped(*datasets: Any) -> list[Any]:
+    """The patches the datasets' ``skipped`` attribute reports (``bad_patch="skip"``), each once, in order.
+
+    Datasets without the attribute skipped nothing.
+    """
+    entries: dict[str, Any] = {}
+    for dataset in datasets:
+        for entry in getattr(dataset, "skipped", None) or []:
+            value = _skipped_entry(entry)
+            entries.setdefault(json.dumps(value, sort_keys=True), value)
+    return list(entries.values())
 
 
 def _versions() -> dict[str, str]:
@@ -684,6 +710,7 @@ def _train_and_evaluate(
             "class_names": class_names,
             "stats": {m: getattr(train_sets[m], "stats", None) for m in mods},
             "steps_per_epoch": steps,
+            "skipped": {m: _skipped(train_sets[m], test_sets[m]) for m in mods},
             "description": data_description,
         }
         result = Result(

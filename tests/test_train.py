@@ -7,18 +7,22 @@ end-to-end tests read the tiny synthetic SEN12MS root of ``conftest.py``.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import re
+import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from xmodal.atomic import DiskFullError
 from xmodal.config import ConfigError, ExperimentConfig
 from xmodal.metrics import f1_scores
 from xmodal.rundir import Result, RunDir
-from xmodal.train import ResumeError, load_model, predict, run_experiment, train_on_datasets
+from xmodal.train import LossRecord, ResumeError, load_model, predict, run_experiment, total_loss, train_on_datasets
 
 BANDS = {"s1": 2, "s2": 10, "rgb": 3}
 K = 4
@@ -144,6 +148,45 @@ def test_load_model_and_predict_match_saved_predictions(learned) -> None:
     prob = predict(net, x, "s2")
     saved = RunDir(out).predictions().prob["s2"][:4]
     assert np.allclose(prob, saved, atol=1e-5)
+
+
+# ----------------------------------------------------------------------------- eq. (4)
+@pytest.mark.parametrize("method", ["C", "C+M", "C+T", "C+T+M"])
+def test_total_loss_is_eq_4_in_both_readings(method: str) -> None:
+    cfg = _cfg(method=method, alpha=2.0, beta=3.0)
+    L_C, L_M, L_T = torch.tensor(0.5), torch.tensor(0.25), torch.tensor(0.125)
+    t = 2.0 * 0.125 if "T" in method else 0.0
+    # back-propagated: L_M always enters with +1 (the GRL reverses and scales its gradient for the encoders)
+    assert total_loss(L_C, L_M, L_T, cfg).item() == pytest.approx(3.0 * 0.5 + t + 0.25)
+    # what the encoders minimise: - grl_w * L_M only with M
+    m = -0.5 * 0.25 if "M" in method else 0.0
+    assert total_loss(L_C, L_M, L_T, cfg, grl_w=0.5).item() == pytest.approx(3.0 * 0.5 + t + m)
+
+
+def test_history_holds_every_loss_record_field_by_name(learned) -> None:
+    result = learned[0]
+    assert list(LossRecord._fields) == ["L_C", "L_M", "L_T", "loss", "triplet_valid"]
+    for h in result.history:
+        assert set(h) == {"epoch", *LossRecord._fields, "grl_weight", "seconds"}
+        assert 0.0 <= h["triplet_valid"] <= 1.0
+
+
+# ----------------------------------------------------------------------------- run folder
+def test_full_disk_names_the_folder_and_leaves_no_temporary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = tmp_path / f".checkpoint.pt.tmp{dead.pid}"  # left by a killed run of an earlier version
+    stale.write_bytes(b"half a checkpoint")
+
+    def full_disk(obj: object, f: str | os.PathLike) -> None:
+        Path(f).write_bytes(b"partial")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    train, test = _sets(["s2"], n_train=16, n_test=8)
+    with pytest.raises(DiskFullError, match=re.escape(f"No space left on the device of {tmp_path} ")):
+        train_on_datasets(_cfg(method="baseline", modalities=["s2"], epochs=1), train, test, tmp_path)
+    assert list(tmp_path.iterdir()) == []  # the stale temporary removed, the new one too, no checkpoint
 
 
 # ----------------------------------------------------------------------------- determinism and resuming

@@ -21,7 +21,7 @@ Training (Sec. 2 of the paper):
 * **C, C+M, C+T, C+T+M**: all configured modalities. Every step draws an
   *independent* batch of ``batch_size`` patches per modality (independent
   shuffles, no alignment: the paper does not need aligned pairs), and minimises
-  ``alpha * L_T + beta * L_C - L_M`` (eq. 4) where present; the minus sign of
+  ``alpha * L_T + beta * L_C - L_M`` (eq. 4, :func:`total_loss`) where present; the minus sign of
   ``L_M`` is the gradient reversal layer in front of the modality classifier,
   its weight following ``grl_schedule`` over training progress (updated every
   step). ``L_T`` (eq. 3, mean over valid anchors, see
@@ -64,7 +64,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -82,10 +82,12 @@ from xmodal.models import CrossModalNet
 from xmodal.rundir import Latents, Predictions, Result, RunDir, align_ids
 
 __all__ = [
+    "LossRecord",
     "ResumeError",
     "run_experiment",
     "train_on_datasets",
     "train_step",
+    "total_loss",
     "build_model",
     "make_optimizer",
     "load_model",
@@ -319,6 +321,60 @@ def _triplet_term(
     return total / count.clamp(min=1.0), count
 
 
+class LossRecord(NamedTuple):
+    """The losses of one training step, detached 0-d tensors on the device (reading them syncs the host).
+
+    Attributes:
+        L_C: the classification loss (eq. 1).
+        L_M: the modality classifier's loss (eq. 2); logged for every method (a probe without ``M``).
+        L_T: the triplet loss (eq. 3), mean over valid anchors; logged for every method.
+        loss: the eq. (4) objective the encoders minimise (:func:`total_loss` with the step's GRL weight).
+        triplet_valid: the fraction of anchors with a valid triplet.
+    """
+
+    L_C: Tensor
+    L_M: Tensor
+    L_T: Tensor
+    loss: Tensor
+    triplet_valid: Tensor
+
+
+def total_loss(
+    L_C: Tensor, L_M: Tensor, L_T: Tensor, config: ExperimentConfig, grl_w: float | None = None
+) -> Tensor:
+    """Eq. (4), ``alpha * L_T + beta * L_C - L_M``, over the losses of the method (``config.losses``).
+
+    The minus sign of ``L_M`` is the gradient reversal layer in front of the
+    modality classifier: the classifier minimises ``L_M`` while the encoders
+    receive its gradient reversed and scaled by the GRL weight. The equation
+    therefore has two readings:
+
+    * ``grl_w=None`` -- the loss to back-propagate, ``beta * L_C (+ alpha * L_T) + L_M``.
+      ``L_M`` is always in it: without ``M`` it trains the modality classifier
+      as a probe, and the GRL weight 0 keeps it away from the encoders.
+    * ``grl_w`` given -- the objective the encoders minimise,
+      ``beta * L_C (+ alpha * L_T) (- grl_w * L_M)``: the ``loss`` of the history.
+
+    Args:
+        L_C: the classification loss (eq. 1).
+        L_M: the modality classifier's loss (eq. 2).
+        L_T: the triplet loss (eq. 3).
+        config: ``losses``, ``alpha``, ``beta``.
+        grl_w: the step's gradient reversal weight, or ``None`` for the loss to back-propagate.
+
+    Returns:
+        A 0-d tensor.
+    """
+    loss = config.beta * L_C
+    if "T" in config.losses:
+        loss = loss + config.alpha * L_T
+    if grl_w is None:
+        return loss + L_M
+    if "M" in config.losses:
+        loss = loss - grl_w * L_M
+    return loss
+
+
 def train_step(
     model: nn.Module,
     xs: Mapping[str, Tensor],
@@ -327,8 +383,8 @@ def train_step(
     optimizer: torch.optim.Optimizer,
     scaler: torch.amp.GradScaler,
     grl_w: float,
-) -> Tensor:
-    """One optimisation step on one batch per modality (eq. 4).
+) -> LossRecord:
+    """One optimisation step of eq. (4) on one batch per modality.
 
     Args:
         model: a :class:`~xmodal.models.CrossModalNet`, possibly wrapped in DDP.
@@ -336,38 +392,48 @@ def train_step(
         y: the soft labels of all batches, concatenated in ``xs`` order.
         config: losses (``config.losses``), ``alpha``, ``beta``, ``lam``, ``mu``,
             thresholds, precision.
-        optimizer, scaler: the optimiser and gradient scaler (disabled unless fp16).
+        optimizer: the optimiser (:func:`make_optimizer`).
+        scaler: the gradient scaler (disabled unless fp16).
         grl_w: gradient reversal weight for this step (0 for methods without M:
             the modality classifier is then a probe that does not touch the encoders).
 
     Returns:
-        Detached ``[5]`` tensor: L_C, L_M, L_T, the eq. 4 objective the encoders
-        minimise, and the fraction of anchors with a valid triplet (no host sync).
+        The step's :class:`LossRecord` (detached; no host sync).
     """
     net: CrossModalNet = model.module if hasattr(model, "module") else model  # type: ignore[assignment]
     net.grl.weight = grl_w
-    losses = config.losses
     with _autocast(config.precision, y.device):
         outputs = model(xs)
     L_C = classification_loss(outputs["logits"], y)
     L_M = modality_loss(outputs["modality_logits"], outputs["modality"])
     L_T, n_valid = _triplet_term(outputs["z"], y, [x.shape[0] for x in xs.values()], config)
-    # L_M is the modality classifier's own loss; the GRL turns it into "- L_M" for the encoders.
-    loss = config.beta * L_C + L_M
-    if "T" in losses:
-        loss = loss + config.alpha * L_T
     optimizer.zero_grad(set_to_none=True)
-    scaler.scale(loss).backward()
+    scaler.scale(total_loss(L_C, L_M, L_T, config)).backward()
     scaler.step(optimizer)
     scaler.update()
     with torch.no_grad():
-        objective = config.beta * L_C
-        if "T" in losses:
-            objective = objective + config.alpha * L_T
-        if "M" in losses:
-            objective = objective - grl_w * L_M
         anchors = max(y.shape[0] * (len(xs) - 1), 1)
-        return torch.stack([L_C, L_M, L_T, objective, n_valid / anchors]).detach()
+        return LossRecord(L_C.detach(), L_M.detach(), L_T.detach(), total_loss(L_C, L_M, L_T, config, grl_w),
+                          n_valid / anchors)
+
+
+class _EpochLosses:
+    """The sums of an epoch's :class:`LossRecord` s, in one device tensor: no host sync per step."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.sums = torch.zeros(len(LossRecord._fields), device=device)
+        self.steps = 0
+
+    def add(self, record: LossRecord) -> None:
+        self.sums += torch.stack(record)
+        self.steps += 1
+
+    def means(self, world: int) -> dict[str, float]:
+        """Every loss of :class:`LossRecord` by name, averaged over the steps and the ``world`` processes."""
+        if world > 1:
+            dist.all_reduce(self.sums)
+            self.sums /= world
+        return dict(zip(LossRecord._fields, (self.sums / self.steps).tolist(), strict=True))
 
 
 # ----------------------------------------------------------------------------- distributed
@@ -628,7 +694,7 @@ def _train_and_evaluate(
             for m in mods:
                 samplers[m].set_epoch(epoch)
             iters = {m: iter(loaders[m]) for m in mods}
-            sums = torch.zeros(5, device=device)
+            sums = _EpochLosses(device)
             w = 0.0
             for step in range(steps):
                 if "M" in losses:
@@ -638,26 +704,13 @@ def _train_and_evaluate(
                     xb, yb = next(iters[m])
                     xs[m] = _to_device(xb, device, config.channels_last)
                     ys.append(yb.to(device, non_blocking=True))
-                sums += train_step(model, xs, torch.cat(ys), config, optimizer, scaler, w)
+                sums.add(train_step(model, xs, torch.cat(ys), config, optimizer, scaler, w))
                 if bar is not None:
                     bar.update(1)
-            if ctx.world > 1:
-                dist.all_reduce(sums)
-                sums /= ctx.world
-            means = (sums / steps).tolist()
-            entry = {
-                "epoch": epoch + 1,
-                "L_C": means[0],
-                "L_M": means[1],
-                "L_T": means[2],
-                "loss": means[3],
-                "grl_weight": w,
-                "triplet_valid": means[4],
-                "seconds": time.perf_counter() - t0,
-            }
-            history.append(entry)
+            means = sums.means(ctx.world)
+            history.append({"epoch": epoch + 1, **means, "grl_weight": w, "seconds": time.perf_counter() - t0})
             if bar is not None:
-                bar.set_postfix(epoch=epoch + 1, L_C=f"{means[0]:.3f}", L_M=f"{means[1]:.3f}", L_T=f"{means[2]:.3f}")
+                bar.set_postfix(epoch=epoch + 1, **{k: f"{means[k]:.3f}" for k in ("L_C", "L_M", "L_T")})
             if ctx.main:
                 _save_checkpoint(ckpt_path, {
                     "config_hash": config.hash(),

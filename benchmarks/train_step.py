@@ -136,7 +136,7 @@ def bare_step(config: ExperimentConfig, patch: int) -> Callable[[], None]:
     def step() -> None:
         with torch.autocast("cpu", dtype=dtype, enabled=dtype is not None):
             logits = [model[m](xs[m]) for m in BANDS]
-        loss = sum(F.cross_entropy(lg.float(), t) for lg, t in zip(logits, ys))
+        loss = sum(F.cross_entropy(lg.float(), t) for lg, t in zip(logits, ys, strict=True))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -323,7 +323,7 @@ def test_steps_per_epoch_fixes_the_budget_whatever_the_training_set(tmp_path: Pa
         seen = {m: 0 for m in train}
         for m, ds in train.items():  # count the patches each modality's loader serves
             orig = ds.__getitems__
-            ds.__getitems__ = lambda idx, _o=orig, _m=m: (seen.__setitem__(_m, seen[_m] + len(idx)), _o(idx))[1]
+            ds.__getitems__ = lambda idx, _o=orig, _m=m, _s=seen: (_s.__setitem__(_m, _s[_m] + len(idx)), _o(idx))[1]
         r = train_on_datasets(_cfg(method="C", epochs=2, steps_per_epoch=3), train, test, tmp_path / f"n{n}")
         assert r.data["steps_per_epoch"] == 3
         counts[n] = seen

@@ -136,7 +136,7 @@ def bare_step(config: ExperimentConfig, patch: int) -> Callable[[], None]:
     def step() -> None:
         with torch.autocast("cpu", dtype=dtype, enabled=dtype is not None):
             logits = [model[m](xs[m]) for m in BANDS]
-        loss = sum(F.cross_entropy(lg.float(), t) for lg, t in zip(logits, ys))
+        loss = sum(F.cross_entropy(lg.float(), t) for lg, t in zip(logits, ys, strict=True))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -162,10 +162,10 @@ def accuracy_runs(args: argparse.Namespace, base: dict) -> dict[str, dict]:
                            progress=False, threads=args.threads[-1], n_latent=0, seed=seed)
                 runs.append(run_experiment(cfg, Path(tmp) / f"run_{mode}_{seed}", resume=False))
             row: dict[str, float] = {"seconds": time.perf_counter() - t0}
-            for m in runs[0]["metrics"]:
+            for m in runs[0].metrics:
                 for avg in ("weighted", "macro"):
-                    row[f"{m}_{avg}"] = statistics.mean(r["metrics"][m][avg] for r in runs)
-            row["final_L_C"] = statistics.mean(r["history"][-1]["L_C"] for r in runs)
+                    row[f"{m}_{avg}"] = statistics.mean(r.metrics[m][avg] for r in runs)
+            row["final_L_C"] = statistics.mean(r.history[-1]["L_C"] for r in runs)
             out[mode] = row
             print(f"  accuracy {mode:20s} (mean of {len(runs)} seeds) "
                   + "  ".join(f"{k} {v:.3f}" for k, v in row.items()), flush=True)

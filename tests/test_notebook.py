@@ -11,6 +11,7 @@ import papermill as pm
 import pytest
 
 from xmodal.config import ExperimentConfig
+from xmodal.rundir import RunDir
 from xmodal.study import notebook_path
 
 NOTEBOOK = notebook_path()
@@ -82,14 +83,11 @@ def test_papermill_runs_the_experiment(synthetic_root: Path, tmp_path: Path) -> 
     params = {**TINY, "data_root": str(synthetic_root), "out_dir": str(out_dir)}
     nb = pm.execute_notebook(str(NOTEBOOK), str(tmp_path / "out.ipynb"), parameters=params,
                              kernel_name="python3", progress_bar=False)
-    import json
-
-    result = json.loads((out_dir / "result.json").read_text())
-    assert result["status"] == "ok"
-    assert result["config"]["method"] == "C+T+M"
-    assert result["config_hash"] == ExperimentConfig.from_dict(
+    result = RunDir(out_dir).result()
+    assert result.ok and result.method == "C+T+M"
+    assert result.config_hash == ExperimentConfig.from_dict(
         {k: v for k, v in params.items() if k != "out_dir"}).hash()
-    assert set(result["metrics"]) == {"s1", "s2"}
+    assert set(result.metrics) == {"s1", "s2"}
     images = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
               if "image/png" in o.get("data", {})]
     assert len(images) >= 3, "losses, per-class F1 and aligned pairs must be drawn"
@@ -112,4 +110,4 @@ def test_bad_parameter_fails_naming_it(bad: dict, message: str, synthetic_root: 
         pm.execute_notebook(str(NOTEBOOK), str(tmp_path / "out.ipynb"), parameters=params,
                             kernel_name="python3", progress_bar=False)
     assert info.value.ename == "ConfigError"
-    assert not (tmp_path / "run" / "result.json").exists()
+    assert RunDir(tmp_path / "run").status() == "pending"

@@ -7,17 +7,22 @@ end-to-end tests read the tiny synthetic SEN12MS root of ``conftest.py``.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import re
+import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from xmodal.atomic import DiskFullError
 from xmodal.config import ConfigError, ExperimentConfig
 from xmodal.metrics import f1_scores
-from xmodal.train import ResumeError, load_model, predict, run_experiment, train_on_datasets
+from xmodal.rundir import Result, RunDir
+from xmodal.train import LossRecord, ResumeError, load_model, predict, run_experiment, total_loss, train_on_datasets
 
 BANDS = {"s1": 2, "s2": 10, "rgb": 3}
 K = 4
@@ -79,7 +84,7 @@ def _strip_times(history: list[dict]) -> list[dict]:
 
 # ----------------------------------------------------------------------------- learning
 @pytest.fixture(scope="module")
-def learned(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path, dict, dict]:
+def learned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Result, Path, dict, dict]:
     out = tmp_path_factory.mktemp("learned")
     train, test = _sets(["s1", "s2"], n_train=96)
     result = train_on_datasets(_cfg(method="C+T+M", epochs=6), train, test, out)
@@ -88,36 +93,43 @@ def learned(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path, dict,
 
 def test_short_run_lowers_loss_and_beats_majority_predictor(learned) -> None:
     result, _, train, test = learned
-    hist = result["history"]
+    hist = result.history
     assert hist[-1]["L_C"] < hist[0]["L_C"]
     assert hist[-1]["loss"] < hist[0]["loss"]
     # Majority-style predictor: the training mean histogram for every test patch.
     prior = np.tile(train["s2"].labels.mean(axis=0), (len(test["s2"]), 1))
     baseline = f1_scores(test["s2"].labels, prior)["weighted"]
     for m in ("s1", "s2"):
-        assert result["metrics"][m]["weighted"] > baseline + 0.1, (m, result["metrics"][m], baseline)
+        assert result.metrics[m]["weighted"] > baseline + 0.1, (m, result.metrics[m], baseline)
 
 
 def test_result_schema_and_files(learned) -> None:
     result, out, _, test = learned
+    run = RunDir(out)
+    saved = json.loads(run.result_path.read_text())
     for key in ("schema", "status", "config", "config_hash", "data", "metrics", "homogeneity", "history",
                 "timings", "versions", "device", "world_size"):
-        assert key in result
-    assert result["schema"] == 1 and result["status"] == "ok" and result["world_size"] == 1
-    assert result["device"] == "cpu"
-    assert set(result["metrics"]) == {"s1", "s2"} and set(result["homogeneity"]) == {"s1|s2"}
-    assert 0.0 <= result["homogeneity"]["s1|s2"] <= 1.0
-    assert result["data"]["n_train"] == {"s1": 96, "s2": 96} and result["data"]["n_test"] == 48
-    assert set(result["history"][0]) >= {"epoch", "L_C", "L_M", "L_T", "loss", "grl_weight", "seconds"}
-    assert set(result["timings"]) >= {"train_seconds", "seconds_per_epoch", "eval_seconds", "total_seconds"}
-    assert json.loads((out / "result.json").read_text()) == result
-    pred = np.load(out / "predictions.npz")
-    assert pred["prob_s1"].shape == pred["prob_s2"].shape == (48, K)
-    assert np.allclose(pred["prob_s1"].sum(axis=1), 1.0, atol=1e-5)
-    assert list(pred["ids"]) == test["s1"].ids and np.allclose(pred["target"], test["s1"].labels)
-    lat = np.load(out / "latents.npz")
-    assert lat["z"].shape == (20, 32) and list(lat["modality"]) == ["s1"] * 10 + ["s2"] * 10
-    assert list(lat["ids"][:10]) == list(lat["ids"][10:]) == test["s1"].ids[:10]
+        assert key in saved
+    assert Result.from_dict(saved) == result and run.status() == "ok"
+    assert result.schema == 1 and result.ok and result.world_size == 1
+    assert result.device == "cpu"
+    assert set(result.metrics) == {"s1", "s2"} and set(result.homogeneity) == {"s1|s2"}
+    assert 0.0 <= result.homogeneity["s1|s2"] <= 1.0
+    assert result.data["n_train"] == {"s1": 96, "s2": 96} and result.data["n_test"] == 48
+    assert result.data["skipped"] == []  # the datasets have no ``skipped_patches`` attribute
+    assert len(result.data["train_prior"]) == len(result.class_names)
+    assert abs(sum(result.data["train_prior"]) - 1.0) < 1e-6
+    assert set(result.history[0]) >= {"epoch", "L_C", "L_M", "L_T", "loss", "grl_weight", "triplet_valid", "seconds"}
+    assert set(result.timings) >= {"train_seconds", "seconds_per_epoch", "eval_seconds", "total_seconds"}
+    pred = run.predictions()
+    assert pred.prob["s1"].shape == pred.prob["s2"].shape == (48, K)
+    assert np.allclose(pred.prob["s1"].sum(axis=1), 1.0, atol=1e-5)
+    assert list(pred.ids["s1"]) == test["s1"].ids and np.allclose(pred.target["s1"], test["s1"].labels)
+    lat = run.latents()
+    assert lat.z.shape == (20, 32) and list(lat.modality) == ["s1"] * 10 + ["s2"] * 10
+    assert list(lat.ids[:10]) == list(lat.ids[10:]) == test["s1"].ids[:10]
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        p.name for p in (run.result_path, run.checkpoint_path, run.predictions_path, run.latents_path))
 
 
 def test_finished_run_is_returned_without_retraining(learned) -> None:
@@ -126,7 +138,7 @@ def test_finished_run_is_returned_without_retraining(learned) -> None:
     again = train_on_datasets(_cfg(method="C+T+M", epochs=6), train, test, out, on_epoch_end=calls.append)
     assert calls == [] and again == result  # train_on_datasets resumes from the complete checkpoint
     # run_experiment returns a finished result before even looking at the data (data_root does not exist).
-    assert not Path(result["config"]["data_root"]).exists()
+    assert not Path(result.config["data_root"]).exists()
     assert run_experiment(_cfg(method="C+T+M", epochs=6), out) == result
 
 
@@ -136,8 +148,47 @@ def test_load_model_and_predict_match_saved_predictions(learned) -> None:
     assert config.method == "C+T+M" and net.modalities == ("s1", "s2")
     x, _ = test["s2"].__getitems__([0, 1, 2, 3])
     prob = predict(net, x, "s2")
-    saved = np.load(out / "predictions.npz")["prob_s2"][:4]
+    saved = RunDir(out).predictions().prob["s2"][:4]
     assert np.allclose(prob, saved, atol=1e-5)
+
+
+# ----------------------------------------------------------------------------- eq. (4)
+@pytest.mark.parametrize("method", ["C", "C+M", "C+T", "C+T+M"])
+def test_total_loss_is_eq_4_in_both_readings(method: str) -> None:
+    cfg = _cfg(method=method, alpha=2.0, beta=3.0)
+    L_C, L_M, L_T = torch.tensor(0.5), torch.tensor(0.25), torch.tensor(0.125)
+    t = 2.0 * 0.125 if "T" in method else 0.0
+    # back-propagated: L_M always enters with +1 (the GRL reverses and scales its gradient for the encoders)
+    assert total_loss(L_C, L_M, L_T, cfg).item() == pytest.approx(3.0 * 0.5 + t + 0.25)
+    # what the encoders minimise: - grl_w * L_M only with M
+    m = -0.5 * 0.25 if "M" in method else 0.0
+    assert total_loss(L_C, L_M, L_T, cfg, grl_w=0.5).item() == pytest.approx(3.0 * 0.5 + t + m)
+
+
+def test_history_holds_every_loss_record_field_by_name(learned) -> None:
+    result = learned[0]
+    assert list(LossRecord._fields) == ["L_C", "L_M", "L_T", "loss", "triplet_valid"]
+    for h in result.history:
+        assert set(h) == {"epoch", *LossRecord._fields, "grl_weight", "seconds"}
+        assert 0.0 <= h["triplet_valid"] <= 1.0
+
+
+# ----------------------------------------------------------------------------- run folder
+def test_full_disk_names_the_folder_and_leaves_no_temporary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = tmp_path / f".checkpoint.pt.tmp{dead.pid}"  # left by a killed run of an earlier version
+    stale.write_bytes(b"half a checkpoint")
+
+    def full_disk(obj: object, f: str | os.PathLike) -> None:
+        Path(f).write_bytes(b"partial")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    train, test = _sets(["s2"], n_train=16, n_test=8)
+    with pytest.raises(DiskFullError, match=re.escape(f"No space left on the device of {tmp_path} ")):
+        train_on_datasets(_cfg(method="baseline", modalities=["s2"], epochs=1), train, test, tmp_path)
+    assert list(tmp_path.iterdir()) == []  # the stale temporary removed, the new one too, no checkpoint
 
 
 # ----------------------------------------------------------------------------- determinism and resuming
@@ -146,12 +197,12 @@ def test_same_seed_gives_identical_results(tmp_path: Path) -> None:
     cfg = _cfg(method="C+T+M", epochs=2)
     r1 = train_on_datasets(cfg, train, test, tmp_path / "a")
     r2 = train_on_datasets(cfg, train, test, tmp_path / "b")
-    assert r1["metrics"] == r2["metrics"] and r1["homogeneity"] == r2["homogeneity"]
-    assert _strip_times(r1["history"]) == _strip_times(r2["history"])
-    assert np.array_equal(np.load(tmp_path / "a/predictions.npz")["prob_s1"],
-                          np.load(tmp_path / "b/predictions.npz")["prob_s1"])
+    assert r1.metrics == r2.metrics and r1.homogeneity == r2.homogeneity
+    assert _strip_times(r1.history) == _strip_times(r2.history)
+    assert np.array_equal(RunDir(tmp_path / "a").predictions().prob["s1"],
+                          RunDir(tmp_path / "b").predictions().prob["s1"])
     r3 = train_on_datasets(cfg.replace(seed=1), train, test, tmp_path / "c")
-    assert _strip_times(r3["history"]) != _strip_times(r1["history"])
+    assert _strip_times(r3.history) != _strip_times(r1.history)
 
 
 class _Stop(Exception):
@@ -169,8 +220,9 @@ def test_interrupted_then_resumed_run_equals_uninterrupted(tmp_path: Path) -> No
 
     with pytest.raises(_Stop):
         train_on_datasets(cfg, train, test, tmp_path / "cut", on_epoch_end=stop_after_first)
-    assert not (tmp_path / "cut/result.json").exists()
-    ckpt = torch.load(tmp_path / "cut/checkpoint.pt", weights_only=True)
+    cut = RunDir(tmp_path / "cut")
+    assert not cut.result_path.exists() and cut.status() == "partial"
+    ckpt = torch.load(cut.checkpoint_path, weights_only=True)
     assert ckpt["epoch"] == 1 and ckpt["optimizer"] is not None
     seen = []
     resumed = train_on_datasets(cfg, train, test, tmp_path / "cut", on_epoch_end=lambda i: seen.append(i["epoch"]))
@@ -181,8 +233,8 @@ def test_interrupted_then_resumed_run_equals_uninterrupted(tmp_path: Path) -> No
     assert sa.keys() == sb.keys()
     for k in sa:
         assert torch.equal(sa[k], sb[k]), k
-    assert _strip_times(resumed["history"]) == _strip_times(full["history"])
-    assert resumed["metrics"] == full["metrics"]
+    assert _strip_times(resumed.history) == _strip_times(full.history)
+    assert resumed.metrics == full.metrics
 
 
 def test_resume_with_another_config_is_refused(tmp_path: Path) -> None:
@@ -198,17 +250,22 @@ def test_resume_with_another_config_is_refused(tmp_path: Path) -> None:
         train_on_datasets(cfg.replace(lr=1e-4), train, test, tmp_path)
     # resume=False starts over instead.
     r = train_on_datasets(cfg.replace(lr=1e-4, epochs=1), train, test, tmp_path, resume=False)
-    assert r["config"]["lr"] == 1e-4 and len(r["history"]) == 1
+    assert r.config["lr"] == 1e-4 and len(r.history) == 1
     with pytest.raises(ResumeError, match="result.json holds a finished run of another config"):
         run_experiment(cfg.replace(lr=1e-2, epochs=1), tmp_path)
 
 
 # ----------------------------------------------------------------------------- methods
-def test_baseline_trains_one_modality_without_homogeneity(tmp_path: Path) -> None:
+def test_baseline_trains_one_modality_without_homogeneity_and_reports_skipped_patches(tmp_path: Path) -> None:
     train, test = _sets(["s2"], n_train=32, n_test=16)
+    p9 = {"patch": "p9", "file": "p9.tif", "error": "CorruptFileError", "reason": "p9.tif: unreadable"}
+    p4 = {"patch": "p4", "file": "p4.tif", "error": "unlabelled", "reason": "no class"}
+    train["s2"].skipped_patches = [p9]
+    test["s2"].skipped_patches = [p9, p4]
     r = train_on_datasets(_cfg(method="baseline", modalities=["s2"], epochs=1), train, test, tmp_path)
-    assert list(r["metrics"]) == ["s2"] and r["homogeneity"] == {}
-    h = r["history"][0]
+    assert r.data["skipped"] == [p9, p4]  # each once
+    assert list(r.metrics) == ["s2"] and r.homogeneity == {}
+    h = r.history[0]
     assert h["L_M"] == 0.0 and h["grl_weight"] == 0.0  # one modality: nothing to discriminate
     net, _ = load_model(tmp_path)
     assert net.modalities == ("s2",)
@@ -217,14 +274,14 @@ def test_baseline_trains_one_modality_without_homogeneity(tmp_path: Path) -> Non
 def test_methods_without_m_do_not_reverse_and_c_ignores_triplets(tmp_path: Path) -> None:
     train, test = _sets(["s1", "s2"], n_train=32, n_test=16)
     r = train_on_datasets(_cfg(method="C+T", epochs=1), train, test, tmp_path / "ct")
-    assert r["history"][0]["grl_weight"] == 0.0
+    assert r.history[0]["grl_weight"] == 0.0
     # C: the objective is beta * L_C only (L_T and L_M are logged as diagnostics).
     c = train_on_datasets(_cfg(method="C", epochs=1, beta=2.0), train, test, tmp_path / "c")
-    h = c["history"][0]
+    h = c.history[0]
     assert h["loss"] == pytest.approx(2.0 * h["L_C"], rel=1e-5) and h["L_T"] > 0
     full = train_on_datasets(_cfg(method="C+T+M", epochs=1, grl_schedule="constant", grl_weight=0.5),
                              train, test, tmp_path / "ctm")
-    h = full["history"][0]
+    h = full.history[0]
     assert h["grl_weight"] == 0.5
 
 
@@ -232,12 +289,11 @@ def test_three_modalities_give_three_homogeneities(tmp_path: Path) -> None:
     mods = ["s1", "s2", "rgb"]
     train, test = _sets(mods, n_train=32, n_test=16)
     r = train_on_datasets(_cfg(method="C+T+M", modalities=mods, epochs=1), train, test, tmp_path)
-    assert set(r["metrics"]) == set(mods)
-    assert set(r["homogeneity"]) == {"s1|s2", "s1|rgb", "s2|rgb"}
+    assert set(r.metrics) == set(mods)
+    assert set(r.homogeneity) == {"s1|s2", "s1|rgb", "s2|rgb"}
     net, _ = load_model(tmp_path)
     assert net.modality_classifier[-1].out_features == 3
-    lat = np.load(tmp_path / "latents.npz")
-    assert sorted(set(lat["modality"])) == sorted(mods)
+    assert RunDir(tmp_path).latents().modalities == mods
 
 
 # ----------------------------------------------------------------------------- errors
@@ -258,7 +314,7 @@ def test_config_errors_surface(tmp_path: Path) -> None:
         train_on_datasets(_cfg(batch_size=1), train, test, tmp_path)
     with pytest.raises(ConfigError, match=r"test_sets lacks modalities \['s2'\]"):
         train_on_datasets(_cfg(), train, {"s1": test["s1"]}, tmp_path)
-    assert not (tmp_path / "result.json").exists()
+    assert RunDir(tmp_path).status() == "pending"
 
 
 def test_steps_per_epoch_fixes_the_budget_whatever_the_training_set(tmp_path: Path) -> None:
@@ -270,20 +326,20 @@ def test_steps_per_epoch_fixes_the_budget_whatever_the_training_set(tmp_path: Pa
         seen = {m: 0 for m in train}
         for m, ds in train.items():  # count the patches each modality's loader serves
             orig = ds.__getitems__
-            ds.__getitems__ = lambda idx, _o=orig, _m=m: (seen.__setitem__(_m, seen[_m] + len(idx)), _o(idx))[1]
+            ds.__getitems__ = lambda idx, _o=orig, _m=m, _s=seen: (_s.__setitem__(_m, _s[_m] + len(idx)), _o(idx))[1]
         r = train_on_datasets(_cfg(method="C", epochs=2, steps_per_epoch=3), train, test, tmp_path / f"n{n}")
-        assert r["data"]["steps_per_epoch"] == 3
+        assert r.data["steps_per_epoch"] == 3
         counts[n] = seen
     # 2 epochs x 3 steps x 16 patches per modality, for 8 and for 64 training patches alike
     assert counts[8] == counts[64] == {"s1": 96, "s2": 96}
     default = train_on_datasets(_cfg(method="C", epochs=1), *_sets(["s1", "s2"], n_train=40, n_test=8), tmp_path / "d")
-    assert default["data"]["steps_per_epoch"] == 3  # ceil(40 / 16)
+    assert default.data["steps_per_epoch"] == 3  # ceil(40 / 16)
 
 
 def test_bf16_channels_last_run(tmp_path: Path) -> None:
     train, test = _sets(["s1", "s2"], n_train=32, n_test=16)
     r = train_on_datasets(_cfg(epochs=1, precision="bf16", channels_last=True), train, test, tmp_path)
-    assert all(np.isfinite(r["history"][0][k]) for k in ("L_C", "L_M", "L_T"))
+    assert all(np.isfinite(r.history[0][k]) for k in ("L_C", "L_M", "L_T"))
 
 
 # ----------------------------------------------------------------------------- distributed
@@ -292,7 +348,7 @@ def _ddp_worker(rank: int, world: int, port: int, out: str) -> None:
                       LOCAL_RANK=str(rank))
     train, test = _sets(["s1", "s2"], n_train=16, n_test=8)
     result = train_on_datasets(_cfg(method="C+T+M", epochs=2, device="cpu"), train, test, out)
-    assert result["status"] == "ok"
+    assert result.ok
 
 
 def _free_port() -> int:
@@ -308,10 +364,12 @@ def test_ddp_two_cpu_processes_write_one_result(tmp_path: Path) -> None:
 
     out = tmp_path / "ddp"
     mp.spawn(_ddp_worker, args=(2, _free_port(), str(out)), nprocs=2, join=True)
-    result = json.loads((out / "result.json").read_text())
-    assert result["world_size"] == 2 and result["status"] == "ok"
-    assert len(result["history"]) == 2 and set(result["homogeneity"]) == {"s1|s2"}
-    assert sorted(p.name for p in out.iterdir()) == ["checkpoint.pt", "latents.npz", "predictions.npz", "result.json"]
+    run = RunDir(out)
+    result = run.result()
+    assert result.world_size == 2 and result.ok
+    assert len(result.history) == 2 and set(result.homogeneity) == {"s1|s2"}
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        p.name for p in (run.result_path, run.checkpoint_path, run.predictions_path, run.latents_path))
 
 
 # ----------------------------------------------------------------------------- end to end on SEN12MS files
@@ -321,12 +379,15 @@ def test_run_experiment_on_synthetic_sen12ms(synthetic_root: Path, tmp_path: Pat
     cfg = _cfg(method="C+T+M", data_root=str(synthetic_root), test_fraction=0.25, epochs=1, batch_size=8)
     r = run_experiment(cfg, tmp_path / "run")
     test_ids = Sen12MS(synthetic_root, modality="s1", split="test", split_method="scene", test_fraction=0.25).ids
-    assert r["data"]["kind"] == "synthetic" and r["data"]["n_test"] == len(test_ids) > 0
-    assert r["data"]["class_names"] == list(Sen12MS(synthetic_root, modality="s2").class_names)
-    assert set(r["data"]["stats"]) == {"s1", "s2"}
-    pred = np.load(tmp_path / "run/predictions.npz")
-    assert list(pred["ids_s1"]) == list(pred["ids_s2"]) == list(test_ids)
-    assert set(r["homogeneity"]) == {"s1|s2"} and r["config"]["data_root"] == str(synthetic_root)
+    assert r.data_kind == "synthetic" and r.data["n_test"] == len(test_ids) > 0
+    assert r.class_names == list(Sen12MS(synthetic_root, modality="s2").class_names)
+    assert set(r.data["stats"]) == {"s1", "s2"}
+    ds = Sen12MS(synthetic_root, modality="s1", split="train", split_method="scene", test_fraction=0.25)
+    assert r.data["skipped"] == ds.skipped_patches
+    assert np.allclose(r.data["train_prior"], ds.labels.mean(axis=0))
+    pred = RunDir(tmp_path / "run").predictions()
+    assert list(pred.ids["s1"]) == list(pred.ids["s2"]) == list(test_ids)
+    assert set(r.homogeneity) == {"s1|s2"} and r.config["data_root"] == str(synthetic_root)
 
 
 def test_module_entry_point(synthetic_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -337,6 +398,6 @@ def test_module_entry_point(synthetic_root: Path, tmp_path: Path, capsys: pytest
                                "test_fraction": 0.25}))
     assert main(["--config", str(cfg), "--set", "epochs=1", "--out", str(tmp_path / "run")]) == 0
     assert "s1: macro F1" in capsys.readouterr().out
-    assert json.loads((tmp_path / "run/result.json").read_text())["config"]["epochs"] == 1
+    assert RunDir(tmp_path / "run").result().config["epochs"] == 1
     assert main(["--config", str(cfg), "--set", "epochs=0", "--out", str(tmp_path / "bad")]) == 2
     assert "Invalid value for 'epochs'" in capsys.readouterr().err

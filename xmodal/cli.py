@@ -85,10 +85,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
     values.update(_parse_set(args.set))
     config = ExperimentConfig.from_dict(values)
     result = run_experiment(config, args.out, resume=not args.no_resume)
-    metrics = result.get("metrics", {})
+    metrics = result.metrics
     for mod, m in metrics.items():
         print(f"{mod}: macro F1 {m['macro']:.3f}  weighted F1 {m['weighted']:.3f}")
-    for pair, s in (result.get("homogeneity") or {}).items():
+    for pair, s in result.homogeneity.items():
         print(f"homogeneity {pair}: {s:.3f}")
     return 0
 

@@ -1,6 +1,6 @@
 """Figures of one run, shown by the experiment notebook (``notebooks/experiment.ipynb``).
 
-Each function takes what one run wrote (its ``result.json`` as a dict, or the
+Each function takes what one run wrote (its :class:`~xmodal.rundir.Result`, or the
 aligned examples of :func:`xmodal.study.aligned_examples`) and returns a
 matplotlib figure or a table; none of them trains or reads a study. The study
 wide figures of the book live in :mod:`xmodal.plots`.
@@ -8,11 +8,14 @@ wide figures of the book live in :mod:`xmodal.plots`.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from xmodal.data.normalize import MODALITIES
+from xmodal.metrics import F1_THRESHOLD
+from xmodal.rundir import Result
 
 __all__ = [
     "LOSS_LABELS",
@@ -37,11 +40,10 @@ _MOD_COLORS = {name: spec.color for name, spec in MODALITIES.items()}
 _MOD_LABEL = {name: spec.long_label for name, spec in MODALITIES.items()}
 
 
-def describe_data(result: Mapping[str, Any]) -> str:
+def describe_data(result: Result) -> str:
     """One Markdown sentence saying which data a run's figures come from."""
-    data = result.get("data") or {}
-    cfg = result.get("config") or {}
-    kind = data.get("kind", "?")
+    data, cfg = result.data, result.config
+    kind = result.data_kind
     what = "Synthetic SEN12MS-like data" if kind == "synthetic" else f"{kind} data"
     n_train = data.get("n_train") or {}
     train = ", ".join(f"{m}: {n}" for m, n in n_train.items())
@@ -57,7 +59,8 @@ def plot_losses(history: Sequence[Mapping[str, Any]], method: str | None = None)
     """The training losses per epoch, one panel each for L_C, L_M and L_T.
 
     Args:
-        history: ``result["history"]``: one dict per epoch with ``L_C``, ``L_M``, ``L_T``.
+        history: :attr:`Result.history <xmodal.rundir.Result.history>`: one dict per epoch
+            with ``L_C``, ``L_M``, ``L_T``.
         method: when given, losses the method does not train with are left out.
 
     Returns:
@@ -71,7 +74,7 @@ def plot_losses(history: Sequence[Mapping[str, Any]], method: str | None = None)
     keys = keys or ["L_C"]
     fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 3.2), squeeze=False)
     epochs = [h.get("epoch", i + 1) for i, h in enumerate(history)]
-    for ax, k in zip(axes[0], keys):
+    for ax, k in zip(axes[0], keys, strict=True):
         vals = [np.nan if h.get(k) is None else float(h[k]) for h in history]
         ax.plot(epochs, vals, marker="o", color="k")
         ax.set_title(LOSS_LABELS[k])
@@ -82,26 +85,22 @@ def plot_losses(history: Sequence[Mapping[str, Any]], method: str | None = None)
     return fig
 
 
-def scores_table(result: Mapping[str, Any]):
-    """Macro/weighted F1 per modality and the homogeneity pairs, as a DataFrame."""
+def scores_table(result: Result):
+    """Macro/weighted F1 per modality and its mean homogeneity over the sensor pairs (eq. 5), as a DataFrame."""
     import pandas as pd
 
-    rows = []
-    hom = result.get("homogeneity") or {}
-    for mod, m in (result.get("metrics") or {}).items():
-        pairs = {k: v for k, v in hom.items() if mod in k.split("|")}
-        rows.append({"modality": mod, "macro F1": m.get("macro"), "weighted F1": m.get("weighted"),
-                     "homogeneity s (eq. 5)": float(np.mean(list(pairs.values()))) if pairs else np.nan})
+    rows = [{"modality": mod, "macro F1": m.get("macro"), "weighted F1": m.get("weighted"),
+             "homogeneity s (eq. 5)": result.homogeneity_of(mod)}
+            for mod, m in result.metrics.items()]
     return pd.DataFrame(rows).set_index("modality").round(3)
 
 
-def plot_per_class_f1(result: Mapping[str, Any]):
-    """Per-class F1 (threshold 0.3) of each evaluated modality, as grouped bars."""
+def plot_per_class_f1(result: Result):
+    """Per-class F1 (at :data:`~xmodal.metrics.F1_THRESHOLD`) of each evaluated modality, as grouped bars."""
     import matplotlib.pyplot as plt
 
-    metrics = result.get("metrics") or {}
-    names = list((result.get("data") or {}).get("class_names") or
-                 next(iter(metrics.values()), {}).get("per_class", {}).keys())
+    metrics = result.metrics
+    names = result.class_names
     mods = list(metrics)
     fig, ax = plt.subplots(figsize=(max(6, 0.8 * len(names) + 2), 3.4))
     width = 0.8 / max(1, len(mods))
@@ -115,7 +114,7 @@ def plot_per_class_f1(result: Mapping[str, Any]):
     support = next(iter(metrics.values()), {}).get("support") or {}
     ax.set_xticks(x, [f"{c}\n(n={support.get(c, '?')})" for c in names], rotation=0, fontsize=8)
     ax.set_ylim(0, 1)
-    ax.set_ylabel("F1 (threshold 0.3)")
+    ax.set_ylabel(f"F1 (threshold {F1_THRESHOLD})")
     ax.set_title("Per-class F1 on the test split")
     ax.legend(fontsize=8, loc="upper right")
     ax.grid(axis="y", alpha=0.3)
@@ -188,11 +187,11 @@ def plot_pairs(examples: Mapping[str, Any]):
         for j, mod in enumerate(mods):
             ax.bar(x - 0.4 + width * (j + 1.5), examples["prob"][mod][i], width,
                    color=_MOD_COLORS.get(mod), label=f"prediction from {mod}")
-        ax.axhline(0.3, color="k", lw=0.6, ls=":")
+        ax.axhline(F1_THRESHOLD, color="k", lw=0.6, ls=":")
         ax.set_ylim(0, 1)
         ax.set_xticks(x, names if i == n - 1 else [""] * len(names), rotation=45, ha="right", fontsize=7)
         if i == 0:
             ax.legend(fontsize=7, loc="upper right")
-            ax.set_title("class shares (dotted: the 0.3 threshold)", fontsize=9)
+            ax.set_title(f"class shares (dotted: the {F1_THRESHOLD} threshold)", fontsize=9)
     fig.tight_layout()
     return fig

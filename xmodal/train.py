@@ -1,15 +1,19 @@
 """Training and evaluation of one experiment: :func:`run_experiment` is the single entry point.
 
 The notebook, the CLI (``xmodal train``), ``torchrun -m xmodal.train`` and the
-tests all call :func:`run_experiment`, which writes into ``out_dir``:
+tests all call :func:`run_experiment`, which returns a :class:`~xmodal.rundir.Result`
+and writes the run folder ``out_dir`` through :class:`~xmodal.rundir.RunDir`
+(every file atomically, see :mod:`xmodal.atomic`):
 
-* ``checkpoint.pt`` -- after every epoch (atomically): weights, optimiser,
-  epoch, RNG state, history; slimmed to the weights once the run is complete;
-* ``predictions.npz`` -- test ids, soft labels and class probabilities per modality;
-* ``latents.npz`` -- latent vectors of the first ``n_latent`` test patches of
-  every modality (the same ids for every modality, so pairs can be connected);
-* ``result.json`` -- config, hash, data description, metrics, homogeneity,
-  history, timings, versions (schema 1, written last and atomically).
+* the checkpoint -- after every epoch: weights, optimiser, epoch, RNG state,
+  history; slimmed to the weights once the run is complete;
+* the :class:`~xmodal.rundir.Predictions` -- test ids, soft labels and class
+  probabilities per modality;
+* the :class:`~xmodal.rundir.Latents` -- latent vectors of the first
+  ``n_latent`` test patches of every modality (the same ids for every modality,
+  so pairs can be connected);
+* the :class:`~xmodal.rundir.Result` -- config, hash, data description, metrics,
+  homogeneity, history, timings, versions (written last).
 
 Training (Sec. 2 of the paper):
 
@@ -17,7 +21,7 @@ Training (Sec. 2 of the paper):
 * **C, C+M, C+T, C+T+M**: all configured modalities. Every step draws an
   *independent* batch of ``batch_size`` patches per modality (independent
   shuffles, no alignment: the paper does not need aligned pairs), and minimises
-  ``alpha * L_T + beta * L_C - L_M`` (eq. 4) where present; the minus sign of
+  ``alpha * L_T + beta * L_C - L_M`` (eq. 4, :func:`total_loss`) where present; the minus sign of
   ``L_M`` is the gradient reversal layer in front of the modality classifier,
   its weight following ``grl_schedule`` over training progress (updated every
   step). ``L_T`` (eq. 3, mean over valid anchors, see
@@ -51,7 +55,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
+import dataclasses
+import itertools
 import json
 import math
 import os
@@ -60,7 +65,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, Protocol, cast
 
 import numpy as np
 import torch
@@ -70,17 +75,21 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 from torch.utils.data._utils.collate import default_collate
 
+from xmodal import atomic
 from xmodal.config import ConfigError, ExperimentConfig
 from xmodal.losses import classification_loss, grl_weight, mine_triplets, modality_loss, triplet_loss
 from xmodal.metrics import f1_scores, homogeneity
 from xmodal.models import CrossModalNet
+from xmodal.rundir import Latents, Predictions, Result, RunDir
 
 __all__ = [
-    "RESULT_SCHEMA",
+    "LossRecord",
+    "PatchDataset",
     "ResumeError",
     "run_experiment",
     "train_on_datasets",
     "train_step",
+    "total_loss",
     "build_model",
     "make_optimizer",
     "load_model",
@@ -89,11 +98,6 @@ __all__ = [
     "main",
 ]
 
-RESULT_SCHEMA = 1
-RESULT_FILE = "result.json"
-CHECKPOINT_FILE = "checkpoint.pt"
-PREDICTIONS_FILE = "predictions.npz"
-LATENTS_FILE = "latents.npz"
 #: Whether eq. 3 measures distances between latent vectors scaled to unit length (default).
 #: The paper mines hard negatives by *cosine* similarity, i.e. by direction; with raw
 #: vectors the un-margined positive term ``||x^a - x^b_+||`` pulls every vector toward the
@@ -110,6 +114,35 @@ class ResumeError(RuntimeError):
     """``out_dir`` holds a checkpoint or result of a different configuration."""
 
 
+class PatchDataset(Protocol):
+    """The dataset contract of :class:`xmodal.data.Sen12MS` that the trainer relies on.
+
+    Items are ``(x [C, H, W], y [n_classes])`` (soft label); an optional
+    ``__getitems__`` returns a whole batch at once. Optional attributes are read
+    when present: ``stats`` (normalisation) and ``skipped`` (patches left out).
+    """
+
+    @property
+    def ids(self) -> Sequence[str]:
+        """Patch ids, one per item."""
+
+    @property
+    def n_classes(self) -> int:
+        """Classes of the soft labels."""
+
+    @property
+    def class_names(self) -> Sequence[str]:
+        """Names of the classes."""
+
+    @property
+    def in_channels(self) -> int:
+        """Bands of ``x``."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, index: int, /) -> tuple[Tensor, Tensor]: ...
+
+
 # ----------------------------------------------------------------------------- helpers
 def _as_config(config: ExperimentConfig | Mapping[str, Any]) -> ExperimentConfig:
     if isinstance(config, ExperimentConfig):
@@ -118,51 +151,6 @@ def _as_config(config: ExperimentConfig | Mapping[str, Any]) -> ExperimentConfig
     if isinstance(config, Mapping):
         return ExperimentConfig.from_dict(dict(config))
     raise ConfigError(f"run_experiment: config must be an ExperimentConfig or a mapping, got {type(config).__name__}")
-
-
-def _jsonable(obj: Any) -> Any:
-    """Recursively turn numpy / torch / Path values into JSON-serialisable ones."""
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, (np.ndarray, Tensor)):
-        return _jsonable(obj.tolist())
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, Path):
-        return str(obj)
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
-
-
-def _atomic_write_bytes(path: Path, data: bytes, fsync: bool = True) -> None:
-    """Write to a temporary file beside ``path``, then rename it over ``path``."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        if fsync:
-            fh.flush()
-            os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def _atomic_json(path: Path, obj: Any) -> None:
-    _atomic_write_bytes(path, (json.dumps(_jsonable(obj), indent=2, allow_nan=False) + "\n").encode())
-
-
-def _atomic_torch_save(path: Path, obj: Any) -> None:
-    """``torch.save`` to a temporary file, renamed over ``path`` (no fsync: checkpoints are large)."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
-def _atomic_npz(path: Path, **arrays: np.ndarray) -> None:
-    buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays)
-    _atomic_write_bytes(path, buf.getvalue())
 
 
 def _versions() -> dict[str, str]:
@@ -204,7 +192,7 @@ def _collate(batch: Any) -> tuple[Tensor, Tensor]:
     """Pass through ``(X, Y)`` from ``Dataset.__getitems__``; stack a list of samples otherwise."""
     if isinstance(batch, (tuple, list)) and len(batch) == 2 and isinstance(batch[0], Tensor) and batch[0].dim() == 4:
         return batch[0], batch[1]
-    return tuple(default_collate(batch))  # type: ignore[return-value]
+    return tuple(default_collate(batch))
 
 
 class _StepBatches(Sampler[list[int]]):
@@ -217,8 +205,9 @@ class _StepBatches(Sampler[list[int]]):
     depends only on (seed, epoch), which makes a resumed run exact.
     """
 
-    def __init__(self, dataset: Dataset, batch_size: int, steps: int, seed: int, rank: int, world: int) -> None:
-        self.sampler = DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=True, seed=seed)
+    def __init__(self, dataset: PatchDataset, batch_size: int, steps: int, seed: int, rank: int, world: int) -> None:
+        self.sampler: DistributedSampler = DistributedSampler(
+            cast(Dataset, dataset), num_replicas=world, rank=rank, shuffle=True, seed=seed)
         self.batch_size = batch_size
         self.steps = steps
         self.epoch = 0
@@ -241,10 +230,12 @@ class _StepBatches(Sampler[list[int]]):
             yield idx[s * self.batch_size : (s + 1) * self.batch_size]
 
 
-def _loader(dataset: Dataset, batch_sampler: Sampler, config: ExperimentConfig, seed: int, device: torch.device) -> DataLoader:
+def _loader(
+    dataset: PatchDataset, batch_sampler: Sampler, config: ExperimentConfig, seed: int, device: torch.device
+) -> DataLoader:
     workers = config.num_workers
     return DataLoader(
-        dataset,
+        cast(Dataset, dataset),
         batch_sampler=batch_sampler,
         collate_fn=_collate,
         num_workers=workers,
@@ -320,6 +311,60 @@ def _triplet_term(
     return total / count.clamp(min=1.0), count
 
 
+class LossRecord(NamedTuple):
+    """The losses of one training step, detached 0-d tensors on the device (reading them syncs the host).
+
+    Attributes:
+        L_C: the classification loss (eq. 1).
+        L_M: the modality classifier's loss (eq. 2); logged for every method (a probe without ``M``).
+        L_T: the triplet loss (eq. 3), mean over valid anchors; logged for every method.
+        loss: the eq. (4) objective the encoders minimise (:func:`total_loss` with the step's GRL weight).
+        triplet_valid: the fraction of anchors with a valid triplet.
+    """
+
+    L_C: Tensor
+    L_M: Tensor
+    L_T: Tensor
+    loss: Tensor
+    triplet_valid: Tensor
+
+
+def total_loss(
+    L_C: Tensor, L_M: Tensor, L_T: Tensor, config: ExperimentConfig, grl_w: float | None = None
+) -> Tensor:
+    """Eq. (4), ``alpha * L_T + beta * L_C - L_M``, over the losses of the method (``config.losses``).
+
+    The minus sign of ``L_M`` is the gradient reversal layer in front of the
+    modality classifier: the classifier minimises ``L_M`` while the encoders
+    receive its gradient reversed and scaled by the GRL weight. The equation
+    therefore has two readings:
+
+    * ``grl_w=None`` -- the loss to back-propagate, ``beta * L_C (+ alpha * L_T) + L_M``.
+      ``L_M`` is always in it: without ``M`` it trains the modality classifier
+      as a probe, and the GRL weight 0 keeps it away from the encoders.
+    * ``grl_w`` given -- the objective the encoders minimise,
+      ``beta * L_C (+ alpha * L_T) (- grl_w * L_M)``: the ``loss`` of the history.
+
+    Args:
+        L_C: the classification loss (eq. 1).
+        L_M: the modality classifier's loss (eq. 2).
+        L_T: the triplet loss (eq. 3).
+        config: ``losses``, ``alpha``, ``beta``.
+        grl_w: the step's gradient reversal weight, or ``None`` for the loss to back-propagate.
+
+    Returns:
+        A 0-d tensor.
+    """
+    loss = config.beta * L_C
+    if "T" in config.losses:
+        loss = loss + config.alpha * L_T
+    if grl_w is None:
+        return loss + L_M
+    if "M" in config.losses:
+        loss = loss - grl_w * L_M
+    return loss
+
+
 def train_step(
     model: nn.Module,
     xs: Mapping[str, Tensor],
@@ -328,8 +373,8 @@ def train_step(
     optimizer: torch.optim.Optimizer,
     scaler: torch.amp.GradScaler,
     grl_w: float,
-) -> Tensor:
-    """One optimisation step on one batch per modality (eq. 4).
+) -> LossRecord:
+    """One optimisation step of eq. (4) on one batch per modality.
 
     Args:
         model: a :class:`~xmodal.models.CrossModalNet`, possibly wrapped in DDP.
@@ -337,38 +382,48 @@ def train_step(
         y: the soft labels of all batches, concatenated in ``xs`` order.
         config: losses (``config.losses``), ``alpha``, ``beta``, ``lam``, ``mu``,
             thresholds, precision.
-        optimizer, scaler: the optimiser and gradient scaler (disabled unless fp16).
+        optimizer: the optimiser (:func:`make_optimizer`).
+        scaler: the gradient scaler (disabled unless fp16).
         grl_w: gradient reversal weight for this step (0 for methods without M:
             the modality classifier is then a probe that does not touch the encoders).
 
     Returns:
-        Detached ``[5]`` tensor: L_C, L_M, L_T, the eq. 4 objective the encoders
-        minimise, and the fraction of anchors with a valid triplet (no host sync).
+        The step's :class:`LossRecord` (detached; no host sync).
     """
     net: CrossModalNet = model.module if hasattr(model, "module") else model  # type: ignore[assignment]
     net.grl.weight = grl_w
-    losses = config.losses
     with _autocast(config.precision, y.device):
         outputs = model(xs)
     L_C = classification_loss(outputs["logits"], y)
     L_M = modality_loss(outputs["modality_logits"], outputs["modality"])
     L_T, n_valid = _triplet_term(outputs["z"], y, [x.shape[0] for x in xs.values()], config)
-    # L_M is the modality classifier's own loss; the GRL turns it into "- L_M" for the encoders.
-    loss = config.beta * L_C + L_M
-    if "T" in losses:
-        loss = loss + config.alpha * L_T
     optimizer.zero_grad(set_to_none=True)
-    scaler.scale(loss).backward()
+    scaler.scale(total_loss(L_C, L_M, L_T, config)).backward()
     scaler.step(optimizer)
     scaler.update()
     with torch.no_grad():
-        objective = config.beta * L_C
-        if "T" in losses:
-            objective = objective + config.alpha * L_T
-        if "M" in losses:
-            objective = objective - grl_w * L_M
         anchors = max(y.shape[0] * (len(xs) - 1), 1)
-        return torch.stack([L_C, L_M, L_T, objective, n_valid / anchors]).detach()
+        return LossRecord(L_C.detach(), L_M.detach(), L_T.detach(), total_loss(L_C, L_M, L_T, config, grl_w),
+                          n_valid / anchors)
+
+
+class _EpochLosses:
+    """The sums of an epoch's :class:`LossRecord` s, in one device tensor: no host sync per step."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.sums = torch.zeros(len(LossRecord._fields), device=device)
+        self.steps = 0
+
+    def add(self, record: LossRecord) -> None:
+        self.sums += torch.stack(record)
+        self.steps += 1
+
+    def means(self, world: int) -> dict[str, float]:
+        """Every loss of :class:`LossRecord` by name, averaged over the steps and the ``world`` processes."""
+        if world > 1:
+            dist.all_reduce(self.sums)
+            self.sums /= world
+        return dict(zip(LossRecord._fields, (self.sums / self.steps).tolist(), strict=True))
 
 
 # ----------------------------------------------------------------------------- distributed
@@ -395,6 +450,14 @@ class _Dist:
         if self.world > 1:
             dist.barrier()
 
+    def wrap(self, net: nn.Module) -> nn.Module:
+        """The network as the processes train it: in DistributedDataParallel when there are several."""
+        if self.world == 1:
+            return net
+        from torch.nn.parallel import DistributedDataParallel
+
+        return DistributedDataParallel(net, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+
     def close(self) -> None:
         if self.created and dist.is_initialized():
             dist.destroy_process_group()
@@ -407,7 +470,7 @@ def run_experiment(
     *,
     resume: bool = True,
     on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
-) -> dict[str, Any]:
+) -> Result:
     """Train and evaluate one configuration; write its files into ``out_dir``.
 
     Args:
@@ -421,7 +484,7 @@ def run_experiment(
             raised there stops the run, leaving a resumable checkpoint.
 
     Returns:
-        The result dictionary (also written to ``out_dir/result.json``).
+        The run's :class:`~xmodal.rundir.Result` (also written to the run folder).
 
     Raises:
         ConfigError: an invalid config or runtime choice.
@@ -439,7 +502,7 @@ def run_experiment(
         _check_runtime(config, ctx.device)
         from xmodal.data import Sen12MS, describe_root
 
-        common = dict(
+        common: dict[str, Any] = dict(
             season=config.season,
             split_method=config.split,
             test_fraction=config.test_fraction,
@@ -469,19 +532,19 @@ def run_experiment(
         ctx.close()
 
 
-def _finished_result(out: Path, config: ExperimentConfig) -> dict[str, Any] | None:
-    path = out / RESULT_FILE
-    if not path.exists():
+def _finished_result(out: Path, config: ExperimentConfig) -> Result | None:
+    """The finished result of ``config`` in ``out``; ``None`` when there is none (or a broken one: train again).
+
+    Raises:
+        ResumeError: ``out`` holds a finished run of another config.
+    """
+    run = RunDir(out)
+    result = run.read_result()
+    if result is None or not result.ok:
         return None
-    try:
-        result = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return None  # a broken result: train again
-    if result.get("status") != "ok":
-        return None
-    if result.get("config_hash") != config.hash():
+    if result.config_hash != config.hash():
         raise ResumeError(
-            f"{path} holds a finished run of another config (hash {result.get('config_hash')}, this config "
+            f"{run.result_path} holds a finished run of another config (hash {result.config_hash}, this config "
             f"{config.hash()}); use another out_dir or resume=False to overwrite it"
         )
     return result
@@ -489,22 +552,24 @@ def _finished_result(out: Path, config: ExperimentConfig) -> dict[str, Any] | No
 
 def train_on_datasets(
     config: ExperimentConfig | Mapping[str, Any],
-    train_sets: Mapping[str, Dataset],
-    test_sets: Mapping[str, Dataset],
+    train_sets: Mapping[str, PatchDataset],
+    test_sets: Mapping[str, PatchDataset],
     out_dir: str | os.PathLike,
     *,
     resume: bool = True,
     on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
     data_description: Mapping[str, Any] | None = None,
     _dist: _Dist | None = None,
-) -> dict[str, Any]:
+) -> Result:
     """Train and evaluate on given datasets (what :func:`run_experiment` calls after loading data).
 
     ``train_sets`` and ``test_sets`` map every modality of ``config`` to a
-    dataset following the :class:`xmodal.data.Sen12MS` contract (``(x, y)``
-    items, optional ``__getitems__``, attributes ``ids``, ``labels``,
-    ``class_names``, ``n_classes``, ``in_channels``, optional ``stats``). The
-    test sets of different modalities must list the same patches (``ids``).
+    dataset following the :class:`xmodal.data.Sen12MS` contract
+    (:class:`PatchDataset`). The test sets of different modalities must list
+    the same patches (``ids``).
+
+    Returns:
+        The run's :class:`~xmodal.rundir.Result` (also written to the run folder).
     """
     config = _as_config(config)
     out = Path(out_dir)
@@ -522,269 +587,420 @@ def train_on_datasets(
 
 def _train_and_evaluate(
     config: ExperimentConfig,
-    train_sets: Mapping[str, Dataset],
-    test_sets: Mapping[str, Dataset],
+    train_sets: Mapping[str, PatchDataset],
+    test_sets: Mapping[str, PatchDataset],
     out: Path,
     ctx: _Dist,
     resume: bool,
     on_epoch_end: Callable[[dict[str, Any]], None] | None,
     data_description: Mapping[str, Any] | None,
-) -> dict[str, Any]:
-    device = ctx.device
-    _check_runtime(config, device)
+) -> Result:
+    """One run on loaded data: check, build (or resume), train epoch by epoch, evaluate, write.
+
+    Rank 0 writes the run folder; under DDP the other processes train along and
+    return rank 0's result.
+    """
+    inputs = _check_inputs(config, train_sets, test_sets, ctx)
+    run = RunDir(out)
+    t_start = time.perf_counter()
+    with _runtime(config, ctx.device):
+        if ctx.main:
+            run.prepare()
+            if not resume:
+                run.clear_training()
+        state = _build_state(config, inputs, ctx)
+        if resume:
+            _resume(state, run, config, ctx.device)
+        model = ctx.wrap(state.net)
+        streams = _Streams(config, train_sets, ctx)
+        bar = _progress_bar(config, ctx, state.epoch, streams.steps)
+        for epoch in range(state.epoch, config.epochs):
+            state.history.append(_train_epoch(model, state, streams, config, epoch, ctx, bar))
+            if ctx.main:
+                _save_checkpoint(run, _checkpoint(config, inputs, state, ctx.device, final=False))
+                if on_epoch_end is not None:
+                    on_epoch_end({"epoch": state.epoch, "history": list(state.history), "out_dir": str(out)})
+            ctx.barrier()
+        if bar is not None:
+            bar.close()
+        if not ctx.main:  # rank 0 evaluates and writes; the others wait for its result
+            ctx.barrier()
+            return run.result()
+        evaluation = _evaluate_all(state.net, test_sets, config, inputs, ctx.device)
+        data = _data_record(config, train_sets, test_sets, inputs, streams.steps, data_description)
+        result = _result(config, state, evaluation, data, ctx, time.perf_counter() - t_start)
+        _write_outputs(run, evaluation, _checkpoint(config, inputs, state, ctx.device, final=True), result)
+        ctx.barrier()
+        return run.result()  # exactly what a later call returns
+
+
+# ----------------------------------------------------------------------------- the steps of a run, in order
+class _Inputs(NamedTuple):
+    """What the network, the checkpoint and the result know of the data."""
+
+    modalities: list[str]
+    n_classes: int
+    class_names: list[str]
+    in_channels: dict[str, int]
+
+
+@dataclasses.dataclass
+class _TrainState:
+    """What training changes and a checkpoint keeps: network, optimiser, gradient scaler, history."""
+
+    net: CrossModalNet
+    optimizer: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    history: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+    @property
+    def epoch(self) -> int:
+        """Epochs finished (one history entry each)."""
+        return len(self.history)
+
+
+class _Evaluation(NamedTuple):
+    """What the test splits gave: F1 per modality, eq.-(5) homogeneity per pair, the records to write."""
+
+    metrics: dict[str, dict[str, Any]]
+    homogeneity: dict[str, float]
+    predictions: Predictions
+    latents: Latents
+    seconds: float
+
+
+def _batch_per_process(config: ExperimentConfig, world: int) -> int:
+    """Patches of every modality each process takes per step.
+
+    Raises:
+        ConfigError: fewer than 2 (BatchNorm needs at least 2).
+    """
+    per_rank = math.ceil(config.batch_size / world)
+    if per_rank < 2:
+        raise ConfigError(
+            f"Invalid value for 'batch_size': {config.batch_size} gives {per_rank} patch per process and step; "
+            "BatchNorm needs at least 2"
+        )
+    return per_rank
+
+
+def _check_inputs(
+    config: ExperimentConfig, train_sets: Mapping[str, PatchDataset], test_sets: Mapping[str, PatchDataset],
+    ctx: _Dist,
+) -> _Inputs:
+    """Check the runtime choice, the datasets and the batch size before anything is written.
+
+    Raises:
+        ConfigError: fp16 without CUDA, a modality of the config missing from the
+            datasets or with an empty split, or fewer than 2 patches per process and step.
+    """
+    _check_runtime(config, ctx.device)
     mods = list(config.modalities)
     for name, sets in (("train_sets", train_sets), ("test_sets", test_sets)):
         missing = [m for m in mods if m not in sets]
         if missing:
             raise ConfigError(f"{name} lacks modalities {missing} of the config")
-    first = train_sets[mods[0]]
-    n_classes = int(first.n_classes)
-    class_names = list(first.class_names)
-    in_channels = {m: int(train_sets[m].in_channels) for m in mods}
     for m in mods:
-        if len(train_sets[m]) == 0:
-            raise ConfigError(f"The training split of modality {m!r} is empty (data_root {config.data_root!r})")
-        if len(test_sets[m]) == 0:
-            raise ConfigError(f"The test split of modality {m!r} is empty (data_root {config.data_root!r})")
+        for split, sets in (("training", train_sets), ("test", test_sets)):
+            if len(sets[m]) == 0:
+                raise ConfigError(f"The {split} split of modality {m!r} is empty (data_root {config.data_root!r})")
+    _batch_per_process(config, ctx.world)
+    first = train_sets[mods[0]]
+    return _Inputs(mods, int(first.n_classes), list(first.class_names),
+                   {m: int(train_sets[m].in_channels) for m in mods})
 
-    t_start = time.perf_counter()
-    saved = _RuntimeState.capture()
+
+@contextlib.contextmanager
+def _runtime(config: ExperimentConfig, device: torch.device) -> Iterator[None]:
+    """Threads and deterministic algorithms for one run; the process's settings return afterwards.
+
+    Notebooks run several experiments in one process.
+    """
+    threads = torch.get_num_threads()
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
     try:
         if config.threads is not None:
             torch.set_num_threads(config.threads)
         torch.use_deterministic_algorithms(True, warn_only=True)
         if device.type == "cuda":
             torch.backends.cudnn.benchmark = False
-        if ctx.main:
-            out.mkdir(parents=True, exist_ok=True)
-            if not resume:
-                for f in (RESULT_FILE, CHECKPOINT_FILE):
-                    (out / f).unlink(missing_ok=True)
-
-        # ---- model and optimiser (seeded: identical initialisation on every rank)
-        torch.manual_seed(config.seed)
-        net = build_model(config, in_channels, n_classes).to(device)
-        if config.channels_last:
-            net = net.to(memory_format=torch.channels_last)
-        optimizer = make_optimizer(config, net.parameters())
-        torch.manual_seed(config.seed + 1 + ctx.rank)  # dropout streams (distinct per rank); a checkpoint overrides
-        scaler = torch.amp.GradScaler("cuda", enabled=config.precision == "fp16")
-        history: list[dict[str, Any]] = []
-        start_epoch = 0
-        ckpt_path = out / CHECKPOINT_FILE
-        if resume and ckpt_path.exists():
-            ckpt = torch.load(ckpt_path, map_location=device, weights_only=True)
-            if ckpt.get("config_hash") != config.hash():
-                raise ResumeError(
-                    f"{ckpt_path} belongs to another config (hash {ckpt.get('config_hash')}, this config "
-                    f"{config.hash()}); use another out_dir or resume=False to start over"
-                )
-            net.load_state_dict(ckpt["model"])
-            if ckpt.get("optimizer") is not None:
-                optimizer.load_state_dict(ckpt["optimizer"])
-                scaler.load_state_dict(ckpt["scaler"])
-                start_epoch = int(ckpt["epoch"])
-                history = list(ckpt["history"])
-                torch.set_rng_state(ckpt["rng"]["torch"].cpu())
-                if device.type == "cuda" and ckpt["rng"].get("cuda") is not None:
-                    torch.cuda.set_rng_state(ckpt["rng"]["cuda"].cpu(), device)
-            else:  # a complete run's slim checkpoint without its result: only evaluation is missing
-                start_epoch = int(ckpt["epoch"])
-                history = list(ckpt["history"])
-        model: nn.Module = net
-        if ctx.world > 1:
-            from torch.nn.parallel import DistributedDataParallel
-
-            model = DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
-
-        # ---- data: one independently shuffled stream per modality
-        n_max = max(len(train_sets[m]) for m in mods)
-        steps = config.steps_per_epoch or math.ceil(n_max / config.batch_size)
-        per_rank = math.ceil(config.batch_size / ctx.world)
-        if per_rank < 2:
-            raise ConfigError(
-                f"Invalid value for 'batch_size': {config.batch_size} gives {per_rank} patch per process and step; "
-                "BatchNorm needs at least 2"
-            )
-        samplers, loaders = {}, {}
-        for k, m in enumerate(mods):
-            seed_m = (config.seed + 1) * 1_000_003 + 7919 * k
-            samplers[m] = _StepBatches(train_sets[m], per_rank, steps, seed_m, ctx.rank, ctx.world)
-            loaders[m] = _loader(train_sets[m], samplers[m], config, seed_m, device)
-        losses = config.losses
-        total_steps = config.epochs * steps
-
-        bar = None
-        if config.progress and ctx.main and start_epoch < config.epochs:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=total_steps, initial=start_epoch * steps, desc=f"{config.method} {'+'.join(mods)}",
-                       unit="step", leave=False)
-        for epoch in range(start_epoch, config.epochs):
-            t0 = time.perf_counter()
-            model.train()
-            for m in mods:
-                samplers[m].set_epoch(epoch)
-            iters = {m: iter(loaders[m]) for m in mods}
-            sums = torch.zeros(5, device=device)
-            w = 0.0
-            for step in range(steps):
-                if "M" in losses:
-                    w = grl_weight((epoch * steps + step) / max(total_steps - 1, 1), config.grl_schedule, config.grl_weight)
-                xs, ys = {}, []
-                for m in mods:
-                    xb, yb = next(iters[m])
-                    xs[m] = _to_device(xb, device, config.channels_last)
-                    ys.append(yb.to(device, non_blocking=True))
-                sums += train_step(model, xs, torch.cat(ys), config, optimizer, scaler, w)
-                if bar is not None:
-                    bar.update(1)
-            if ctx.world > 1:
-                dist.all_reduce(sums)
-                sums /= ctx.world
-            means = (sums / steps).tolist()
-            entry = {
-                "epoch": epoch + 1,
-                "L_C": means[0],
-                "L_M": means[1],
-                "L_T": means[2],
-                "loss": means[3],
-                "grl_weight": w,
-                "triplet_valid": means[4],
-                "seconds": time.perf_counter() - t0,
-            }
-            history.append(entry)
-            if bar is not None:
-                bar.set_postfix(epoch=epoch + 1, L_C=f"{means[0]:.3f}", L_M=f"{means[1]:.3f}", L_T=f"{means[2]:.3f}")
-            if ctx.main:
-                _atomic_torch_save(ckpt_path, {
-                    "config_hash": config.hash(),
-                    "config": config.to_dict(),
-                    "in_channels": in_channels,
-                    "n_classes": n_classes,
-                    "class_names": class_names,
-                    "epoch": epoch + 1,
-                    "model": net.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "scaler": scaler.state_dict(),
-                    "history": history,
-                    "rng": {"torch": torch.get_rng_state(),
-                            "cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None},
-                })
-                if on_epoch_end is not None:
-                    on_epoch_end({"epoch": epoch + 1, "history": list(history), "out_dir": str(out)})
-            ctx.barrier()
-        if bar is not None:
-            bar.close()
-        train_seconds = float(sum(h["seconds"] for h in history))
-
-        # ---- evaluation (rank 0 writes; the others wait and read its result)
-        if not ctx.main:
-            ctx.barrier()
-            return json.loads((out / RESULT_FILE).read_text())
-        t_eval = time.perf_counter()
-        evals = {
-            m: evaluate(net, test_sets[m], m, device=device, precision=config.precision,
-                        channels_last=config.channels_last, num_workers=config.num_workers)
-            for m in mods
-        }
-        metrics = {m: f1_scores(e["target"], e["prob"], class_names=class_names) for m, e in evals.items()}
-        homog = {}
-        for i, a in enumerate(mods):
-            for b in mods[i + 1 :]:
-                ia, ib = _align(evals[a]["ids"], evals[b]["ids"])
-                homog[f"{a}|{b}"] = homogeneity(evals[a]["prob"][ia], evals[b]["prob"][ib])
-        _write_predictions(out, mods, evals, class_names)
-        _write_latents(out, mods, evals, config.n_latent)
-        eval_seconds = time.perf_counter() - t_eval
-
-        data = {
-            "kind": (data_description or {}).get("kind", "unknown"),
-            "root": str(config.data_root),
-            "season": config.season,
-            "split": config.split,
-            "n_train": {m: len(train_sets[m]) for m in mods},
-            "n_test": len(test_sets[mods[0]]),
-            "class_names": class_names,
-            "stats": {m: getattr(train_sets[m], "stats", None) for m in mods},
-            "steps_per_epoch": steps,
-            "description": data_description,
-        }
-        result = {
-            "schema": RESULT_SCHEMA,
-            "status": "ok",
-            "config": config.to_dict(),
-            "config_hash": config.hash(),
-            "data": data,
-            "metrics": metrics,
-            "homogeneity": homog,
-            "history": history,
-            "timings": {
-                "train_seconds": train_seconds,
-                "seconds_per_epoch": train_seconds / max(len(history), 1),
-                "eval_seconds": eval_seconds,
-                "total_seconds": time.perf_counter() - t_start,
-            },
-            "versions": _versions(),
-            "device": str(device),
-            "world_size": ctx.world,
-        }
-        # The run is complete: keep only what inference needs (weights), not the optimiser state.
-        _atomic_torch_save(ckpt_path, {
-            "config_hash": config.hash(), "config": config.to_dict(), "in_channels": in_channels,
-            "n_classes": n_classes, "class_names": class_names, "epoch": len(history), "model": net.state_dict(),
-            "optimizer": None, "history": history,
-        })
-        _atomic_json(out / RESULT_FILE, result)
-        result = json.loads((out / RESULT_FILE).read_text())  # exactly what a later call returns
-        ctx.barrier()
-        return result
+        yield
     finally:
-        saved.restore()
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
 
 
-class _RuntimeState:
-    """Process-wide torch settings changed by a run, restored afterwards (notebooks run several)."""
-
-    def __init__(self, threads: int, deterministic: bool, warn_only: bool) -> None:
-        self.threads, self.deterministic, self.warn_only = threads, deterministic, warn_only
-
-    @classmethod
-    def capture(cls) -> _RuntimeState:
-        return cls(torch.get_num_threads(), torch.are_deterministic_algorithms_enabled(),
-                   torch.is_deterministic_algorithms_warn_only_enabled())
-
-    def restore(self) -> None:
-        torch.set_num_threads(self.threads)
-        torch.use_deterministic_algorithms(self.deterministic, warn_only=self.warn_only)
+def _build_state(config: ExperimentConfig, inputs: _Inputs, ctx: _Dist) -> _TrainState:
+    """Network, optimiser and scaler, seeded: the same initialisation on every process."""
+    torch.manual_seed(config.seed)
+    net = build_model(config, inputs.in_channels, inputs.n_classes).to(ctx.device)
+    if config.channels_last:
+        net = net.to(memory_format=torch.channels_last)
+    optimizer = make_optimizer(config, net.parameters())
+    torch.manual_seed(config.seed + 1 + ctx.rank)  # dropout streams (distinct per rank); a checkpoint overrides
+    scaler = torch.amp.GradScaler("cuda", enabled=config.precision == "fp16")
+    return _TrainState(net, optimizer, scaler)
 
 
-def _align(ids_a: Sequence[str], ids_b: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Row indices of the patches both modalities have (aligned pairs), in ``ids_a`` order."""
-    if list(ids_a) == list(ids_b):
-        n = len(ids_a)
-        return np.arange(n), np.arange(n)
-    pos_b = {pid: j for j, pid in enumerate(ids_b)}
-    ia = np.array([i for i, pid in enumerate(ids_a) if pid in pos_b], dtype=np.int64)
-    ib = np.array([pos_b[ids_a[i]] for i in ia], dtype=np.int64)
-    return ia, ib
+def _resume(state: _TrainState, run: RunDir, config: ExperimentConfig, device: torch.device) -> None:
+    """Continue from the run folder's checkpoint, if there is one.
+
+    A per-epoch checkpoint restores weights, optimiser, scaler, history and RNG
+    state, so the run goes on as if never stopped; a finished run's slim
+    checkpoint restores weights and history (only the evaluation is missing).
+
+    Raises:
+        ResumeError: the checkpoint belongs to another config.
+    """
+    path = run.checkpoint_path
+    if not path.exists():
+        return
+    ckpt = torch.load(path, map_location=device, weights_only=True)
+    if ckpt.get("config_hash") != config.hash():
+        raise ResumeError(
+            f"{path} belongs to another config (hash {ckpt.get('config_hash')}, this config "
+            f"{config.hash()}); use another out_dir or resume=False to start over"
+        )
+    state.net.load_state_dict(ckpt["model"])
+    state.history = list(ckpt["history"])
+    if ckpt.get("optimizer") is None:  # slim: the run was complete
+        return
+    state.optimizer.load_state_dict(ckpt["optimizer"])
+    state.scaler.load_state_dict(ckpt["scaler"])
+    torch.set_rng_state(ckpt["rng"]["torch"].cpu())
+    if device.type == "cuda" and ckpt["rng"].get("cuda") is not None:
+        torch.cuda.set_rng_state(ckpt["rng"]["cuda"].cpu(), device)
 
 
-def _write_predictions(out: Path, mods: Sequence[str], evals: Mapping[str, dict], class_names: Sequence[str]) -> None:
-    arrays: dict[str, np.ndarray] = {
-        "modalities": np.array(mods),
-        "class_names": np.array(class_names),
-        "ids": np.array(evals[mods[0]]["ids"]),
-        "target": evals[mods[0]]["target"],
+class _Streams:
+    """One independently shuffled stream of training batches per modality (Sec. 2: no aligned pairs).
+
+    An epoch is ``steps`` steps: ``steps_per_epoch``, or enough for the largest
+    training set; every process takes :func:`_batch_per_process` patches of
+    every modality per step.
+    """
+
+    def __init__(self, config: ExperimentConfig, train_sets: Mapping[str, PatchDataset], ctx: _Dist) -> None:
+        n_max = max(len(train_sets[m]) for m in config.modalities)
+        self.steps: int = config.steps_per_epoch or math.ceil(n_max / config.batch_size)
+        per_rank = _batch_per_process(config, ctx.world)
+        self.device, self.channels_last = ctx.device, config.channels_last
+        self.samplers: dict[str, _StepBatches] = {}
+        self.loaders: dict[str, DataLoader] = {}
+        for k, m in enumerate(config.modalities):
+            seed_m = (config.seed + 1) * 1_000_003 + 7919 * k
+            self.samplers[m] = _StepBatches(train_sets[m], per_rank, self.steps, seed_m, ctx.rank, ctx.world)
+            self.loaders[m] = _loader(train_sets[m], self.samplers[m], config, seed_m, ctx.device)
+
+    def epoch(self, epoch: int) -> Iterator[tuple[dict[str, Tensor], Tensor]]:
+        """The steps of one epoch: a batch per modality (on the device) and their soft labels, concatenated."""
+        for sampler in self.samplers.values():
+            sampler.set_epoch(epoch)
+        iters = {m: iter(loader) for m, loader in self.loaders.items()}
+        for _ in range(self.steps):
+            xs, ys = {}, []
+            for m, batches in iters.items():
+                xb, yb = next(batches)
+                xs[m] = _to_device(xb, self.device, self.channels_last)
+                ys.append(yb.to(self.device, non_blocking=True))
+            yield xs, torch.cat(ys)
+
+
+def _progress_bar(config: ExperimentConfig, ctx: _Dist, start_epoch: int, steps: int) -> Any:
+    """A tqdm bar over the run's steps on rank 0 (``None`` without ``progress`` or epochs to go)."""
+    if not (config.progress and ctx.main and start_epoch < config.epochs):
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=config.epochs * steps, initial=start_epoch * steps,
+                desc=f"{config.method} {'+'.join(config.modalities)}", unit="step", leave=False)
+
+
+def _train_epoch(
+    model: nn.Module, state: _TrainState, streams: _Streams, config: ExperimentConfig, epoch: int, ctx: _Dist,
+    bar: Any,
+) -> dict[str, Any]:
+    """One epoch of :func:`train_step` s, the GRL weight following ``grl_schedule`` step by step.
+
+    Returns:
+        The epoch's history entry: ``epoch``, every loss of :class:`LossRecord`
+        averaged over the steps and processes, the last ``grl_weight`` and ``seconds``.
+    """
+    t0 = time.perf_counter()
+    model.train()
+    sums = _EpochLosses(ctx.device)
+    total_steps = config.epochs * streams.steps
+    w = 0.0
+    for step, (xs, y) in enumerate(streams.epoch(epoch)):
+        if "M" in config.losses:
+            progress = (epoch * streams.steps + step) / max(total_steps - 1, 1)
+            w = grl_weight(progress, config.grl_schedule, config.grl_weight)
+        sums.add(train_step(model, xs, y, config, state.optimizer, state.scaler, w))
+        if bar is not None:
+            bar.update(1)
+    means = sums.means(ctx.world)
+    if bar is not None:
+        bar.set_postfix(epoch=epoch + 1, **{k: f"{means[k]:.3f}" for k in ("L_C", "L_M", "L_T")})
+    return {"epoch": epoch + 1, **means, "grl_weight": w, "seconds": time.perf_counter() - t0}
+
+
+def _checkpoint(
+    config: ExperimentConfig, inputs: _Inputs, state: _TrainState, device: torch.device, *, final: bool
+) -> dict[str, Any]:
+    """The run's checkpoint: what :func:`load_model` needs, and unless ``final`` what resuming needs.
+
+    Args:
+        config: the run's config (its hash guards resuming).
+        inputs: modalities, classes and channels of the data.
+        state: network, optimiser, scaler, history.
+        device: where the CUDA RNG state is read from.
+        final: the run is complete: keep the weights and history only
+            (``optimizer`` ``None`` tells :func:`_resume` that only evaluation is missing).
+    """
+    ckpt: dict[str, Any] = {
+        "config_hash": config.hash(),
+        "config": config.to_dict(),
+        "in_channels": inputs.in_channels,
+        "n_classes": inputs.n_classes,
+        "class_names": inputs.class_names,
+        "epoch": state.epoch,
+        "model": state.net.state_dict(),
+        "optimizer": None,
+        "history": state.history,
     }
-    for m in mods:
-        arrays[f"ids_{m}"] = np.array(evals[m]["ids"])
-        arrays[f"target_{m}"] = evals[m]["target"]
-        arrays[f"prob_{m}"] = evals[m]["prob"]
-    _atomic_npz(out / PREDICTIONS_FILE, **arrays)
+    if not final:
+        ckpt["optimizer"] = state.optimizer.state_dict()
+        ckpt["scaler"] = state.scaler.state_dict()
+        ckpt["rng"] = {"torch": torch.get_rng_state(),
+                       "cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None}
+    return ckpt
 
 
-def _write_latents(out: Path, mods: Sequence[str], evals: Mapping[str, dict], n_latent: int) -> None:
+def _tensor_bytes(obj: Any) -> int:
+    """Bytes of the tensors in a (nested) checkpoint object."""
+    if isinstance(obj, Tensor):
+        return obj.numel() * obj.element_size()
+    if isinstance(obj, Mapping):
+        return sum(_tensor_bytes(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return sum(_tensor_bytes(v) for v in obj)
+    return 0
+
+
+def _save_checkpoint(run: RunDir, checkpoint: Mapping[str, Any]) -> None:
+    """``torch.save`` the checkpoint atomically (no fsync: checkpoints are large and re-creatable).
+
+    A failure removes the temporary file; a full disk raises :class:`xmodal.atomic.DiskFullError`.
+    """
+    atomic.write_with(run.checkpoint_path, lambda tmp: torch.save(checkpoint, tmp), fsync=False,
+                      nbytes=_tensor_bytes(checkpoint))
+
+
+def _evaluate_all(
+    net: CrossModalNet, test_sets: Mapping[str, PatchDataset], config: ExperimentConfig, inputs: _Inputs,
+    device: torch.device,
+) -> _Evaluation:
+    """Predict every modality's test split; F1 per modality, eq.-(5) homogeneity of every pair of modalities."""
+    t0 = time.perf_counter()
+    mods = inputs.modalities
+    evals = {
+        m: evaluate(net, test_sets[m], m, device=device, precision=config.precision,
+                    channels_last=config.channels_last, num_workers=config.num_workers)
+        for m in mods
+    }
+    predictions = _predictions(mods, evals, inputs.class_names)
+    metrics = {m: f1_scores(predictions.target[m], predictions.prob[m], class_names=inputs.class_names)
+               for m in mods}
+    homog = {}
+    for a, b in itertools.combinations(mods, 2):
+        ia, ib = predictions.aligned(a, b)
+        homog[f"{a}|{b}"] = homogeneity(predictions.prob[a][ia], predictions.prob[b][ib])
+    latents = _latents(mods, evals, config.n_latent)
+    return _Evaluation(metrics, homog, predictions, latents, time.perf_counter() - t0)
+
+
+def _skipped(*datasets: Any) -> list[dict[str, Any]]:
+    """The patches the datasets left out (``bad_patch="skip"``), each once, in order.
+
+    Reads :attr:`xmodal.data.Sen12MS.skipped_patches` (``{"patch", "file", "error",
+    "reason"}`` dicts); datasets without the attribute skipped nothing.
+    """
+    entries: dict[str, dict[str, Any]] = {}
+    for dataset in datasets:
+        for entry in getattr(dataset, "skipped_patches", None) or []:
+            value = atomic.jsonable(dict(entry))
+            entries.setdefault(json.dumps(value, sort_keys=True), value)
+    return list(entries.values())
+
+
+def _data_record(
+    config: ExperimentConfig, train_sets: Mapping[str, PatchDataset], test_sets: Mapping[str, PatchDataset],
+    inputs: _Inputs, steps: int, description: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """:attr:`Result.data <xmodal.rundir.Result.data>`: which data the run saw."""
+    mods = inputs.modalities
+    return {
+        "kind": (description or {}).get("kind", "unknown"),
+        "root": str(config.data_root),
+        "season": config.season,
+        "split": config.split,
+        "n_train": {m: len(train_sets[m]) for m in mods},
+        "n_test": len(test_sets[mods[0]]),
+        "class_names": inputs.class_names,
+        "stats": {m: getattr(train_sets[m], "stats", None) for m in mods},
+        "steps_per_epoch": steps,
+        "skipped": _skipped(*(train_sets[m] for m in mods), *(test_sets[m] for m in mods)),
+        "train_prior": np.asarray(train_sets[mods[0]].labels, dtype=np.float64).mean(axis=0),
+        "description": description,
+    }
+
+
+def _result(
+    config: ExperimentConfig, state: _TrainState, evaluation: _Evaluation, data: dict[str, Any], ctx: _Dist,
+    total_seconds: float,
+) -> Result:
+    """The run's :class:`~xmodal.rundir.Result`."""
+    train_seconds = float(sum(h["seconds"] for h in state.history))
+    return Result(
+        config=config.to_dict(),
+        config_hash=config.hash(),
+        data=data,
+        metrics=evaluation.metrics,
+        homogeneity=evaluation.homogeneity,
+        history=state.history,
+        timings={
+            "train_seconds": train_seconds,
+            "seconds_per_epoch": train_seconds / max(state.epoch, 1),
+            "eval_seconds": evaluation.seconds,
+            "total_seconds": total_seconds,
+        },
+        versions=_versions(),
+        device=str(ctx.device),
+        world_size=ctx.world,
+    )
+
+
+def _write_outputs(run: RunDir, evaluation: _Evaluation, checkpoint: Mapping[str, Any], result: Result) -> None:
+    """Write the run folder: predictions, latents, the final checkpoint, and the result last (the run is done)."""
+    run.write_predictions(evaluation.predictions)
+    run.write_latents(evaluation.latents)
+    _save_checkpoint(run, checkpoint)
+    run.write_result(result)
+
+
+def _predictions(mods: Sequence[str], evals: Mapping[str, dict], class_names: Sequence[str]) -> Predictions:
+    """The test predictions of every modality (from :func:`evaluate`)."""
+    return Predictions(
+        modalities=list(mods),
+        class_names=list(class_names),
+        ids={m: np.array(evals[m]["ids"]) for m in mods},
+        target={m: evals[m]["target"] for m in mods},
+        prob={m: evals[m]["prob"] for m in mods},
+    )
+
+
+def _latents(mods: Sequence[str], evals: Mapping[str, dict], n_latent: int) -> Latents:
     """Latents of the first ``n_latent`` test patches common to all modalities (same ids per modality)."""
     ids0 = list(evals[mods[0]]["ids"])
     common = set(ids0)
@@ -800,22 +1016,15 @@ def _write_latents(out: Path, mods: Sequence[str], evals: Mapping[str, dict], n_
         prob.append(evals[m]["prob"][rows])
         mod.extend([m] * len(rows))
         ids.extend(chosen)
-    latent_dim = evals[mods[0]]["z"].shape[1]
-    _atomic_npz(
-        out / LATENTS_FILE,
-        z=np.concatenate(z) if z else np.zeros((0, latent_dim), np.float32),
-        labels=np.concatenate(lab),
-        prob=np.concatenate(prob),
-        modality=np.array(mod),
-        ids=np.array(ids),
-    )
+    return Latents(z=np.concatenate(z), labels=np.concatenate(lab), prob=np.concatenate(prob),
+                   modality=np.array(mod, dtype=str), ids=np.array(ids, dtype=str))
 
 
 # ----------------------------------------------------------------------------- inference helpers
 @torch.no_grad()
 def evaluate(
     net: CrossModalNet,
-    dataset: Dataset,
+    dataset: PatchDataset,
     modality: str,
     *,
     device: torch.device | str | None = None,
@@ -828,10 +1037,13 @@ def evaluate(
 
     Args:
         net: a trained :class:`~xmodal.models.CrossModalNet` (see :func:`load_model`).
-        dataset: a dataset of ``modality`` following the :class:`xmodal.data.Sen12MS` contract.
+        dataset: a dataset of ``modality`` (:class:`PatchDataset`).
         modality: which backbone and merge net to use.
         device: default: where ``net`` lives.
-        batch_size, precision, channels_last, num_workers: as in the config.
+        batch_size: patches per forward pass.
+        precision: as in the config (fp32, bf16, fp16).
+        channels_last: as in the config.
+        num_workers: DataLoader workers.
 
     Returns:
         ``{"ids": list[str], "prob": [N, C] float32 (softmax), "z": [N, D]
@@ -843,8 +1055,9 @@ def evaluate(
     net.modality_index(modality)
     was_training = net.training
     net.eval()
-    loader = DataLoader(dataset, batch_sampler=BatchSampler(SequentialSampler(dataset), batch_size, drop_last=False),
-                        collate_fn=_collate, num_workers=num_workers, pin_memory=device.type == "cuda")
+    batches = BatchSampler(SequentialSampler(dataset), batch_size, drop_last=False)
+    loader = DataLoader(cast(Dataset, dataset), batch_sampler=batches, collate_fn=_collate, num_workers=num_workers,
+                        pin_memory=device.type == "cuda")
     probs, zs, targets = [], [], []
     try:
         for xb, yb in loader:
@@ -878,13 +1091,15 @@ def predict(net: CrossModalNet, x: Tensor, modality: str) -> np.ndarray:
     return prob
 
 
-def load_model(out_dir: str | os.PathLike, device: str | torch.device = "cpu") -> tuple[CrossModalNet, ExperimentConfig]:
+def load_model(
+    out_dir: str | os.PathLike, device: str | torch.device = "cpu"
+) -> tuple[CrossModalNet, ExperimentConfig]:
     """The trained network of a run folder (in eval mode) and its config.
 
     Raises:
         FileNotFoundError: no ``checkpoint.pt`` in ``out_dir``.
     """
-    path = Path(out_dir) / CHECKPOINT_FILE
+    path = RunDir(out_dir).checkpoint_path
     if not path.exists():
         raise FileNotFoundError(f"No checkpoint in {Path(out_dir)}: expected {path} (has the run been trained?)")
     ckpt = torch.load(path, map_location=device, weights_only=True)
@@ -922,9 +1137,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"xmodal.train: {exc}", file=sys.stderr)
         return 2
     if int(os.environ.get("RANK", "0")) == 0:
-        for m, r in result["metrics"].items():
+        for m, r in result.metrics.items():
             print(f"{m}: macro F1 {r['macro']:.3f}  weighted F1 {r['weighted']:.3f}")
-        for pair, s in result["homogeneity"].items():
+        for pair, s in result.homogeneity.items():
             print(f"homogeneity {pair}: {s:.3f}")
     return 0
 

@@ -1,7 +1,7 @@
 """Latent-space explorer: the UMAP of a run's latent vectors as a page a person can question.
 
 :func:`explore` reads the run folders of a study (or any list of run folders), embeds each
-model's saved latent vectors (``latents.npz``) in two dimensions with UMAP, and returns an
+model's saved latent vectors in two dimensions with UMAP, and returns an
 :class:`Explorer`: it displays itself in Jupyter (``_repr_html_``, everything inline) and
 :meth:`Explorer.save` writes a standalone HTML file that works from ``file://`` with no
 server and no network. In the page one can
@@ -46,6 +46,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from xmodal.rundir import RunDir
+from xmodal.rundir import find_runs as find_run_dirs
 
 __all__ = [
     "UMAP_PARAMS",
@@ -109,12 +112,12 @@ class RunRecord:
 
     Attributes:
         path: the run folder.
-        config: the run's ``ExperimentConfig`` as a dict (``result.json["config"]``).
+        config: the run's ``ExperimentConfig`` as a dict (its result's config).
         class_names: names of the soft-label entries.
-        metrics: per modality, macro and weighted F1 (``result.json["metrics"]``).
+        metrics: per modality, macro and weighted F1 (its result's metrics).
         homogeneity: eq. (5) per sensor pair, ``"s1|s2" -> s``.
         data_root: the SEN12MS root the run read (as recorded; may be gone).
-        latents_file: the ``latents.npz`` the arrays below come from.
+        latents_file: the latents file the arrays below come from.
         z: ``[N, D]`` latent vectors; ``labels``/``prob``: ``[N, C]`` soft labels and predicted
             probabilities; ``modality``/``ids``: ``[N]`` sensor and patch id of each row.
     """
@@ -134,45 +137,37 @@ class RunRecord:
 
 
 def load_run(run_dir: str | Path) -> RunRecord:
-    """Read one finished run folder (``result.json`` and ``latents.npz``).
+    """Read one finished run folder (its result and latent vectors, through :mod:`xmodal.rundir`).
 
     Raises:
         ExplorerError: the run did not finish, or its files are missing or unreadable.
     """
-    run_dir = Path(run_dir)
-    result_file = run_dir / "result.json"
-    latents_file = run_dir / "latents.npz"
-    try:
-        result = json.loads(result_file.read_text())
-    except (OSError, ValueError) as err:
-        raise ExplorerError(f"{result_file}: no readable result ({err})") from None
-    if result.get("status") != "ok":
-        raise ExplorerError(f"{run_dir.name}: status {result.get('status')!r}, not a finished run")
-    if not latents_file.is_file():
-        raise ExplorerError(f"{run_dir.name}: no latent vectors ({latents_file} is missing)")
-    with np.load(latents_file, allow_pickle=False) as f:
-        arrays = {k: np.asarray(f[k]) for k in ("z", "labels", "prob", "modality", "ids") if k in f.files}
-    missing = sorted({"z", "labels", "prob", "modality", "ids"} - set(arrays))
-    if missing:
-        raise ExplorerError(f"{latents_file}: the arrays {missing} are missing")
-    if len(arrays["z"]) == 0:
-        raise ExplorerError(f"{run_dir.name}: no latent vectors were saved (n_latent = 0)")
-    config = dict(result.get("config") or {})
-    data = result.get("data") or {}
-    names = data.get("class_names")
-    if not names:
-        from xmodal.data.labels import class_names
+    from xmodal.rundir import RunFolderError
 
-        names = class_names(config.get("label_scheme", "dfc9"))
-    metrics = {m: {k: float(v[k]) for k in ("macro", "weighted") if k in v}
-               for m, v in (result.get("metrics") or {}).items()}
+    run = RunDir(run_dir)
+    try:
+        result = run.result()
+    except RunFolderError as err:
+        raise ExplorerError(f"{run.name}: no readable result ({err})") from None
+    if not result.ok:
+        raise ExplorerError(f"{run.name}: status {result.status!r}, not a finished run")
+    if not run.has_latents():
+        raise ExplorerError(f"{run.name}: no latent vectors ({run.latents_path} is missing)")
+    try:
+        lat = run.latents()
+    except RunFolderError as err:
+        raise ExplorerError(str(err)) from None
+    if len(lat.z) == 0:
+        raise ExplorerError(f"{run.name}: no latent vectors were saved (n_latent = 0)")
+    config = dict(result.config)
+    metrics = {m: {k: float(v[k]) for k in ("macro", "weighted") if k in v} for m, v in result.metrics.items()}
     return RunRecord(
-        path=run_dir, config=config, class_names=list(names), metrics=metrics,
-        homogeneity={k: float(v) for k, v in (result.get("homogeneity") or {}).items()},
-        data_root=_resolve_root(data.get("root") or config.get("data_root"), run_dir), latents_file=latents_file,
-        z=arrays["z"].astype(np.float32), labels=arrays["labels"].astype(np.float32),
-        prob=arrays["prob"].astype(np.float32), modality=arrays["modality"].astype(str),
-        ids=arrays["ids"].astype(str),
+        path=run.path, config=config, class_names=result.class_names, metrics=metrics,
+        homogeneity={k: float(v) for k, v in result.homogeneity.items()},
+        data_root=_resolve_root(result.data.get("root") or config.get("data_root"), run.path),
+        latents_file=run.latents_path,
+        z=lat.z.astype(np.float32), labels=lat.labels.astype(np.float32), prob=lat.prob.astype(np.float32),
+        modality=lat.modality.astype(str), ids=lat.ids.astype(str),
     )
 
 
@@ -188,24 +183,24 @@ def _resolve_root(root: str | None, run_dir: Path) -> str | None:
 
 
 def find_runs(source: str | Path | Iterable[str | Path]) -> list[Path]:
-    """Run folders named by ``source``: a study folder (its sub-folders holding a
-    ``result.json``), one run folder, or a list of run folders.
+    """Run folders named by ``source``: a study folder (its run folders holding a result),
+    one run folder, or a list of run folders.
 
     Raises:
         ExplorerError: if no run folder is found.
     """
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
-        if (path / "result.json").is_file():
+        if RunDir(path).result_path.is_file():
             runs = [path]
         elif path.is_dir():
-            runs = sorted(p for p in path.iterdir() if (p / "result.json").is_file())
+            runs = [r.path for r in find_run_dirs(path) if r.result_path.is_file()]
         else:
             raise ExplorerError(f"No such folder: {path}")
     else:
         runs = [Path(p) for p in source]
     if not runs:
-        raise ExplorerError(f"No run folder (holding a result.json) in {source}")
+        raise ExplorerError(f"No run folder (holding a finished result) in {source}")
     return runs
 
 

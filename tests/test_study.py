@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -251,6 +252,19 @@ def test_killed_sweep_resumes_without_redoing_finished_runs(tmp_path: Path, synt
     assert run_sweep(path, data_root=synthetic_root, runs_dir=runs, progress=False) == 0
     assert (first / "result.json").stat().st_mtime_ns == stamp
     assert all(point_status(runs / "killed" / p.dir_name) == "ok" for p in points)
+
+
+@pytest.mark.slow
+def test_jobs_do_not_change_the_numbers(tmp_path: Path, synthetic_root: Path) -> None:
+    """Same hash, same numbers: threads are fixed by the spec, so --jobs only changes how many run at once."""
+    path = _tiny_study(tmp_path, "jobs", [{"method": "baseline", "modalities": [["s1"], ["s2"]]}])
+    assert run_sweep(path, data_root=synthetic_root, runs_dir=tmp_path / "one", jobs=1, progress=False) == 0
+    assert run_sweep(path, data_root=synthetic_root, runs_dir=tmp_path / "two", jobs=2, progress=False) == 0
+    for p in grid(path, data_root=synthetic_root):
+        one = RunDir(tmp_path / "one" / "jobs" / p.dir_name).predictions()
+        two = RunDir(tmp_path / "two" / "jobs" / p.dir_name).predictions()
+        for m in p.config.modalities:
+            np.testing.assert_array_equal(one.prob[m], two.prob[m])
 
 
 # ---------------------------------------------------------------------------

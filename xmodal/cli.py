@@ -21,6 +21,7 @@ traceback instead.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import sys
@@ -215,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--config", help="YAML/JSON file of ExperimentConfig keys")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="override one config key (repeatable), e.g. --set method=C+T+M")
-    train.add_argument("--out", required=True, help="run directory (result.json, checkpoint.pt, ...)")
+    train.add_argument("--out", required=True, help="run folder (its files: see xmodal.rundir)")
     train.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint")
     train.set_defaults(func=_cmd_train)
 
@@ -257,6 +258,18 @@ def _debug_requested(args: argparse.Namespace) -> bool:
     return bool(getattr(args, "debug", False)) or env not in ("", "0", "false", "no")
 
 
+def _target_of(filename: object) -> str:
+    """The file a path stands for: the target of an atomic writer's temporary file, else the path itself.
+
+    A failed write names its temporary file, which no longer exists: name the file being written.
+    """
+    from xmodal.atomic import TEMP_RE
+
+    path = Path(os.fsdecode(filename)) if isinstance(filename, (str, bytes, os.PathLike)) else Path(str(filename))
+    m = TEMP_RE.match(path.name)
+    return str(path.with_name(m.group("target"))) if m else str(path)
+
+
 def _is_instance(exc: BaseException, module: str, name: str) -> bool:
     """Whether ``exc`` is a ``module.name`` (a module that raised it is imported already)."""
     cls = getattr(sys.modules.get(module), name, None)
@@ -267,8 +280,9 @@ def describe_error(exc: BaseException) -> tuple[str, int]:
     """The one-line message and exit code of an error, as :func:`main` prints it.
 
     The project's errors carry messages that name the file, value or option;
-    an :class:`OSError` is described by its file (a permission problem names
-    the path it could not write). Only the first line of a message is kept:
+    an :class:`OSError` is described by its file (a permission problem or a
+    read-only file system names the path it could not write; a temporary file
+    of :mod:`xmodal.atomic` is named by the file it was to become). Only the first line of a message is kept:
     it says what is wrong and what to do; ``--debug`` shows the rest.
     """
     from xmodal.atomic import DiskFullError
@@ -277,13 +291,15 @@ def describe_error(exc: BaseException) -> tuple[str, int]:
     code = EXIT_BAD_INPUT
     if isinstance(exc, DiskFullError):
         message, code = str(exc.strerror or exc), EXIT_FAILED
-    elif isinstance(exc, PermissionError):
-        where = exc.filename or "a file"
-        message = (f"permission denied: cannot write {where}; choose a folder you can write "
-                   "(--runs, --out) or change its permissions")
+    elif isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        where = _target_of(exc.filename) if exc.filename is not None else "a file"
+        message = (f"{(exc.strerror or 'permission denied').lower()}: cannot write {where}; choose a folder "
+                   "you can write (--runs, --out) or change its permissions")
         code = EXIT_FAILED
     elif isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
-        target = f"{exc.filename} -> {exc.filename2}" if exc.filename2 else str(exc.filename)
+        target = _target_of(exc.filename)
+        if exc.filename2 is not None:
+            target += f" -> {_target_of(exc.filename2)}"
         message, code = f"{exc.strerror}: {target}", EXIT_FAILED
     elif isinstance(exc, OSError):
         message, code = str(exc), EXIT_FAILED

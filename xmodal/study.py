@@ -840,8 +840,8 @@ def _execute_point(
         with contextlib.suppress(FileNotFoundError):
             os.replace(partial, run.notebook_path)  # the failed notebook is kept for inspection
         atomic.remove_stale_temps(run.path)
-        if error.exception == DiskFullError.__name__:
-            stop.no_space(error.message)
+        if error.exception == DiskFullError.__name__:  # the kernel ran out of space: start no further point
+            stop.no_space(re.sub(r"^\[Errno \d+\] ", "", error.message))
         record = RunError(error.exception, error.message, error.traceback, {
             "point": point.name, "study": point.study, "config_hash": point.config.hash(),
             "config": point.config.to_dict(), "seconds": seconds, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
@@ -983,10 +983,15 @@ def _run_points(
     return rows
 
 
-def _report(rows: list[dict[str, Any]], study_dir: Path, title: str, n_run: int) -> None:
+def _report(rows: list[dict[str, Any]], study_dir: Path, title: str, n_run: int, grid_dirs: set[str]) -> None:
     n_ok = sum(r["status"] == "ok" for r in rows)
     print(f"{title}: {n_ok} of {len(rows)} points finished ({n_run} run now) in {study_dir}")
     print(_summary_table(rows, study_dir))
+    others = sorted(d.name for d in study_dir.iterdir()
+                    if d.is_dir() and d.name not in grid_dirs and RunDir(d).is_run())
+    if others:
+        print(f"Note: {len(others)} other run folder(s) in {study_dir} are not points of this study as it stands "
+              f"(another config, data or hash version, e.g. {others[0]}); `xmodal results` still reads them.")
     busy = [r for r in rows if r["status"] == "busy"]
     if busy:
         print(f"{len(busy)} point(s) are running in another sweep; run this command again once it ends "
@@ -1064,12 +1069,14 @@ def run_sweep(
     spec = load_study(study)
     root = _resolve_data_root(spec, data_root)
     points = grid(spec, data_root=root, jobs=jobs, fingerprints=False)
+    everything = points
     if only:
         points = [p for p in points if only in p.name]
         if not points:
             raise StudyError(f"No point of study {spec['name']!r} matches --only {only!r}")
     roots = check_data(points, hint=_missing_root_hint(spec, data_root is not None))
     points = _with_fingerprints(points, roots)
+    grid_dirs = {p.dir_name for p in _with_fingerprints(everything, _fingerprints(everything, lenient=True))}
     points = [dataclasses.replace(p, config=p.config.replace(progress=False)) for p in points]
     nb = notebook_path(notebook)
     study_dir = Path(runs_dir).resolve() / spec["name"]
@@ -1092,7 +1099,7 @@ def run_sweep(
     rows = [done.get(p.name) or {"point": p.name, "dir": p.dir_name, "status": "ok", "seconds": 0.0,
                                  "skipped": True} for p in points]
     if progress:
-        _report(rows, study_dir, f"Study {spec['name']!r}", len(pending))
+        _report(rows, study_dir, f"Study {spec['name']!r}", len(pending), grid_dirs)
     return _exit_code(rows)
 
 

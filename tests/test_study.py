@@ -4,22 +4,28 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
 from xmodal.config import ConfigError, ExperimentConfig
+from xmodal.data import MARKER_NAME, RootError
+from xmodal.rundir import RunDir
 from xmodal.study import (
     RESULT_COLUMNS,
     STUDY_NAMES,
     StudyError,
     baseline_homogeneity,
+    check_parameters,
     export_csv,
     grid,
     load_per_class,
@@ -28,18 +34,20 @@ from xmodal.study import (
     point_status,
     run_sweep,
     summarize,
+    sweep_threads,
 )
 
 #: A tiny model for the sweep tests (runs in seconds on the tiny synthetic root).
 TINY_BASE = dict(
     epochs=1, batch_size=8, latent_dim=32, merge_hidden=[32, 32], classifier_hidden=16,
-    modality_hidden=8, test_fraction=0.25, n_latent=10, device="cpu",
+    modality_hidden=8, test_fraction=0.25, n_latent=10, device="cpu", threads=1,
 )
 
 
-def _tiny_study(tmp_path: Path, name: str, runs: list[dict], seeds: list[int] = [0]) -> Path:
+def _tiny_study(tmp_path: Path, name: str, runs: list[dict], seeds: tuple[int, ...] = (0,), **base: object) -> Path:
     path = tmp_path / f"{name}.yaml"
-    path.write_text(yaml.safe_dump({"name": name, "base": TINY_BASE, "seeds": seeds, "runs": runs}))
+    path.write_text(yaml.safe_dump({"name": name, "base": {**TINY_BASE, **base}, "seeds": list(seeds),
+                                    "runs": runs}))
     return path
 
 
@@ -55,6 +63,9 @@ def test_shipped_studies_cover_the_paper() -> None:
                           ("C+M", ("s1", "s2")), ("C+T", ("s1", "s2")), ("C+T+M", ("s1", "s2"))}
         assert len({p.dir_name for p in points}) == len(points)
         assert all(p.config.data_root == "/data/SEN12MS" for p in points)
+        assert all(p.config.data_fingerprint is None for p in points)  # no such root here
+        if name != "paper":
+            assert {p.config.threads for p in points} == {1}, "a profile fixes the threads (in the hash)"
         sizes = {}
         for p in points:
             sizes.setdefault((p.config.method, tuple(p.config.modalities)), set()).add(p.config.n_train)
@@ -93,7 +104,7 @@ def test_grid_names_and_hashes(tmp_path: Path) -> None:
     path = _tiny_study(tmp_path, "g", [
         {"method": "baseline", "modalities": [["s1"], ["s2"]], "n_train": [10, None]},
         {"method": "C+T+M", "set": {"alpha": 0.5}},
-    ], seeds=[0, 1])
+    ], seeds=(0, 1))
     points = grid(path, data_root=tmp_path)
     assert [p.name for p in points] == [
         "baseline-s1-n10-seed0", "baseline-s1-n10-seed1", "baseline-s1-nall-seed0", "baseline-s1-nall-seed1",
@@ -103,6 +114,22 @@ def test_grid_names_and_hashes(tmp_path: Path) -> None:
     assert points[-1].config.alpha == 0.5 and points[-1].config.epochs == 1
     assert points[0].dir_name == f"baseline-s1-n10-seed0-{points[0].config.hash()}"
     assert all(Path(p.config.data_root).is_absolute() for p in points)
+    assert {p.config.data_fingerprint for p in points} == {None}  # tmp_path holds no data
+
+
+def test_grid_identity_is_data_and_threads_not_paths(tmp_path: Path, synthetic_root: Path) -> None:
+    path = _tiny_study(tmp_path, "ident", [{"method": "C"}], threads=None)
+    copy = tmp_path / "elsewhere"
+    shutil.copytree(synthetic_root, copy, ignore=shutil.ignore_patterns(".xmodal_cache"))
+    (here,), (there,) = grid(path, data_root=synthetic_root), grid(path, data_root=copy)
+    assert here.config.data_root != there.config.data_root
+    assert here.config.data_fingerprint == there.config.data_fingerprint is not None
+    assert here.dir_name == there.dir_name, "the same data elsewhere is the same run"
+    # a spec without threads: the sweep's cores // jobs fills it in, and it is in the hash
+    (one,), (two,) = grid(path, data_root=synthetic_root, jobs=1), grid(path, data_root=synthetic_root, jobs=2)
+    assert one.config.threads == sweep_threads(1) and two.config.threads == sweep_threads(2)
+    if sweep_threads(1) != sweep_threads(2):
+        assert one.dir_name != two.dir_name
 
 
 def test_print_commands(tmp_path: Path, synthetic_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -111,25 +138,70 @@ def test_print_commands(tmp_path: Path, synthetic_root: Path, capsys: pytest.Cap
     assert code == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 2
-    for line, point in zip(lines, grid(path, data_root=synthetic_root)):
-        run_dir = tmp_path / "runs" / "cmds" / point.dir_name
-        assert line.startswith("papermill ") and str(run_dir / "experiment.ipynb") in line
-        params = yaml.safe_load((run_dir / "parameters.yaml").read_text())
-        assert params["out_dir"] == str(run_dir)
+    for line, point in zip(lines, grid(path, data_root=synthetic_root), strict=True):
+        run = RunDir(tmp_path / "runs" / "cmds" / point.dir_name)
+        argv = shlex.split(line)
+        # works without an activated venv: the absolute path of this Python runs the point
+        assert argv[:4] == [sys.executable, "-m", "xmodal.cli", "run-point"] and Path(argv[0]).is_absolute()
+        assert argv[4] == str(run.path)
+        params = yaml.safe_load(run.parameters_path.read_text())
+        assert params["out_dir"] == str(run.path)
         cfg = ExperimentConfig.from_dict({k: v for k, v in params.items() if k != "out_dir"})
-        assert cfg.hash() == point.config.hash()
-        assert not (run_dir / "result.json").exists()
+        assert cfg.hash() == point.config.hash() and cfg.data_fingerprint is not None
+        assert run.status() == "pending"
+
+
+def test_wrong_data_fails_before_any_kernel(tmp_path: Path, synthetic_copy: Path) -> None:
+    path = _tiny_study(tmp_path, "wrong", [{"method": "baseline", "modalities": [["s1"], ["s2"]]}])
+    runs = tmp_path / "runs"
+    t0 = time.monotonic()
+    with pytest.raises(RootError, match=f"The data root {tmp_path / 'nope'} does not exist; pass .* with --data"):
+        run_sweep(path, data_root=tmp_path / "nope", runs_dir=runs, progress=False)
+    with pytest.raises(RootError, match="has no folder ROIs2017_winter for season 'winter'"):
+        run_sweep(path, data_root=tmp_path, runs_dir=runs, progress=False)
+    # a patch without its S2 file: the synthetic marker's count, then (as real data) the pairing
+    next(synthetic_copy.rglob("*_s2_1_p1.tif")).unlink()
+    with pytest.raises(RootError, match="holds 107 patch files but the synthetic data marker records 108"):
+        run_sweep(path, data_root=synthetic_copy, runs_dir=runs, progress=False)
+    (synthetic_copy / MARKER_NAME).unlink()
+    with pytest.raises(RootError, match=r"1 patch\(es\) of season winter lack a partner file "
+                                        r"\(S1 36, S2 35, LC 36 files; e.g. ROIs2017_winter_1_p1\)"):
+        run_sweep(path, data_root=synthetic_copy, runs_dir=runs, progress=False)
+    assert time.monotonic() - t0 < 30, "the checks must not start kernels"
+    assert not runs.exists(), "no run folder, no error record for a wrong --data"
+
+
+def test_study_without_its_data_says_how_to_make_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(RootError, match=r"data/quick does not exist; make it with `xmodal data synth --study "
+                                        r"quick --out data/quick`, or pass the data's folder with --data"):
+        run_sweep("quick", runs_dir=tmp_path / "runs", progress=False)
+
+
+def test_check_parameters_validates_the_data_root(tmp_path: Path, synthetic_root: Path) -> None:
+    namespace = {**ExperimentConfig().to_dict(), "out_dir": "x", "data_root": str(tmp_path / "nope")}
+    with pytest.raises(ConfigError, match=r"Invalid value for 'data_root': '.*nope' does not exist"):
+        check_parameters(namespace, before=[])
+    namespace["data_root"] = str(tmp_path)
+    with pytest.raises(ConfigError, match="Invalid value for 'data_root': .* has no folder ROIs2017_winter"):
+        check_parameters(namespace, before=[])
+    namespace.update(data_root=str(synthetic_root), data_fingerprint="synthetic:0000000000000000")
+    with pytest.raises(ConfigError, match=r"set up for data synthetic:0000000000000000 but .* holds synthetic:"):
+        check_parameters(namespace, before=[])
+    namespace["data_fingerprint"] = None
+    assert check_parameters(namespace, before=[]).data_root == str(synthetic_root)
 
 
 # ---------------------------------------------------------------------------
 # sweeps
 # ---------------------------------------------------------------------------
 @pytest.mark.slow
-def test_sweep_records_failures_and_skips_finished_runs(tmp_path: Path, synthetic_root: Path) -> None:
-    missing = tmp_path / "no_such_root"
+def test_sweep_records_failures_and_skips_finished_runs(
+    tmp_path: Path, synthetic_root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = _tiny_study(tmp_path, "mixed", [
         {"method": "baseline", "modalities": [["s1"]]},
-        {"method": "baseline", "modalities": [["s2"]], "set": {"data_root": str(missing)}},
+        {"method": "baseline", "modalities": [["s2"]], "set": {"precision": "fp16"}},  # fails in the kernel
     ])
     runs = tmp_path / "runs"
     assert run_sweep(path, data_root=synthetic_root, runs_dir=runs, jobs=2, progress=False) == 1
@@ -138,19 +210,23 @@ def test_sweep_records_failures_and_skips_finished_runs(tmp_path: Path, syntheti
     assert point_status(ok_dir) == "ok" and (ok_dir / "experiment.ipynb").exists()
     assert point_status(bad_dir) == "failed"
     err = json.loads((bad_dir / "error.json").read_text())
-    assert str(missing) in err["message"] and err["traceback"] and err["point"] == bad_point.name
+    assert "'fp16' needs CUDA" in err["message"] and err["traceback"] and err["point"] == bad_point.name
     assert (bad_dir / "experiment.ipynb").exists(), "the failed notebook is kept for inspection"
     assert not list((runs / "mixed").rglob(".partial-*")) and not list((runs / "mixed").rglob("*.tmp"))
 
     stamps = {p: p.stat().st_mtime_ns for p in ok_dir.iterdir()}
-    assert run_sweep(path, data_root=synthetic_root, runs_dir=runs, progress=False) == 1
+    capsys.readouterr()
+    assert run_sweep(path, data_root=synthetic_root, runs_dir=runs) == 1
     assert {p: p.stat().st_mtime_ns for p in ok_dir.iterdir()} == stamps, "a finished run was redone"
+    out = capsys.readouterr().out
+    assert f"{bad_point.name}: ConfigError: Invalid value for 'precision'" in out
+    assert f"(details: {bad_dir / 'error.json'})" in out
 
     df = load_results(runs / "mixed")
     assert list(df.columns) == list(RESULT_COLUMNS)
     assert sorted(df["status"]) == ["failed", "ok"]
     failed = df[df["status"] == "failed"].iloc[0]
-    assert failed["modality"] == "s2" and str(missing) in failed["error"] and pd.isna(failed["macro"])
+    assert failed["modality"] == "s2" and "fp16" in failed["error"] and pd.isna(failed["macro"])
 
 
 @pytest.mark.slow
@@ -176,6 +252,19 @@ def test_killed_sweep_resumes_without_redoing_finished_runs(tmp_path: Path, synt
     assert run_sweep(path, data_root=synthetic_root, runs_dir=runs, progress=False) == 0
     assert (first / "result.json").stat().st_mtime_ns == stamp
     assert all(point_status(runs / "killed" / p.dir_name) == "ok" for p in points)
+
+
+@pytest.mark.slow
+def test_jobs_do_not_change_the_numbers(tmp_path: Path, synthetic_root: Path) -> None:
+    """Same hash, same numbers: threads are fixed by the spec, so --jobs only changes how many run at once."""
+    path = _tiny_study(tmp_path, "jobs", [{"method": "baseline", "modalities": [["s1"], ["s2"]]}])
+    assert run_sweep(path, data_root=synthetic_root, runs_dir=tmp_path / "one", jobs=1, progress=False) == 0
+    assert run_sweep(path, data_root=synthetic_root, runs_dir=tmp_path / "two", jobs=2, progress=False) == 0
+    for p in grid(path, data_root=synthetic_root):
+        one = RunDir(tmp_path / "one" / "jobs" / p.dir_name).predictions()
+        two = RunDir(tmp_path / "two" / "jobs" / p.dir_name).predictions()
+        for m in p.config.modalities:
+            np.testing.assert_array_equal(one.prob[m], two.prob[m])
 
 
 # ---------------------------------------------------------------------------

@@ -6,31 +6,53 @@ Subcommands::
     xmodal data info ROOT [--check [--season S]]                     describe (and check) a SEN12MS root
     xmodal train [--config FILE] [--set key=value ...] --out DIR     one experiment
     xmodal sweep --study NAME [--jobs N] [--data DIR]                a whole study, resumable
+    xmodal run-point RUN_DIR                                         one point prepared by sweep --print-commands
     xmodal results --study NAME [--csv FILE]                         the tidy results table
     xmodal book [--study NAME]                                       build the Jupyter Book
+
+Every command reports a problem the same way: one line on stderr,
+``xmodal <command>: <what is wrong, naming the file, value or option, and what to do>``,
+and an exit code: 2 for bad input (options, config, study, data), 1 for failed
+runs and other failures (a full disk, a folder that cannot be written), 130 for
+Ctrl-C (143 for SIGTERM). ``--debug`` (or ``XMODAL_DEBUG=1``) shows the
+traceback instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import os
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
-__all__ = ["main"]
+__all__ = ["main", "build_parser", "DEBUG_ENV"]
+
+#: Environment variable that turns on ``--debug`` (any value but "", "0", "false", "no").
+DEBUG_ENV = "XMODAL_DEBUG"
+#: Exit codes: bad input, failed runs and other failures.
+EXIT_BAD_INPUT = 2
+EXIT_FAILED = 1
 
 
 def _parse_set(items: Sequence[str]) -> dict[str, Any]:
     """Parse ``key=value`` overrides; values are read as YAML (``3``, ``[s1, s2]``, ``null``)."""
     import yaml
 
+    from xmodal.config import ConfigError
+
     out: dict[str, Any] = {}
     for item in items:
         if "=" not in item:
-            raise SystemExit(f"xmodal: --set expects key=value, got {item!r}")
+            raise ConfigError(f"--set expects key=value, got {item!r}")
         key, _, raw = item.partition("=")
-        out[key.strip()] = yaml.safe_load(raw)
+        try:
+            out[key.strip()] = yaml.safe_load(raw)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"--set {item!r}: the value is not valid YAML ({exc.__class__.__name__})") from None
     return out
 
 
@@ -39,13 +61,14 @@ def _cmd_data_synth(args: argparse.Namespace) -> int:
 
     kwargs: dict[str, Any] = {}
     if args.study:
-        from xmodal.study import load_study
+        from xmodal.study import StudyError, load_study
 
         spec = load_study(args.study)
         synth = (spec.get("data") or {}).get("synthetic")
         if not synth:
-            raise SystemExit(
-                f"xmodal: study {args.study!r} expects real SEN12MS data (no 'data: synthetic' section)"
+            raise StudyError(
+                f"study {args.study!r} expects real SEN12MS data (no 'data: synthetic' section); "
+                "give the scenes with --scenes etc. or choose a synthetic study"
             )
         kwargs.update(synth)
     for name in ("n_scenes", "patches_per_side", "patch_size", "season", "seed"):
@@ -76,7 +99,8 @@ def _cmd_data_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from xmodal.config import ExperimentConfig
+    from xmodal.config import ConfigError, ExperimentConfig
+    from xmodal.fingerprint import check_fingerprint
     from xmodal.train import run_experiment
 
     values: dict[str, Any] = {}
@@ -84,9 +108,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
         values.update(ExperimentConfig.from_file(args.config).to_dict())
     values.update(_parse_set(args.set))
     config = ExperimentConfig.from_dict(values)
+    if not Path(config.data_root).is_dir():
+        raise ConfigError(f"data_root {config.data_root!r} is not a folder; give the SEN12MS root with "
+                          "--set data_root=DIR (or in the --config file)")
+    config = config.replace(data_fingerprint=check_fingerprint(config))  # the run is identified by its data
     result = run_experiment(config, args.out, resume=not args.no_resume)
-    metrics = result.metrics
-    for mod, m in metrics.items():
+    for mod, m in result.metrics.items():
         print(f"{mod}: macro F1 {m['macro']:.3f}  weighted F1 {m['weighted']:.3f}")
     for pair, s in result.homogeneity.items():
         print(f"homogeneity {pair}: {s:.3f}")
@@ -106,6 +133,12 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     )
 
 
+def _cmd_run_point(args: argparse.Namespace) -> int:
+    from xmodal.study import run_point
+
+    return run_point(args.run_dir, notebook=args.notebook, kernel_name=args.kernel)
+
+
 def _cmd_results(args: argparse.Namespace) -> int:
     from xmodal.study import export_csv, load_results, summarize
 
@@ -119,22 +152,62 @@ def _cmd_results(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_book(args: argparse.Namespace) -> int:
-    from xmodal.book import build_book
+def _study_folder_name(study: str) -> str:
+    """The runs folder of a study given by name or by YAML path (its stem)."""
+    return Path(study).stem if str(study).endswith((".yaml", ".yml")) else str(study)
 
-    index = build_book(runs_dir=args.runs, study=args.study, data_root=args.data)
+
+def _check_book_data(runs: str, study: str, data: str | None) -> None:
+    """Before the book builds: the data root it will read exists (``--data``, or the one the runs used).
+
+    Raises:
+        StudyError: naming the missing folder and ``--data``.
+    """
+    from xmodal.rundir import iter_results
+    from xmodal.study import StudyError
+
+    if data:
+        if not Path(data).is_dir():
+            raise StudyError(f"--data {data}: no such folder; give the data root the study ran on")
+        return
+    study_dir = Path(runs) / _study_folder_name(study)
+    if not study_dir.is_dir():
+        return  # the book names the missing runs folder and how to make it
+    roots: set[str] = set()
+    for _run, res in iter_results(study_dir):
+        root = res.data.get("root") or res.config.get("data_root")
+        if root:
+            roots.add(str(root))
+    missing = sorted(r for r in roots if not Path(r).is_dir())
+    if missing:
+        raise StudyError(
+            f"the runs of study {_study_folder_name(study)!r} in {study_dir} read their data from {missing[0]}, "
+            "which does not exist (moved or deleted?); pass the data's folder with --data"
+        )
+
+
+def _cmd_book(args: argparse.Namespace) -> int:
+    from xmodal.book import ENV_DATA, build_book
+
+    data = args.data or os.environ.get(ENV_DATA)
+    _check_book_data(args.runs, args.study, data)
+    index = build_book(runs_dir=args.runs, study=args.study, data_root=data)
     print(f"The book is at {Path(index).resolve()}")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``xmodal`` command."""
-    p = argparse.ArgumentParser(prog="xmodal", description=__doc__.split("\n")[0])
+    debug = argparse.ArgumentParser(add_help=False)
+    debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help=f"show the traceback of an error (also: {DEBUG_ENV}=1)")
+    p = argparse.ArgumentParser(prog="xmodal", description=(__doc__ or "").split("\n")[0], parents=[debug])
     sub = p.add_subparsers(dest="command", required=True)
 
     data = sub.add_parser("data", help="make or inspect SEN12MS data")
     dsub = data.add_subparsers(dest="data_command", required=True)
-    synth = dsub.add_parser("synth", help="write synthetic SEN12MS-like GeoTIFFs in the official layout")
+    synth = dsub.add_parser("synth", parents=[debug],
+                            help="write synthetic SEN12MS-like GeoTIFFs in the official layout")
     synth.add_argument("--out", required=True, help="root folder to write (official SEN12MS layout)")
     synth.add_argument("--study", help="take the generator settings from this study's 'data' section")
     synth.add_argument("--scenes", dest="n_scenes", type=int, help="number of scenes")
@@ -144,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--seed", type=int, help="random seed (same seed, same files)")
     synth.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     synth.set_defaults(func=_cmd_data_synth)
-    info = dsub.add_parser("info", help="describe a SEN12MS root (kind, seasons, counts)")
+    info = dsub.add_parser("info", parents=[debug], help="describe a SEN12MS root (kind, seasons, counts)")
     info.add_argument("root")
     info.add_argument("--check", action="store_true",
                       help="decode every file and list the bad ones (exit code 2 if any)")
@@ -152,52 +225,137 @@ def build_parser() -> argparse.ArgumentParser:
                       help="with --check: only this season (default: every season present)")
     info.set_defaults(func=_cmd_data_info)
 
-    train = sub.add_parser("train", help="train and evaluate one experiment")
+    train = sub.add_parser("train", parents=[debug], help="train and evaluate one experiment")
     train.add_argument("--config", help="YAML/JSON file of ExperimentConfig keys")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="override one config key (repeatable), e.g. --set method=C+T+M")
-    train.add_argument("--out", required=True, help="run directory (result.json, checkpoint.pt, ...)")
+    train.add_argument("--out", required=True, help="run folder (its files: see xmodal.rundir)")
     train.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint")
     train.set_defaults(func=_cmd_train)
 
-    sweep = sub.add_parser("sweep", help="run every pending point of a study with papermill")
+    sweep = sub.add_parser("sweep", parents=[debug], help="run every pending point of a study with papermill")
     sweep.add_argument("--study", required=True, help="quick | default | paper | path to a study YAML")
-    sweep.add_argument("--jobs", type=int, default=1, help="points run in parallel (threads are divided)")
+    sweep.add_argument("--jobs", type=int, default=1,
+                       help="points run in parallel (a study without 'threads' gives each cores/jobs threads)")
     sweep.add_argument("--data", help="SEN12MS root to use instead of the study's own")
     sweep.add_argument("--runs", default="runs", help="folder holding one directory per study")
     sweep.add_argument("--only", help="run only points whose name contains this text")
     sweep.add_argument("--print-commands", action="store_true",
-                       help="print one shell command per pending point (e.g. for a Slurm job array) and exit")
+                       help="prepare every pending point and print one shell command per point "
+                            "(e.g. for a Slurm job array) instead of running them")
     sweep.set_defaults(func=_cmd_sweep)
 
-    results = sub.add_parser("results", help="aggregate a study's runs into one table")
+    point = sub.add_parser("run-point", parents=[debug],
+                           help="run one point prepared by `xmodal sweep --print-commands` (as the sweep would)")
+    point.add_argument("run_dir", help="the point's run folder (holds its parameters)")
+    point.add_argument("--notebook", help="the experiment notebook (default: the repository's)")
+    point.add_argument("--kernel", default="python3", help="Jupyter kernel that runs the notebook")
+    point.set_defaults(func=_cmd_run_point)
+
+    results = sub.add_parser("results", parents=[debug], help="aggregate a study's runs into one table")
     results.add_argument("--study", required=True)
     results.add_argument("--runs", default="runs")
     results.add_argument("--csv", help="write the tidy table (a row per run and modality) to this CSV")
     results.set_defaults(func=_cmd_results)
 
-    book = sub.add_parser("book", help="build the Jupyter Book from a study's results (offline)")
+    book = sub.add_parser("book", parents=[debug], help="build the Jupyter Book from a study's results (offline)")
     book.add_argument("--study", default="default")
     book.add_argument("--runs", default="runs")
-    book.add_argument("--data", help="the SEN12MS root the study ran on (for the data pages)")
+    book.add_argument("--data", help="the SEN12MS root the study ran on (default: the one its runs recorded)")
     book.set_defaults(func=_cmd_book)
     return p
 
 
+def _debug_requested(args: argparse.Namespace) -> bool:
+    env = os.environ.get(DEBUG_ENV, "").strip().lower()
+    return bool(getattr(args, "debug", False)) or env not in ("", "0", "false", "no")
+
+
+def _target_of(filename: object) -> str:
+    """The file a path stands for: the target of an atomic writer's temporary file, else the path itself.
+
+    A failed write names its temporary file, which no longer exists: name the file being written.
+    """
+    from xmodal.atomic import TEMP_RE
+
+    path = Path(os.fsdecode(filename)) if isinstance(filename, (str, bytes, os.PathLike)) else Path(str(filename))
+    m = TEMP_RE.match(path.name)
+    return str(path.with_name(m.group("target"))) if m else str(path)
+
+
+def _is_instance(exc: BaseException, module: str, name: str) -> bool:
+    """Whether ``exc`` is a ``module.name`` (a module that raised it is imported already)."""
+    cls = getattr(sys.modules.get(module), name, None)
+    return isinstance(cls, type) and isinstance(exc, cls)
+
+
+def describe_error(exc: BaseException) -> tuple[str, int]:
+    """The one-line message and exit code of an error, as :func:`main` prints it.
+
+    The project's errors carry messages that name the file, value or option;
+    an :class:`OSError` is described by its file (a permission problem or a
+    read-only file system names the path it could not write; a temporary file
+    of :mod:`xmodal.atomic` is named by the file it was to become). Only the first line of a message is kept:
+    it says what is wrong and what to do; ``--debug`` shows the rest.
+    """
+    from xmodal.atomic import DiskFullError
+    from xmodal.config import ConfigError
+
+    code = EXIT_BAD_INPUT
+    if isinstance(exc, DiskFullError):
+        message, code = str(exc.strerror or exc), EXIT_FAILED
+    elif isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        where = _target_of(exc.filename) if exc.filename is not None else "a file"
+        message = (f"{(exc.strerror or 'permission denied').lower()}: cannot write {where}; choose a folder "
+                   "you can write (--runs, --out) or change its permissions")
+        code = EXIT_FAILED
+    elif isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        target = _target_of(exc.filename)
+        if exc.filename2 is not None:
+            target += f" -> {_target_of(exc.filename2)}"
+        message, code = f"{exc.strerror}: {target}", EXIT_FAILED
+    elif isinstance(exc, OSError):
+        message, code = str(exc), EXIT_FAILED
+    elif isinstance(exc, (ConfigError, ValueError)):
+        message = str(exc)
+    elif _is_instance(exc, "xmodal.book", "BookError"):
+        message, code = str(exc), EXIT_FAILED
+    elif _is_instance(exc, "xmodal.train", "ResumeError"):
+        message = str(exc)
+    else:
+        message = (f"unexpected {type(exc).__name__}: {exc} (a bug: run again with --debug for the traceback "
+                   "and report it)")
+        code = EXIT_FAILED
+    lines = message.strip().splitlines() or [type(exc).__name__]
+    first = lines[0].rstrip(":")
+    if len(lines) > 1:
+        first += f" ({len(lines) - 1} more line(s) with --debug)"
+    return first, code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``xmodal`` command."""
-    from xmodal.config import ConfigError
-    from xmodal.data.errors import Sen12MSError
-
     args = build_parser().parse_args(argv)
+    command = args.command + (f" {args.data_command}" if args.command == "data" else "")
+    debug = _debug_requested(args)
     try:
         return int(args.func(args) or 0)
-    except ConfigError as exc:
-        print(f"xmodal: invalid configuration: {exc}", file=sys.stderr)
-        return 2
-    except Sen12MSError as exc:
-        print(f"xmodal: bad SEN12MS data: {exc}", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt as exc:
+        from xmodal.study import SweepInterrupted
+
+        if debug:
+            raise
+        if isinstance(exc, SweepInterrupted):
+            print(f"xmodal {command}: {exc}", file=sys.stderr)
+            return exc.exit_code
+        print(f"xmodal {command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if debug:
+            raise
+        message, code = describe_error(exc)
+        print(f"xmodal {command}: {message}", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

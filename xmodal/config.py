@@ -6,6 +6,25 @@ cell, the CLI, the study specs and the tests all build an
 :class:`ConfigError` naming it. The config is saved with every result, and its
 hash (:meth:`ExperimentConfig.hash`) names the run's directory.
 
+A run's identity (the hash) is *what it computed from what it saw*, not where
+things sat:
+
+- ``data_root`` says where to read the data; it is **not** in the hash, so moving
+  or copying a data folder together with its runs keeps every run (the next
+  sweep finds and reuses them). What the data *is* enters the hash as
+  ``data_fingerprint`` (:func:`xmodal.fingerprint.data_fingerprint`: the
+  generator's fingerprint for a synthetic root, a digest of the season's file
+  names and sizes and the split lists for real SEN12MS). The sweep and
+  ``xmodal train`` fill it from the root and refuse a run whose recorded
+  fingerprint differs from the root's; ``None`` means "not recorded" (a config
+  built by hand), which identifies the run by its settings alone.
+- ``threads`` (torch intra-op threads) changes the floating-point summation order,
+  so it **is** in the hash: the study profiles fix it, and a sweep over a spec
+  that leaves it ``None`` fills in ``cores // jobs`` before hashing.
+- :attr:`ExperimentConfig.RUNTIME_KEYS` (progress bars, DataLoader workers, the
+  cache folder, the device) do not change the numbers on a given device and are
+  left out, as is ``data_root`` (:attr:`ExperimentConfig.LOCATION_KEYS`).
+
 Names follow the paper: ``alpha`` and ``beta`` weight the triplet and the
 classification loss (eq. 4), ``lam`` and ``mu`` are the negative-pair weight
 and margin of the triplet loss (eq. 3).
@@ -14,13 +33,14 @@ and margin of the triplet loss (eq. 3).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar, get_type_hints
 
-__all__ = ["ConfigError", "ExperimentConfig", "METHODS", "METHOD_LOSSES"]
+__all__ = ["ConfigError", "ExperimentConfig", "METHODS", "METHOD_LOSSES", "choices"]
 
 #: Method -> which losses it trains with (C = classification, M = modality, T = triplet).
 METHOD_LOSSES: dict[str, frozenset[str]] = {
@@ -32,22 +52,43 @@ METHOD_LOSSES: dict[str, frozenset[str]] = {
 }
 METHODS: tuple[str, ...] = tuple(METHOD_LOSSES)
 
-_CHOICES: dict[str, tuple[Any, ...]] = {
-    "method": METHODS,
-    "season": ("spring", "summer", "fall", "winter"),
-    "label_scheme": ("dfc9", "dfc10"),
-    "split": ("random", "scene", "official"),
-    "backbone": ("resnet18", "resnet34", "resnet50"),
-    "grl_schedule": ("constant", "acmr"),
-    "optimizer": ("adam", "adamw", "sgd"),
-    "device": ("auto", "cpu", "cuda"),
-    "precision": ("fp32", "bf16", "fp16"),
-    "normalization": ("sen12ms", "dataset"),
-    "bad_patch": ("raise", "skip"),
-}
+#: Runtime choices the trainer implements (defined here: the trainer reads them from the config).
+OPTIMIZERS: tuple[str, ...] = ("adam", "adamw", "sgd")
+DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
+PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16")
 
-#: Modalities the SEN12MS reader knows (see :mod:`xmodal.data`).
-KNOWN_MODALITIES: tuple[str, ...] = ("s1", "s2", "s2all", "rgb")
+
+@functools.cache
+def choices() -> dict[str, tuple[Any, ...]]:
+    """Config key -> its valid values, taken from the modules that define them.
+
+    Seasons, label schemes, split methods, normalizations, bad-patch policies and
+    modalities come from :mod:`xmodal.data`, backbones from :mod:`xmodal.models`,
+    GRL schedules from :mod:`xmodal.losses`. Those modules import torch, so the
+    first call costs that import (about two seconds); importing this module and
+    building configs that are never validated stay cheap. The result is cached.
+    """
+    from xmodal.data import MODALITIES, SEASONS
+    from xmodal.data.labels import LABEL_SCHEMES
+    from xmodal.data.sen12ms import _BAD_PATCH, _NORMALIZATIONS  # the reader's own lists
+    from xmodal.data.splits import SPLIT_METHODS
+    from xmodal.losses import GRL_SCHEDULES
+    from xmodal.models import BACKBONES
+
+    return {
+        "method": METHODS,
+        "season": tuple(SEASONS),
+        "label_scheme": tuple(LABEL_SCHEMES),
+        "split": tuple(SPLIT_METHODS),
+        "backbone": tuple(BACKBONES),
+        "grl_schedule": tuple(GRL_SCHEDULES),
+        "optimizer": OPTIMIZERS,
+        "device": DEVICES,
+        "precision": PRECISIONS,
+        "normalization": tuple(_NORMALIZATIONS),
+        "bad_patch": tuple(_BAD_PATCH),
+        "modalities": tuple(MODALITIES),
+    }
 
 
 class ConfigError(ValueError):
@@ -67,7 +108,8 @@ class ExperimentConfig:
     method: str = "C+T+M"  # baseline | C | C+M | C+T | C+T+M
     modalities: list[str] = field(default_factory=lambda: ["s1", "s2"])  # baseline: exactly one
     # --- data ------------------------------------------------------------------
-    data_root: str = "data/synthetic"  # a SEN12MS root in the official layout
+    data_root: str = "data/synthetic"  # a SEN12MS root in the official layout (where to read: not in the hash)
+    data_fingerprint: str | None = None  # what the root holds (filled by the sweep; None: not recorded)
     season: str = "winter"  # spring | summer | fall | winter
     label_scheme: str = "dfc9"  # dfc9 (Savanna ignored, the paper's nine classes) | dfc10
     split: str = "scene"  # scene (no overlap leak) | random (the paper's) | official (train_list.txt/test_list.txt)
@@ -108,7 +150,7 @@ class ExperimentConfig:
     precision: str = "fp32"  # fp32 | bf16 (autocast) | fp16 (autocast + scaler, CUDA)
     channels_last: bool = False  # channels_last memory format for the backbones
     num_workers: int = 0  # DataLoader workers per modality
-    threads: int | None = None  # torch intra-op threads (None = torch's default)
+    threads: int | None = None  # torch intra-op threads (None = torch's default); in the hash
     n_latent: int = 500  # test patches per modality whose latent vectors are saved (UMAP)
     progress: bool = True  # tqdm progress bars
 
@@ -118,6 +160,7 @@ class ExperimentConfig:
 
     @classmethod
     def field_names(cls) -> list[str]:
+        """The config keys, in declaration order (the notebook's parameters follow it)."""
         return [f.name for f in fields(cls)]
 
     @classmethod
@@ -146,6 +189,7 @@ class ExperimentConfig:
         return cls.from_dict(data or {})
 
     def to_dict(self) -> dict[str, Any]:
+        """Every key and value (what ``result.json`` records as ``config``)."""
         return dataclasses.asdict(self)
 
     def replace(self, **changes: Any) -> ExperimentConfig:
@@ -157,12 +201,20 @@ class ExperimentConfig:
         d.update(changes)
         return type(self)(**d)
 
-    #: Keys that do not change what is computed, left out of the hash.
-    RUNTIME_KEYS: ClassVar[tuple[str, ...]] = ("progress", "num_workers", "threads", "cache_dir", "device")
+    #: Keys that do not change what is computed (on one device), left out of the hash.
+    RUNTIME_KEYS: ClassVar[tuple[str, ...]] = ("progress", "num_workers", "cache_dir", "device")
+    #: Keys that say where things are, left out of the hash (``data_fingerprint`` says what).
+    LOCATION_KEYS: ClassVar[tuple[str, ...]] = ("data_root",)
 
     def hash(self) -> str:
-        """Stable 12-hex-digit hash of everything that changes the result."""
-        d = {k: v for k, v in self.to_dict().items() if k not in self.RUNTIME_KEYS}
+        """Stable 12-hex-digit hash of everything that changes the result.
+
+        Everything but :attr:`RUNTIME_KEYS` and :attr:`LOCATION_KEYS`: the same
+        settings on the same data (``data_fingerprint``) give the same hash
+        wherever the data and the runs sit.
+        """
+        skip = set(self.RUNTIME_KEYS) | set(self.LOCATION_KEYS)
+        d = {k: v for k, v in self.to_dict().items() if k not in skip}
         blob = json.dumps(d, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
@@ -178,19 +230,22 @@ class ExperimentConfig:
         for f in fields(self):
             value = getattr(self, f.name)
             _check_type(f.name, value, hints[f.name])
-        for key, choices in _CHOICES.items():
-            if getattr(self, key) not in choices:
+        valid = choices()
+        for key, allowed in valid.items():
+            if key != "modalities" and getattr(self, key) not in allowed:
                 raise ConfigError(
-                    f"Invalid value for {key!r}: {getattr(self, key)!r}; choose one of {list(choices)}"
+                    f"Invalid value for {key!r}: {getattr(self, key)!r}; choose one of {list(allowed)}"
                 )
         mods = self.modalities
         if not mods:
             raise ConfigError("Invalid value for 'modalities': empty list")
         for m in mods:
-            if m not in KNOWN_MODALITIES:
+            if m not in valid["modalities"]:
                 raise ConfigError(
-                    f"Invalid value for 'modalities': unknown modality {m!r}; choose from {list(KNOWN_MODALITIES)}"
+                    f"Invalid value for 'modalities': unknown modality {m!r}; choose from {list(valid['modalities'])}"
                 )
+        if self.data_fingerprint is not None and not self.data_fingerprint.strip():
+            raise ConfigError("Invalid value for 'data_fingerprint': empty string; use null (not recorded)")
         if len(set(mods)) != len(mods):
             raise ConfigError(f"Invalid value for 'modalities': duplicates in {mods}")
         if self.method == "baseline" and len(mods) != 1:

@@ -370,6 +370,20 @@ def test_sensors_section_reads_the_three_sensor_profile(evaluated: dict[str, Any
     assert "has not been run here" in cloudy.sensors_section(evaluated["study"]).note
 
 
+def test_the_sensors_profile_expands_and_its_data_block_is_valid() -> None:
+    from xmodal.data.synthetic import SyntheticParams
+    from xmodal.study import grid, load_study
+
+    spec = load_study(cloudy.SENSORS_STUDY)
+    names = [p.name for p in grid(spec, data_root="/tmp/somewhere")]
+    assert len(names) == 15 and "C+T+M-s1+s2+rgb-nall-seed2" in names and "baseline-rgb-nall-seed0" in names
+    synth = spec["data"]["synthetic"]
+    assert SyntheticParams.from_dict(synth["params"]).thick_clouds == "drawn"
+    default = load_study("default")["data"]["synthetic"]
+    assert {k: v for k, v in synth.items() if k != "params"} == default  # the default study's geometry
+
+
+# ----------------------------------------------------------------------------- figures and the chapter
 def test_figures_and_tables_from_a_hand_made_table() -> None:
     import matplotlib.pyplot as plt
 

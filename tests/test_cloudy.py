@@ -26,6 +26,7 @@ TINY_RUN: dict[str, Any] = {
     "steps_per_epoch": 2, "batch_size": 4, "patch_size": 16, "n_latent": 4, "device": "cpu", "threads": 1,
     "progress": False, "seed": 0,
 }
+BOOK = Path(__file__).resolve().parents[1] / "book" / "clouds.ipynb"
 
 
 def _link_tree(src: Path, dst: Path, **kwargs: Any) -> None:
@@ -403,3 +404,27 @@ def test_figures_and_tables_from_a_hand_made_table() -> None:
     assert list(thr["threshold"]) == [0.1, 0.1, 0.5, 0.5]
     claims = plots_clouds.claims_table(cloudy.fallback_claims(table))
     assert list(claims.columns)[-1] == "verdict" and len(claims) == 4
+
+
+@pytest.mark.slow
+def test_the_chapter_runs_against_a_tiny_study(evaluated: dict[str, Any], tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import nbformat
+    import papermill as pm
+
+    cloudy.evaluate_clouds(evaluated["sensors"], evaluated["root"], covers=[0.5, 1.0], progress=False)
+    monkeypatch.setenv("XMODAL_RUNS", str(evaluated["runs"]))
+    monkeypatch.setenv("XMODAL_STUDY", "tiny")
+    monkeypatch.setenv("XMODAL_DATA", str(evaluated["root"]))
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")  # as the book build draws
+    out = tmp_path / "clouds.ipynb"
+    pm.execute_notebook(str(BOOK), str(out), kernel_name="python3", progress_bar=False, cwd=str(BOOK.parent))
+    nb = nbformat.read(out, as_version=4)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    images = [o for o in outputs if "image/png" in o.get("data", {})]
+    text = json.dumps(outputs)
+    assert len(images) >= 3, "the accuracy, consistency and trade-off figures"
+    assert "study &#x27;tiny&#x27;" in text or "study 'tiny'" in text
+    assert "Fallback, one C+T+M" in text and "no interval" in text
+    src = nbformat.read(BOOK, as_version=4)
+    assert all(not c.get("outputs") for c in src.cells if c.cell_type == "code"), "committed without outputs"

@@ -490,6 +490,9 @@ def evaluate_clouds(
         raise CloudEvalError(f"The runs of {study} use several seasons {seasons}; evaluate one season at a time")
     variants = make_variants(data_root, cover_list, season=seasons[0], progress=progress)
     t_variants = time.perf_counter() - t0
+    from xmodal.data.layout import season_folder
+
+    src_entry = _season_entry(Path(data_root).resolve(), season_folder(seasons[0])) or {}
     todo: list[tuple[RunDir, Result, str, list[float]]] = []
     n_reused = 0
     fingerprints = {run.name: model_fingerprint(run) for run, _ in runs}
@@ -522,6 +525,7 @@ def evaluate_clouds(
         "data_root": str(Path(data_root).resolve()),
         "data_kind": sorted({res.data_kind for _, res in runs}),
         "season": seasons[0],
+        "training_thick_clouds": (src_entry.get("clouds") or {}).get("thick_clouds", "off"),
         "covers": list(cover_list),
         "variants": {cover_name(c): {"cover": c, "root": str(v.root), "fingerprint": v.fingerprint}
                      for c, v in variants.items()},
@@ -1044,6 +1048,11 @@ def evaluation_note(ev: CloudEvaluation | None, study: str, data_root: str | os.
                 "--runs runs\n```\n\nthen build the book again. It needs the synthetic data the study ran on: real "
                 "SEN12MS has no cloud-free and cloudy rendering of the same acquisition.")
     note = f"**Data of every figure and table in the next sections:** {ev.source}."
+    trained = ev.manifest.get("training_thick_clouds")
+    if trained == "off":
+        note += " The models were trained on the study's own S2, which has no thick clouds."
+    elif trained:
+        note += f" The models were trained on the study's own S2, with thick clouds ({trained} cover)."
     if ev.stale:
         note += (f" {len(ev.stale)} run(s) changed since their cloud evaluation and are left out "
                  f"({', '.join(ev.stale[:3])}{', ...' if len(ev.stale) > 3 else ''}): run `xmodal clouds` again.")
@@ -1080,10 +1089,13 @@ def sensors_section(runs_dir: str | os.PathLike[str], clear_study: str = "defaul
     """
     runs = Path(runs_dir)
     study = runs / SENSORS_STUDY
-    how = (f"```bash\nmake study STUDY={SENSORS_STUDY}          # its data (data/{SENSORS_STUDY}) and 15 runs: "
-           f"{SENSORS_MINUTES}\nxmodal clouds --study {SENSORS_STUDY} --data data/{SENSORS_STUDY} --runs runs"
-           f"    # {CLOUDS_MINUTES}\nmake book                              # this page then shows both studies\n"
-           f"```\n\n(or `make book STUDY={SENSORS_STUDY}` for a book of that study alone).")
+    commands = [(f"make study STUDY={SENSORS_STUDY}",
+                 f"its data (data/{SENSORS_STUDY}) and 15 runs: {SENSORS_MINUTES}"),
+                (f"xmodal clouds --study {SENSORS_STUDY} --data data/{SENSORS_STUDY} --runs runs", CLOUDS_MINUTES),
+                ("make book", "this page then shows both studies")]
+    width = max(len(c) for c, _ in commands) + 2
+    how = ("```bash\n" + "".join(f"{c:<{width}}# {why}\n" for c, why in commands) + "```\n\n"
+           f"(or `make book STUDY={SENSORS_STUDY}` for a book of that study alone).")
     scores = sensor_scores(study) if study.is_dir() else None
     if scores is None or scores.empty:
         return SensorsSection(study, None, None, None, None,

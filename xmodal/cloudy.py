@@ -1029,9 +1029,9 @@ def pair_homogeneity(study_dir: str | os.PathLike[str]) -> pd.DataFrame:
 
 # ----------------------------------------------------------------------------- what the chapter says
 #: Wall time of ``xmodal clouds`` on the default study (12 runs: 3 seeds of Baseline S1 and S2, C,
-#: C+T+M) on a busy 2-core CPU, extrapolated from its seed-0 runs: 5 variants in 25 s, their packed
-#: caches about 7 s each, a model loaded in about 1 s and about 0.5 s per sensor and cover.
-CLOUDS_MINUTES: Final[str] = "about 2 minutes"
+#: C+T+M) on a busy 2-core CPU, extrapolated from its seed-0 runs (4 runs, 51 s): 5 variants in
+#: 16-25 s, their packed caches 4-7 s each, then 10 s for the 20 (run, cover) evaluations of a seed.
+CLOUDS_MINUTES: Final[str] = "about 1-2 minutes"
 #: Wall time of the ``sensors`` profile's sweep (15 runs, ``--jobs 2``) on a busy 2-core CPU,
 #: extrapolated from two measured runs (seed 0, run in parallel: Baseline RGB 75 s, three-sensor
 #: C+T+M 135 s, 139 s of wall time for both) and the default study's C+T+M (about 100 s).

@@ -220,4 +220,12 @@ def test_run_point_refuses_edited_parameters_and_changed_data(
 
 def test_parser_lists_every_command() -> None:
     sub = next(a for a in build_parser()._actions if a.dest == "command")
-    assert set(sub.choices) == {"data", "train", "sweep", "run-point", "results", "book"}
+    assert set(sub.choices) == {"data", "train", "sweep", "run-point", "results", "clouds", "book"}
+
+
+def test_clouds_reports_a_bad_cover_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "runs" / "default").mkdir(parents=True)
+    code = main(["clouds", "--study", "default", "--data", str(tmp_path), "--runs", str(tmp_path / "runs"),
+                 "--covers", "1.5"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and err[0].startswith("xmodal clouds: ") and "1.5" in err[0]

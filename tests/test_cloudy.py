@@ -1,0 +1,430 @@
+"""The cloud evaluation: fallback policy, aggregation, resumability, errors, figures and the chapter."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from xmodal import cloudy, plots_clouds
+from xmodal.analysis.stats import paired_difference
+from xmodal.cloudy import BASELINE_MODEL, FALLBACK, CloudEvalError, CoverPredictions
+from xmodal.metrics import f1_scores
+
+#: A tiny synthetic root: 4 scenes of 3 x 3 patches of 16 px (one test scene under the 0.25 scene split).
+TINY = dict(n_scenes=4, patches_per_side=3, patch_size=16, seed=0, progress=False)
+#: A run of 1 epoch of 2 steps on it (a few seconds).
+TINY_RUN: dict[str, Any] = {
+    "season": "winter", "split": "scene", "test_fraction": 0.25, "label_scheme": "dfc10", "backbone": "resnet18",
+    "latent_dim": 16, "merge_hidden": [16, 16], "classifier_hidden": 8, "modality_hidden": 8, "epochs": 1,
+    "steps_per_epoch": 2, "batch_size": 4, "patch_size": 16, "n_latent": 4, "device": "cpu", "threads": 1,
+    "progress": False, "seed": 0,
+}
+BOOK = Path(__file__).resolve().parents[1] / "book" / "clouds.ipynb"
+
+
+def _link_tree(src: Path, dst: Path, **kwargs: Any) -> None:
+    """Copy a folder with hard links (run folders hold large checkpoints); replace a file before editing it."""
+    shutil.copytree(src, dst, copy_function=os.link, **kwargs)
+
+
+# ----------------------------------------------------------------------------- hand-made predictions
+def _pred(run: str, method: str, mods: tuple[str, ...], cover: float, prob: dict[str, Any], patch_cover: Any,
+          seed: int = 0, target: Any = None) -> CoverPredictions:
+    n = len(patch_cover)
+    t = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])[:n] if target is None \
+        else np.asarray(target)
+    return CoverPredictions(run, method, mods, seed, cover, np.array([f"p{i}" for i in range(n)]), t,
+                            np.asarray(patch_cover, float), {m: np.asarray(v, float) for m, v in prob.items()})
+
+
+A = [[0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8], [0.8, 0.1, 0.1]]   # right everywhere
+B = [[0.1, 0.8, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8], [0.1, 0.1, 0.8]]   # wrong on p0 and p3
+U = [[1 / 3, 1 / 3, 1 / 3]] * 4                                           # cloud: no information
+
+
+def test_fallback_picks_s2_below_the_threshold_and_s1_from_it() -> None:
+    s2 = np.array([[1.0, 0.0], [1.0, 0.0], [1.0, 0.0], [1.0, 0.0]])
+    s1 = np.array([[0.0, 1.0], [0.0, 1.0], [0.0, 1.0], [0.0, 1.0]])
+    answer, switched = cloudy.fallback(s2, s1, np.array([0.0, 0.29, 0.3, 0.9]), threshold=0.3)
+    assert switched.tolist() == [False, False, True, True]
+    np.testing.assert_array_equal(answer, np.array([[1, 0], [1, 0], [0, 1], [0, 1]]))
+    assert cloudy.fallback(s2, s1, np.ones(4), threshold=1.0)[1].all()  # cover 1 >= threshold 1: S1
+    with pytest.raises(ValueError, match="Invalid fallback threshold 1.5"):
+        cloudy.fallback(s2, s1, np.zeros(4), threshold=1.5)
+    with pytest.raises(ValueError, match=r"cover \(3,\)"):
+        cloudy.fallback(s2, s1, np.zeros(3))
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5, "half", True, float("nan")])
+def test_a_bad_cover_is_named(bad: Any) -> None:
+    with pytest.raises(ValueError, match=f"Invalid cloud cover {bad!r}"):
+        cloudy.check_covers([0.5, bad])
+
+
+def test_covers_are_sorted_unique_and_include_the_clear_sky() -> None:
+    assert cloudy.check_covers([1, 0.5, 0.5000000001, 0.25]) == (0.0, 0.25, 0.5, 1.0)
+    assert [cloudy.cover_name(c) for c in (0, 0.25, 0.5, 1, 0.125)] == ["c000", "c025", "c050", "c100", "c012.5"]
+    assert cloudy.variant_root("/x/data/default", 0.5) == Path("/x/data/default-clouds/c050")
+    assert cloudy.model_label("baseline", ["s2"]) == BASELINE_MODEL
+    assert cloudy.model_label("C+T+M", ["s2", "s1"]) == "C+T+M"
+    assert cloudy.model_label("C+T+M", ["s1", "s2", "rgb"]) == "C+T+M (s1+s2+rgb)"
+
+
+def _hand_predictions(seed: int = 0, b1: Any = B) -> list[CoverPredictions]:
+    """Two Baselines (S2 right, S1 = ``b1``) and one C+T+M (S2 right, S1 = A), at covers 0 and 0.5."""
+    covers0, covers5 = [0.0, 0.0, 0.0, 0.0], [0.1, 0.4, 0.5, 0.6]
+    return [
+        _pred("b-s1", "baseline", ("s1",), 0.0, {"s1": b1}, covers0, seed),
+        _pred("b-s2", "baseline", ("s2",), 0.0, {"s2": A}, covers0, seed),
+        _pred("b-s1", "baseline", ("s1",), 0.5, {"s1": b1}, covers5, seed),
+        _pred("b-s2", "baseline", ("s2",), 0.5, {"s2": U}, covers5, seed),
+        _pred("x", "C+T+M", ("s1", "s2"), 0.0, {"s1": A, "s2": A}, covers0, seed),
+        _pred("x", "C+T+M", ("s1", "s2"), 0.5, {"s1": A, "s2": U}, covers5, seed),
+    ]
+
+
+def test_cover_table_numbers_on_hand_made_probabilities() -> None:
+    table = cloudy.cover_table(_hand_predictions(), threshold=0.3)
+    assert list(table.columns) == list(cloudy.TABLE_COLUMNS)
+    row = table.set_index(["model", "system", "cover"])
+    b, u, t = np.array(B), np.array(U), _hand_predictions()[0].target
+    # F1 of each sensor is the metric's
+    assert row.loc[(BASELINE_MODEL, "s1", 0.0), "weighted"] == pytest.approx(f1_scores(t, b)["weighted"])
+    assert row.loc[(BASELINE_MODEL, "s2", 0.5), "macro"] == pytest.approx(f1_scores(t, u)["macro"])
+    # the fallback at cover 0.5 (patch covers 0.1 0.4 0.5 0.6): p0 from S2, p1..p3 from S1
+    fb = row.loc[(BASELINE_MODEL, FALLBACK, 0.5)]
+    expected = np.vstack([u[:1], b[1:]])
+    assert fb["switch_share"] == pytest.approx(0.75)
+    assert fb["weighted"] == pytest.approx(f1_scores(t, expected)["weighted"])
+    # eq. 5 between the two Baselines' answers: rows of A and B meet in 0.3, 1, 1, 0.3 (cover 0)
+    assert row.loc[(BASELINE_MODEL, "s1", 0.0), "homogeneity"] == pytest.approx(np.mean([0.3, 1.0, 1.0, 0.3]))
+    # against the clear-sky answer (S2 at cover 0 = A): the switched patches p1..p3 answer B
+    assert fb["switch_consistency"] == pytest.approx(np.mean([1.0, 1.0, 0.3]))
+    assert fb["switch_top_change"] == pytest.approx(1 / 3)
+    assert fb["consistency"] == pytest.approx(np.mean([1 / 3 + 0.2, 1.0, 1.0, 0.3]))  # p0: cloudy S2 (U) vs A
+    # one cross-modal model whose S1 answer is its S2 answer: perfectly consistent when it switches
+    x = row.loc[("C+T+M", FALLBACK, 0.5)]
+    assert x["switch_consistency"] == pytest.approx(1.0) and x["switch_top_change"] == 0.0
+    assert row.loc[("C+T+M", "s2", 0.0), "consistency"] == pytest.approx(1.0)
+    assert np.isnan(row.loc[("C+T+M", FALLBACK, 0.0), "switch_consistency"])  # nothing switched at cover 0
+    assert set(table["system"]) == {"s1", "s2", FALLBACK}
+    assert len(cloudy.cover_table(_hand_predictions(), fallback_only=True)) == 4
+
+
+def test_a_model_and_seed_given_twice_is_an_error_naming_the_runs() -> None:
+    preds = _hand_predictions()
+    with pytest.raises(ValueError, match=r"Runs b-s1 and b-s1-copy both give Baseline seed 0 on \['s1'\] at cover 0"):
+        cloudy.cover_table([*preds, _pred("b-s1-copy", "baseline", ("s1",), 0.0, {"s1": B}, [0.0] * 4)])
+
+
+def _three_seeds() -> pd.DataFrame:
+    wrong = [[0.1, 0.8, 0.1], [0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8]]
+    preds = [*_hand_predictions(0), *_hand_predictions(1, wrong), *_hand_predictions(2, [[0.4, 0.5, 0.1]] * 4)]
+    return cloudy.cover_table(preds, threshold=0.3)
+
+
+def test_summary_and_comparison_are_the_paired_differences_over_seeds() -> None:
+    table = _three_seeds()
+    s = cloudy.summarize(table, ("switch_consistency",)).set_index(["model", "system", "cover"])
+    vals = table[(table["model"] == BASELINE_MODEL) & (table["system"] == FALLBACK) & (table["cover"] == 0.5)]
+    d = paired_difference(vals["switch_consistency"].to_numpy())
+    got = s.loc[(BASELINE_MODEL, FALLBACK, 0.5)]
+    assert (got["mean"], got["low"], got["high"], got["n"]) == pytest.approx((d.estimate, d.low, d.high, 3))
+    comp = cloudy.compare(table, "C+T+M", metric="switch_consistency").set_index("cover")
+    x = table[(table["model"] == "C+T+M") & (table["system"] == FALLBACK) & (table["cover"] == 0.5)]
+    d2 = paired_difference(x.set_index("seed")["switch_consistency"], vals.set_index("seed")["switch_consistency"])
+    assert comp.loc[0.5, "estimate"] == pytest.approx(d2.estimate) and comp.loc[0.5, "n"] == 3
+    with pytest.raises(CloudEvalError, match="No 'fallback' rows of model 'C'"):
+        cloudy.compare(table, "C")
+
+
+def test_claims_pair_the_seeds_of_the_two_fallbacks() -> None:
+    table = _three_seeds()
+    claims = cloudy.fallback_claims(table, "C+T+M")
+    assert list(claims["metric"]) == ["switch_consistency", "switch_top_change", "weighted", "weighted"]
+    assert list(claims["kind"]) == ["greater", "less", "noninferior", "noninferior"]
+    cons = claims.iloc[0]
+    fb = table[(table["system"] == FALLBACK) & (table["cover"] == 0.5)].pivot(index="seed", columns="model",
+                                                                              values="switch_consistency")
+    d = paired_difference(fb["C+T+M"], fb[BASELINE_MODEL])
+    assert cons["cover"] == 0.5 and cons["n"] == 3
+    assert (cons["estimate"], cons["low"], cons["high"]) == pytest.approx((d.estimate, d.low, d.high))
+    one = cloudy.verdict_text(cloudy.fallback_claims(cloudy.cover_table(_hand_predictions()), "C+T+M"))
+    assert "no interval" in one and "one seed" in one
+
+
+def _claims(verdict: str, estimate: float, low: float, high: float, n: int = 3) -> pd.DataFrame:
+    return pd.DataFrame([
+        {"metric": "switch_consistency", "cover": 1.0, "verdict": verdict, "estimate": estimate, "low": low,
+         "high": high, "n": n, "margin": np.nan},
+        {"metric": "weighted", "cover": 0.0, "verdict": verdict, "estimate": estimate, "low": low, "high": high,
+         "n": n, "margin": 0.02},
+    ])
+
+
+@pytest.mark.parametrize(("verdict", "low", "high", "says"), [
+    ("holds", 0.05, 0.15, "On these runs, one C+T+M switches sensor **more consistently**"),
+    ("does not hold", -0.15, -0.05, "the claim is reversed: two Baselines switch sensor **more consistently**"),
+    ("inconclusive", -0.05, 0.25, "The runs cannot tell whether"),
+    ("one seed", np.nan, np.nan, "With one seed there is no interval"),
+])
+def test_the_verdict_sentence_is_no_stronger_than_the_interval(verdict: str, low: float, high: float,
+                                                                says: str) -> None:
+    text = cloudy.verdict_text(_claims(verdict, 0.1, low, high, 1 if verdict == "one seed" else 3))
+    assert says in text
+    if verdict != "one seed":
+        assert f"95% interval {low:+.3f} to {high:+.3f}, 3 seeds" in text
+    if verdict in ("inconclusive", "one seed"):
+        assert "On these runs" not in text and "whether one C+T+M switches" in text
+
+
+# ----------------------------------------------------------------------------- a tiny trained study
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A tiny synthetic root, a study of three tiny trained runs and a ``sensors`` study of two."""
+    from xmodal.data import make_synthetic
+    from xmodal.train import run_experiment
+
+    base = tmp_path_factory.mktemp("cloudy")
+    root = base / "data" / "tiny"
+    make_synthetic(root, **TINY)
+    runs = base / "runs"
+    for study, points in (
+        ("tiny", [("baseline", ["s1"]), ("baseline", ["s2"]), ("C+T+M", ["s1", "s2"])]),
+        ("sensors", [("baseline", ["rgb"]), ("C+T+M", ["s1", "s2", "rgb"])]),
+    ):
+        for method, mods in points:
+            name = f"{method}-{'+'.join(mods)}-nall-seed0"
+            run_experiment({**TINY_RUN, "data_root": str(root), "method": method, "modalities": mods},
+                           runs / study / name)
+    for name in ("baseline-s1-nall-seed0", "baseline-s2-nall-seed0"):  # the sensors study's S1/S2 Baselines
+        _link_tree(runs / "tiny" / name, runs / "sensors" / name)
+    return {"root": root, "runs": runs, "study": runs / "tiny", "sensors": runs / "sensors"}
+
+
+@pytest.fixture(scope="module")
+def evaluated(tiny: dict[str, Path]) -> dict[str, Any]:
+    manifest = cloudy.evaluate_clouds(tiny["study"], tiny["root"], covers=[1.0, 0.5], progress=False)
+    return {**tiny, "manifest": manifest}
+
+
+def test_evaluation_writes_variants_and_predictions_of_every_run(evaluated: dict[str, Any]) -> None:
+    m, study = evaluated["manifest"], evaluated["study"]
+    assert m["covers"] == [0.0, 0.5, 1.0] and m["predictions_made"] == 9 and m["variants_made"] == 3
+    for name in ("c000", "c050", "c100"):
+        assert (evaluated["root"].parent / "tiny-clouds" / name / "xmodal_synthetic.json").is_file()
+    assert json.loads((study / "clouds" / "evaluation.json").read_text())["runs"].keys() == {
+        "C+T+M-s1+s2-nall-seed0", "baseline-s1-nall-seed0", "baseline-s2-nall-seed0"}
+    ev = cloudy.load_evaluation(study)
+    assert ev is not None and len(ev.predictions) == 9 and not ev.stale
+    from xmodal.rundir import RunDir
+
+    own = RunDir(study / "C+T+M-s1+s2-nall-seed0").predictions()
+    for p in ev.predictions:
+        if p.run.startswith("C+T+M"):
+            np.testing.assert_array_equal(p.ids, own.ids["s1"])  # the run's own test split
+            np.testing.assert_allclose(p.prob["s1"], own.prob["s1"], atol=1e-5)  # S1 is untouched by clouds
+            if p.cover == 0.0:
+                np.testing.assert_allclose(p.prob["s2"], own.prob["s2"], atol=1e-5)  # clear S2 as trained
+            if p.cover == 1.0:
+                assert p.patch_cover.min() > 0.8
+    table = ev.table()
+    assert set(table["model"]) == {BASELINE_MODEL, "C+T+M"} and table["seed"].eq(0).all()
+    assert "synthetic SEN12MS-like data (study 'tiny'" in ev.source and "1 seed (0)" in ev.source
+
+
+def test_a_second_call_evaluates_nothing(evaluated: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    import xmodal.data
+    import xmodal.train
+
+    def fail(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("nothing should be evaluated or rendered again")
+
+    monkeypatch.setattr(xmodal.train, "evaluate", fail)
+    monkeypatch.setattr(xmodal.train, "load_model", fail)
+    monkeypatch.setattr(xmodal.data, "make_cloud_variant", fail)
+    again = cloudy.evaluate_clouds(evaluated["study"], evaluated["root"], covers=[0.5, 1.0], progress=False)
+    assert again["predictions_made"] == 0 and again["predictions_reused"] == 9 and again["variants_made"] == 0
+
+
+def test_a_retrained_run_is_stale_and_evaluated_again(evaluated: dict[str, Any], tmp_path: Path) -> None:
+    study = tmp_path / "tiny"
+    _link_tree(evaluated["study"], study)
+    result = study / "baseline-s1-nall-seed0" / "result.json"
+    obj = json.loads(result.read_text())
+    obj["timings"]["total_seconds"] += 1.0  # as a new training would rewrite it
+    result.unlink()  # a hard link to the original run's file
+    result.write_text(json.dumps(obj))
+    ev = cloudy.load_evaluation(study)
+    assert ev is not None and ev.stale == ["baseline-s1-nall-seed0"] and len(ev.predictions) == 6
+    assert "changed since their cloud evaluation" in cloudy.evaluation_note(ev, "tiny", None)
+    again = cloudy.evaluate_clouds(study, evaluated["root"], covers=[0.5, 1.0], progress=False)
+    assert again["predictions_made"] == 3 and again["predictions_reused"] == 6
+
+
+def test_a_study_without_the_needed_runs_is_named(evaluated: dict[str, Any], tmp_path: Path) -> None:
+    with pytest.raises(CloudEvalError, match="No study folder .*nowhere"):
+        cloudy.evaluate_clouds(tmp_path / "nowhere", evaluated["root"])
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(CloudEvalError, match=r"has no runs for the cloud evaluation.*found no finished run"):
+        cloudy.evaluate_clouds(empty, evaluated["root"])
+    half = tmp_path / "half"
+    _link_tree(evaluated["study"] / "baseline-s1-nall-seed0", half / "baseline-s1-nall-seed0")
+    with pytest.raises(CloudEvalError, match=r"has no runs for the cloud evaluation.*baseline s1"):
+        cloudy.select_runs(half)
+    with pytest.raises(CloudEvalError, match=r"no finished full-training-set Baseline on \['s2'\]"):
+        cloudy.select_runs(half, ["baseline"])
+    with pytest.raises(CloudEvalError, match="no finished full-training-set run of method 'C'"):
+        cloudy.select_runs(evaluated["study"], ["baseline", "C"])
+    with pytest.raises(ValueError, match="Unknown method 'D'"):
+        cloudy.select_runs(evaluated["study"], ["D"])
+    with pytest.raises(ValueError, match="Invalid cloud cover 2"):
+        cloudy.evaluate_clouds(evaluated["study"], evaluated["root"], covers=[0.5, 2])
+    with pytest.raises(CloudEvalError, match="No cloud evaluation in .*empty.*xmodal clouds --study empty"):
+        cloudy.load_evaluation(empty)
+    assert cloudy.load_evaluation(empty, missing_ok=True) is None
+
+
+def test_data_that_is_not_synthetic_or_a_foreign_folder_is_refused(evaluated: dict[str, Any], tmp_path: Path) -> None:
+    with pytest.raises(CloudEvalError, match="is not a complete synthetic root of season 'winter'"):
+        cloudy.make_variants(tmp_path, [0.5])
+    root = tmp_path / "data"
+    _link_tree(evaluated["root"], root, ignore=shutil.ignore_patterns(".xmodal_cache"))
+    foreign = cloudy.variant_root(root, 0.5)
+    foreign.mkdir(parents=True)
+    (foreign / "notes.txt").write_text("mine")
+    with pytest.raises(CloudEvalError, match=r"holds other data than a cloud variant \(\['notes.txt'\]\)"):
+        cloudy.make_variants(root, [0.5], progress=False)
+    assert (foreign / "notes.txt").is_file()
+
+
+def test_a_test_split_from_other_data_is_refused(evaluated: dict[str, Any], tmp_path: Path) -> None:
+    from xmodal.data import make_synthetic
+
+    other = tmp_path / "other"
+    make_synthetic(other, **{**TINY, "patches_per_side": 2})  # another geometry: other test patches
+    study = tmp_path / "tiny"
+    _link_tree(evaluated["study"], study, ignore=shutil.ignore_patterns("clouds"))
+    with pytest.raises(CloudEvalError, match="is not the one the run was tested on"):
+        cloudy.evaluate_clouds(study, other, covers=[0.5], progress=False)
+
+
+def test_a_run_z_scored_on_its_training_split_keeps_its_statistics() -> None:
+    import torch
+
+    class Fake:
+        ids = ["a", "b"]
+        stats = {"mean": [10.0, 0.0], "std": [2.0, 1.0]}
+        raw = torch.tensor([[[[14.0]], [[3.0]]], [[[10.0]], [[-1.0]]]])
+
+        def __len__(self) -> int:
+            return 2
+
+        def __getitems__(self, idx: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+            m = torch.tensor(self.stats["mean"])[:, None, None]
+            s = torch.tensor(self.stats["std"])[:, None, None]
+            return (self.raw[idx] - m) / s, torch.zeros(len(idx), 3)
+
+        def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+            x, y = self.__getitems__([i])
+            return x[0], y[0]
+
+    ds = cloudy._TrainingScale(Fake(), mean=[12.0, 1.0], std=[4.0, 2.0])
+    x, _ = ds.__getitems__([0, 1])
+    expected = (Fake.raw - torch.tensor([12.0, 1.0])[:, None, None]) / torch.tensor([4.0, 2.0])[:, None, None]
+    torch.testing.assert_close(x, expected)
+    torch.testing.assert_close(ds[1][0], expected[1])
+
+
+def test_cli_clouds(evaluated: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+    from xmodal.cli import main
+
+    args = ["clouds", "--study", "tiny", "--data", str(evaluated["root"]), "--runs", str(evaluated["runs"]),
+            "--covers", "0.5", "1", "--quiet"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "Weighted F1" in out and "fallback" in out and "0 prediction file(s) made, 9 reused" in out
+    assert main([*args[:-4], "--covers", "1.5"]) == 2
+    assert "Invalid cloud cover 1.5" in capsys.readouterr().err
+    assert main([*args, "--threshold", "2"]) == 2
+    assert "Invalid fallback threshold 2.0" in capsys.readouterr().err
+
+
+def test_sensors_section_reads_the_three_sensor_profile(evaluated: dict[str, Any]) -> None:
+    cloudy.evaluate_clouds(evaluated["sensors"], evaluated["root"], covers=[0.5, 1.0], progress=False)
+    section = cloudy.sensors_section(evaluated["runs"], clear_study="tiny")
+    assert section.scores is not None and section.homogeneity is not None
+    assert set(section.scores["model"]) == {BASELINE_MODEL, "C+T+M (s1+s2+rgb)"}
+    hom = section.homogeneity.set_index(["model", "pair"])["homogeneity"]
+    assert {"s1|s2", "s1|rgb", "s2|rgb"} <= {p for _, p in hom.index}
+    assert section.clear is not None and section.cloudy is not None and "Data of this section" in section.note
+    diff = plots_clouds.sensors_differences(section.scores, section.homogeneity)
+    assert len(diff) == 6 and "homogeneity S1 – RGB" in set(diff["score"])
+    assert "has not been run here" in cloudy.sensors_section(evaluated["study"]).note
+
+
+def test_the_sensors_profile_expands_and_its_data_block_is_valid() -> None:
+    from xmodal.data.synthetic import SyntheticParams
+    from xmodal.study import grid, load_study
+
+    spec = load_study(cloudy.SENSORS_STUDY)
+    names = [p.name for p in grid(spec, data_root="/tmp/somewhere")]
+    assert len(names) == 15 and "C+T+M-s1+s2+rgb-nall-seed2" in names and "baseline-rgb-nall-seed0" in names
+    synth = spec["data"]["synthetic"]
+    assert SyntheticParams.from_dict(synth["params"]).thick_clouds == "drawn"
+    default = load_study("default")["data"]["synthetic"]
+    assert {k: v for k, v in synth.items() if k != "params"} == default  # the default study's geometry
+
+
+# ----------------------------------------------------------------------------- figures and the chapter
+def test_figures_and_tables_from_a_hand_made_table() -> None:
+    import matplotlib.pyplot as plt
+
+    table = _three_seeds()
+    for fig in (plots_clouds.f1_against_cover(table, "C+T+M", threshold=0.3, source="hand-made"),
+                plots_clouds.consistency_figure(table, "C+T+M", source="hand-made"),
+                plots_clouds.tradeoff_figure(table, "C+T+M"),
+                plots_clouds.training_clouds_figure(table, table)):
+        assert fig.axes and fig.texts  # the caption says where the data came from and how many seeds
+        assert any("mean over 3 seeds" in t.get_text() for t in fig.texts)
+        plt.close(fig)
+    summary = plots_clouds.summary_table(table, "C+T+M")
+    assert list(summary.iloc[:, 0]) == ["S2 Baseline", "C+T+M fed S2", "S1 Baseline", "C+T+M fed S1",
+                                        "Fallback, two Baselines", "Fallback, one C+T+M"]
+    assert "[" in summary.loc[0, "cover 0%"]  # mean [interval] with three seeds
+    thr = plots_clouds.threshold_summary(cloudy.threshold_table(_hand_predictions(), (0.1, 0.5)))
+    assert list(thr["threshold"]) == [0.1, 0.1, 0.5, 0.5]
+    claims = plots_clouds.claims_table(cloudy.fallback_claims(table))
+    assert list(claims.columns)[-1] == "verdict" and len(claims) == 4
+
+
+@pytest.mark.slow
+def test_the_chapter_runs_against_a_tiny_study(evaluated: dict[str, Any], tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import nbformat
+    import papermill as pm
+
+    cloudy.evaluate_clouds(evaluated["sensors"], evaluated["root"], covers=[0.5, 1.0], progress=False)
+    monkeypatch.setenv("XMODAL_RUNS", str(evaluated["runs"]))
+    monkeypatch.setenv("XMODAL_STUDY", "tiny")
+    monkeypatch.setenv("XMODAL_DATA", str(evaluated["root"]))
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")  # as the book build draws
+    out = tmp_path / "clouds.ipynb"
+    pm.execute_notebook(str(BOOK), str(out), kernel_name="python3", progress_bar=False, cwd=str(BOOK.parent))
+    nb = nbformat.read(out, as_version=4)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    images = [o for o in outputs if "image/png" in o.get("data", {})]
+    text = json.dumps(outputs)
+    assert len(images) >= 3, "the accuracy, consistency and trade-off figures"
+    assert "study &#x27;tiny&#x27;" in text or "study 'tiny'" in text
+    assert "Fallback, one C+T+M" in text and "no interval" in text
+    src = nbformat.read(BOOK, as_version=4)
+    assert all(not c.get("outputs") for c in src.cells if c.cell_type == "code"), "committed without outputs"

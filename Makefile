@@ -16,13 +16,13 @@ MATHJAX_VERSION := 3.2.2
 MATHJAX_DIR := .cache/npm/node_modules/mathjax
 STAMP := $(VENV)/.xmodal-installed
 
-.PHONY: help install test book data study results quick browser mathjax clean clean-runs
+.PHONY: help install lint test book data study results quick browser mathjax clean clean-runs
 
 help:
 	@echo "make book   - install, make the synthetic data, run the '$(STUDY)' study, build the book"
 	@echo "make test   - install and run the test suite"
 	@echo "make study  - run (or resume) the '$(STUDY)' study only;  make quick - the quick profile"
-	@echo "Variables: STUDY=quick|default|paper  JOBS=$(JOBS)  DATA=<SEN12MS root>  RUNS=$(RUNS)"
+	@echo "Variables: STUDY=quick|default|sensors|latent|paper  JOBS=$(JOBS)  DATA=<SEN12MS root>  RUNS=$(RUNS)"
 
 # --- installation --------------------------------------------------------------
 $(STAMP): pyproject.toml constraints.txt
@@ -52,7 +52,12 @@ browser:
 	fi
 
 # --- tests ---------------------------------------------------------------------
-test: $(STAMP) mathjax browser
+# Style and types are kept by tools (configured in pyproject.toml), in seconds.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check xmodal tests benchmarks
+	$(VENV)/bin/mypy
+
+test: $(STAMP) mathjax browser lint
 	MPLBACKEND=Agg $(PY) -m pytest
 
 # --- the study and the book ----------------------------------------------------
@@ -73,6 +78,7 @@ results: $(STAMP)
 # exits non-zero then, after printing the sweep's summary of failures.
 book: data mathjax
 	@status=0; MPLBACKEND=Agg $(XMODAL) sweep --study $(STUDY) --jobs $(JOBS) --data $(DATA) --runs $(RUNS) || status=$$?; \
+	if [ "$(STUDY)" != paper ]; then $(XMODAL) clouds --study $(STUDY) --data $(DATA) --runs $(RUNS) --quiet || status=$$?; fi; \
 	MPLBACKEND=Agg $(XMODAL) book --study $(STUDY) --runs $(RUNS) --data $(DATA) || exit $$?; \
 	if [ $$status != 0 ]; then echo "Some runs of the '$(STUDY)' study failed (see above); the book shows the finished ones."; fi; \
 	exit $$status

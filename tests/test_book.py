@@ -239,3 +239,44 @@ def test_latent_page_draws_its_points_in_chromium_without_network(book: Path, tm
         assert remote == [], remote
     finally:
         browser.quit()
+
+
+@pytest.mark.slow
+def test_explorer_page_of_the_built_book_works_offline(book: Path, tmp_path: Path) -> None:
+    """The book's explorer page, from file:// with the network off: switch the model, hover, click."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    webdriver, Service, binary, driver = _chrome()
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = binary
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", "--window-size=1400,1200", f"--user-data-dir={tmp_path / 'profile'}"):
+        opts.add_argument(flag)
+    browser = webdriver.Chrome(service=Service(driver), options=opts)
+    state = "const I = window.XmodalExplorer.instances; return I[Object.keys(I)[0]].state();"
+    try:
+        browser.execute_cdp_cmd("Network.enable", {})
+        browser.execute_cdp_cmd("Network.emulateNetworkConditions", {
+            "offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+        browser.get((book / "book" / "explorer.html").resolve().as_uri())
+        WebDriverWait(browser, 60).until(lambda b: len(b.find_elements(By.CSS_SELECTOR, ".xme-pt")) > 0)
+        menu = Select(browser.find_element(By.CSS_SELECTOR, 'select[data-key="method"]'))
+        methods = [o.text for o in menu.options]
+        assert "C" in methods and "Baseline" in methods
+        menu.select_by_visible_text("C")
+        assert browser.execute_script(state)["title"].startswith("C,")
+        points = browser.find_elements(By.CSS_SELECTOR, ".xme-pt")
+        ActionChains(browser).move_to_element(points[0]).perform()
+        imgs = browser.find_elements(By.CSS_SELECTOR, ".xme-hover img")
+        assert len(imgs) == 2 and all(i.is_displayed() for i in imgs)  # the patch's S1 and S2 thumbnails
+        ActionChains(browser).move_to_element(points[0]).click().perform()
+        s = browser.execute_script(state)
+        assert len(s["partners"]) == 1 and len(browser.find_elements(By.CSS_SELECTOR, ".xme-ring-partner")) == 1
+        shots = book.parent / "screenshots"
+        shots.mkdir(exist_ok=True)
+        assert browser.save_screenshot(str(shots / "explorer.png"))
+    finally:
+        browser.quit()

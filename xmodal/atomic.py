@@ -68,13 +68,13 @@ def _disk_full(path: Path, nbytes: int | None, exc: OSError) -> DiskFullError:
     )
 
 
-def write_with(path: str | os.PathLike[str], writer: Callable[[Path], None], *, fsync: bool = True,
+def write_with(path: str | os.PathLike[str], writer: Callable[[Path], object], *, fsync: bool = True,
                nbytes: int | None = None) -> Path:
     """Write ``path`` atomically: ``writer(tmp)`` fills a temporary file that then replaces ``path``.
 
     Args:
         path: the target file; its folder is created when missing.
-        writer: writes the complete content to the path it is given.
+        writer: writes the complete content to the path it is given (what it returns is ignored).
         fsync: flush the file to disk before the rename (skip it for large, re-creatable files).
         nbytes: size of what is written, for the message of a full disk.
 
@@ -151,7 +151,9 @@ def write_json(path: str | os.PathLike[str], obj: Any, *, fsync: bool = True) ->
 def write_npz(path: str | os.PathLike[str], arrays: Mapping[str, np.ndarray], *, fsync: bool = True) -> Path:
     """Write ``arrays`` as a compressed ``.npz`` to ``path`` atomically."""
     buf = io.BytesIO()
-    np.savez_compressed(buf, **{k: np.asarray(v) for k, v in arrays.items()})
+    # typed Any: numpy's stub reads ``**arrays`` as possibly binding its ``allow_pickle: bool`` keyword
+    named: dict[str, Any] = {k: np.asarray(v) for k, v in arrays.items()}
+    np.savez_compressed(buf, **named)
     return write_bytes(path, buf.getvalue(), fsync=fsync)
 
 

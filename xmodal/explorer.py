@@ -160,7 +160,9 @@ def load_run(run_dir: str | Path) -> RunRecord:
     if len(lat.z) == 0:
         raise ExplorerError(f"{run.name}: no latent vectors were saved (n_latent = 0)")
     config = dict(result.config)
-    metrics = {m: {k: float(v[k]) for k in ("macro", "weighted") if k in v} for m, v in result.metrics.items()}
+    metrics: dict[str, dict[str, float]] = {
+        m: {k: float(v[k]) for k in ("macro", "weighted") if k in v} for m, v in result.metrics.items()
+    }
     return RunRecord(
         path=run.path, config=config, class_names=result.class_names, metrics=metrics,
         homogeneity={k: float(v) for k, v in result.homogeneity.items()},
@@ -453,23 +455,24 @@ def embed(model: Model, params: Mapping[str, Any] | None = None,
 # ---------------------------------------------------------------------------------
 # what a point is coloured by, its partner and its neighbours
 # ---------------------------------------------------------------------------------
-def aligned_partners(ids: Sequence[str], modality: Sequence[str], sensors: Sequence[str]) -> np.ndarray:
+def aligned_partners(ids: Sequence[str] | np.ndarray, modality: Sequence[str] | np.ndarray,
+                     sensors: Sequence[str]) -> np.ndarray:
     """For every point, the index of the same patch seen by each sensor.
 
     Returns:
         ``[N, S]`` int array (``S = len(sensors)``): column ``b`` holds the row of the patch's
         sensor-``b`` vector, -1 when that sensor did not see it (a point's own column is itself).
     """
-    ids = np.asarray(ids).astype(str)
-    modality = np.asarray(modality).astype(str)
-    _, inv = np.unique(ids, return_inverse=True)
-    sensor_idx = np.array([list(sensors).index(m) for m in modality], dtype=np.int64)
+    id_arr = np.asarray(ids).astype(str)
+    mod_arr = np.asarray(modality).astype(str)
+    _, inv = np.unique(id_arr, return_inverse=True)
+    sensor_idx = np.array([list(sensors).index(m) for m in mod_arr], dtype=np.int64)
     table = -np.ones((inv.max() + 1 if len(inv) else 0, len(sensors)), dtype=np.int64)
-    table[inv, sensor_idx] = np.arange(len(ids))
+    table[inv, sensor_idx] = np.arange(len(id_arr))
     return table[inv]
 
 
-def cross_sensor_neighbours(z: np.ndarray, modality: Sequence[str], sensors: Sequence[str],
+def cross_sensor_neighbours(z: np.ndarray, modality: Sequence[str] | np.ndarray, sensors: Sequence[str],
                             k: int = K_NEIGHBOURS, partners: np.ndarray | None = None,
                             ) -> tuple[np.ndarray, np.ndarray]:
     """Nearest neighbours from the other sensors, by cosine similarity in the latent space.
@@ -488,16 +491,16 @@ def cross_sensor_neighbours(z: np.ndarray, modality: Sequence[str], sensors: Seq
         own partner from ``b`` (1: the partner is the nearest; 0: no partner or own sensor).
     """
     z = np.asarray(z, dtype=np.float64)
-    modality = np.asarray(modality).astype(str)
+    mod_arr = np.asarray(modality).astype(str)
     zn = z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
     sim = zn @ zn.T
     n, s = len(z), len(sensors)
     nn = -np.ones((n, s, k), dtype=np.int64)
     rank = np.zeros((n, s), dtype=np.int64)
     for a, sa in enumerate(sensors):
-        rows = np.flatnonzero(modality == sa)
+        rows = np.flatnonzero(mod_arr == sa)
         for b, sb in enumerate(sensors):
-            cols = np.flatnonzero(modality == sb)
+            cols = np.flatnonzero(mod_arr == sb)
             if a == b or len(rows) == 0 or len(cols) == 0:
                 continue
             sub = sim[np.ix_(rows, cols)]
@@ -570,7 +573,7 @@ def thumbnail(root: str | Path, patch_id: str, view: str, size: int = THUMB_SIZE
     rgb = display_rgb(raw, SENSOR_BANDS[sensor], sensor)
     img = Image.fromarray((np.nan_to_num(rgb) * 255 + 0.5).astype(np.uint8))
     if img.size != (size, size):
-        img = img.resize((size, size), Image.BOX)
+        img = img.resize((size, size), Image.Resampling.BOX)
     buf = io.BytesIO()
     img.save(buf, "JPEG", quality=quality)
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")

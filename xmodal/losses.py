@@ -243,11 +243,13 @@ class GradientReversalFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x: Tensor, weight: float) -> Tensor:
+        """``x`` unchanged (a view); ``weight`` is kept for the backward pass."""
         ctx.weight = float(weight)
         return x.view_as(x)
 
     @staticmethod
     def backward(ctx, grad: Tensor) -> tuple[Tensor, None]:
+        """The reversed, scaled gradient ``-weight * grad`` for ``x``; none for ``weight``."""
         return grad.neg() * ctx.weight, None
 
 
@@ -267,9 +269,11 @@ class GradientReversal(nn.Module):
         self.weight = float(weight)
 
     def forward(self, x: Tensor) -> Tensor:
+        """``x`` unchanged; its gradient is multiplied by ``-weight`` on the way back."""
         return GradientReversalFunction.apply(x, self.weight)
 
     def extra_repr(self) -> str:
+        """The weight, shown in the module's repr."""
         return f"weight={self.weight:g}"
 
 

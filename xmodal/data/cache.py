@@ -360,7 +360,7 @@ class PackedCache:
             # decoded patches are written as they arrive: memory stays flat on the full release
             with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
                 it = pool.map(work, complete)
-                for i, (key, r) in enumerate(tqdm(zip(complete, it), total=n, disable=not self.progress,
+                for i, (key, r) in enumerate(tqdm(zip(complete, it, strict=True), total=n, disable=not self.progress,
                                                   desc=f"Packing {season_folder(self.season)} GeoTIFFs", unit="patch")):
                     if isinstance(r, Problem):
                         problems[key.id] = r

@@ -202,7 +202,7 @@ class Sen12MS(Dataset):
                 "reason": f"{k.id}: no pixel of a {label_scheme} class (e.g. only savanna)",
             })
         pos = {k: i for i, k in enumerate(all_keys)}
-        usable = [k for k, ok in zip(all_keys, labelled) if ok]
+        usable = [k for k, ok in zip(all_keys, labelled, strict=True) if ok]
         lists = None
         if split_method == "official":
             lists = read_official_lists(self.root, on_disk=self.store.on_disk, bad_patch=bad_patch)
@@ -291,7 +291,7 @@ class Sen12MS(Dataset):
             arr = np.asarray(self.store.array(self.spec.sensor)[rows][:, idx], dtype=np.float64)
             mean = arr.mean(axis=(0, 2, 3))
             std = arr.std(axis=(0, 2, 3))
-            computed = {b: (float(m), float(max(s, 1e-6))) for b, m, s in zip(need, mean, std)}
+            computed = {b: (float(m), float(max(s, 1e-6))) for b, m, s in zip(need, mean, std, strict=True)}
         src = {b: ("training split" if b in computed else "published (SEN12MS)") for b in bands}
         table = {b: computed.get(b) or PUBLISHED_STATS[b] for b in bands}
         lo, hi = (-25.0, 0.0) if self.spec.sensor == "s1" else (0.0, 10000.0)
@@ -321,7 +321,7 @@ class Sen12MS(Dataset):
         from .normalize import clean
 
         out = []
-        row_to_key = {int(r): k for r, k in zip(self._rows, self.keys)}
+        row_to_key = {int(r): k for r, k in zip(self._rows, self.keys, strict=True)}
         for r in rows:
             key = row_to_key[int(r)]
             raw, _ = decode_patch(patch_path(self.root, key, self.spec.sensor), self.spec.sensor)

@@ -1534,7 +1534,7 @@ def make_synthetic(
             "s1_lc_from": None if source is None else str(source[0]),
         },
         "biomes": dict(sorted(biomes.items())),
-        "class_frequencies": {c: round(float(f), 5) for c, f in zip(_CLASSES, class_freq)},
+        "class_frequencies": {c: round(float(f), 5) for c, f in zip(_CLASSES, class_freq, strict=True)},
         "igbp_frequencies": {str(k): round(float(igbp_freq[k]), 5) for k in range(1, 18)},
         "elapsed_seconds": round(time.perf_counter() - t0, 3),
         "paths": {"root": str(root), "season": str(season_dir), "marker": str(marker),

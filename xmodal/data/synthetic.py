@@ -218,7 +218,10 @@ def _p(default: Any, unit: str, doc: str, group: str) -> Any:
     """A documented dataclass field (unit, description and group live in the metadata)."""
     meta = {"unit": unit, "doc": doc, "group": group}
     if isinstance(default, (dict, list)):
-        return field(default_factory=lambda d=default: _deepcopy(d), metadata=meta)
+        def fresh() -> Any:  # every instance gets its own copy of a mutable default
+            return _deepcopy(default)
+
+        return field(default_factory=fresh, metadata=meta)
     return field(default=default, metadata=meta)
 
 
@@ -753,10 +756,10 @@ class SyntheticParams:
         v = self.thick_cloud_opacity
         if not _is_real(v) or not 0.0 < v <= 1.0:
             raise ValueError(f"Synthetic parameter thick_cloud_opacity must be in (0, 1], got {v!r}")
-        v = self.thick_cloud_fixed_cover
-        if v is not None and (not _is_real(v) or not 0.0 <= v <= 1.0):
+        fixed = self.thick_cloud_fixed_cover
+        if fixed is not None and (not _is_real(fixed) or not 0.0 <= fixed <= 1.0):
             raise ValueError(
-                f"Synthetic parameter thick_cloud_fixed_cover must be None or in [0, 1], got {v!r}"
+                f"Synthetic parameter thick_cloud_fixed_cover must be None or in [0, 1], got {fixed!r}"
             )
         ab = self.thick_cloud_cover_beta
         if (not isinstance(ab, (list, tuple)) or len(ab) != 2
@@ -1049,10 +1052,13 @@ def _thick_clouds(
     if p.thick_clouds == "off":
         return None
     draw = rng.random()
-    drawn_cover = rng.beta(*p.thick_cloud_cover_beta)
-    height = rng.uniform(*p.cloud_height_m)
-    if p.thick_clouds == "fixed":
-        cover = float(p.thick_cloud_fixed_cover)  # type: ignore[arg-type]
+    beta_a, beta_b = p.thick_cloud_cover_beta  # validated: two values
+    drawn_cover = rng.beta(beta_a, beta_b)
+    lowest, highest = p.cloud_height_m
+    height = rng.uniform(lowest, highest)
+    fixed = p.thick_cloud_fixed_cover
+    if fixed is not None:  # p.thick_clouds == "fixed"
+        cover = float(fixed)
     else:
         cover = float(drawn_cover) if draw < p.thick_cloud_prob else 0.0
     if cover <= 0.0:

@@ -253,7 +253,7 @@ class Sen12MS(Dataset):
         problems: dict[str, Problem] = {}
         self.label_code_patches: list[dict[str, Any]] = []
         notes = []
-        for i in np.flatnonzero(share > 0):  # the few patches holding non-IGBP values
+        for i in np.flatnonzero(share > 0).tolist():  # the few patches holding non-IGBP values (ints, to index keys)
             key = keys[i]
             path = patch_path(self.root, key, "lc")
             invalid = self.store.invalid_codes.get(key.id, {})

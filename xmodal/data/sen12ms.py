@@ -32,12 +32,18 @@ from .layout import SEASONS, SENSORS, PatchKey, patch_path, season_folder
 from .normalize import PUBLISHED_STATS, SENSOR_BANDS, modality_spec
 from .splits import PAPER_TEST_FRACTION, SPLIT_METHODS, leakage, make_split, read_official_lists, subsample
 
-__all__ = ["Sen12MS", "describe_root", "check_root", "FileProblem", "MARKER_NAME", "split_leakage"]
+__all__ = ["Sen12MS", "describe_root", "check_root", "FileProblem", "MARKER_NAME", "split_leakage",
+           "NORMALIZATIONS", "BAD_PATCH_CHOICES"]
 
 #: Marker written at the root of a synthetic data set by :func:`make_synthetic`.
 MARKER_NAME = "xmodal_synthetic.json"
-_NORMALIZATIONS = ("sen12ms", "dataset")
-_BAD_PATCH = ("raise", "skip")
+#: Values of ``Sen12MS(normalization=...)``: published SEN12MS statistics, or the training split's own.
+NORMALIZATIONS: tuple[str, ...] = ("sen12ms", "dataset")
+#: Values of ``Sen12MS(bad_patch=...)``: raise on the first bad patch, or skip (and list) them.
+BAD_PATCH_CHOICES: tuple[str, ...] = ("raise", "skip")
+# The private names xmodal.config imported before these were public; kept so it keeps working.
+_NORMALIZATIONS = NORMALIZATIONS
+_BAD_PATCH = BAD_PATCH_CHOICES
 #: Patches used at most to compute dataset statistics (enough for 4 significant digits).
 _STATS_SAMPLE = 2000
 
@@ -160,9 +166,9 @@ class Sen12MS(Dataset):
             raise ValueError(f"Unknown split method {split_method!r}; choose one of {list(SPLIT_METHODS)}")
         if label_scheme not in LABEL_SCHEMES:
             raise ValueError(f"Unknown label scheme {label_scheme!r}; choose one of {sorted(LABEL_SCHEMES)}")
-        if normalization not in _NORMALIZATIONS:
-            raise ValueError(f"Unknown normalization {normalization!r}; choose one of {list(_NORMALIZATIONS)}")
-        if bad_patch not in _BAD_PATCH:
+        if normalization not in NORMALIZATIONS:
+            raise ValueError(f"Unknown normalization {normalization!r}; choose one of {list(NORMALIZATIONS)}")
+        if bad_patch not in BAD_PATCH_CHOICES:
             raise ValueError(f"Invalid bad_patch {bad_patch!r}; choose 'raise' or 'skip'")
         if patch_size is not None and patch_size <= 0:
             raise ValueError(f"Invalid patch_size {patch_size!r}; must be > 0")

@@ -113,6 +113,7 @@ import numpy as np
 from .clouds import CLEAR, CLOUD, COVER_LIST_NAME, SHADOW, THIN_CLOUD, mask_fractions, write_cover_csv
 from .labels import SIMPLE_CLASS_NAMES, soft_labels
 from .layout import CLOUD_MASK, SEASONS, SENSORS, PatchKey, mask_path, patch_path, season_folder
+from .normalize import LC_BANDS, S1_BANDS, S2_BANDS  # the band names written into the files: the reader's
 
 __all__ = [
     "SyntheticParams",
@@ -168,13 +169,6 @@ _CLOUD_PARAMS: Final[frozenset[str]] = frozenset({
     "thick_cloud_texture_scale", "cloud_height_m", "sun_zenith_deg", "sun_azimuth_deg",
     "cloud_shadow_factor",
 })
-
-#: Band descriptions written into the files (the order of the official release).
-S1_BANDS: Final[tuple[str, ...]] = ("VV", "VH")
-S2_BANDS: Final[tuple[str, ...]] = (
-    "B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11", "B12",
-)
-LC_BANDS: Final[tuple[str, ...]] = ("IGBP", "LCCS-LC", "LCCS-LU", "LCCS-SH")
 
 #: The ten S2 bands whose signatures are parameters (B01, B09, B10 are derived from them).
 SIGNATURE_BANDS: Final[tuple[str, ...]] = (

@@ -88,7 +88,7 @@ def _one_pass(datasets: dict[str, Sen12MS], batch: int, seed: int) -> tuple[floa
     ]
     n = 0
     t0 = time.perf_counter()
-    for (x1, y1), (x2, _) in zip(*loaders):
+    for (x1, y1), (x2, _) in zip(*loaders, strict=True):  # aligned datasets, same seed: equal batches
         assert x1.dtype == x2.dtype == torch.float32 and len(x1) == len(x2) == len(y1)
         n += len(x1)
     return time.perf_counter() - t0, n

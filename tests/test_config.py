@@ -31,6 +31,7 @@ def test_hash_leaves_out_where_and_keeps_what() -> None:
 def test_choices_come_from_the_modules_that_define_them() -> None:
     from xmodal.data import MODALITIES, SEASONS
     from xmodal.data.labels import LABEL_SCHEMES
+    from xmodal.data.sen12ms import BAD_PATCH_CHOICES, NORMALIZATIONS
     from xmodal.data.splits import SPLIT_METHODS
     from xmodal.losses import GRL_SCHEDULES
     from xmodal.models import BACKBONES
@@ -39,6 +40,7 @@ def test_choices_come_from_the_modules_that_define_them() -> None:
     assert c["season"] == tuple(SEASONS) and c["label_scheme"] == tuple(LABEL_SCHEMES)
     assert c["split"] == tuple(SPLIT_METHODS) and c["backbone"] == tuple(BACKBONES)
     assert c["grl_schedule"] == tuple(GRL_SCHEDULES) and c["modalities"] == tuple(MODALITIES)
+    assert c["normalization"] == NORMALIZATIONS and c["bad_patch"] == BAD_PATCH_CHOICES
     with pytest.raises(ConfigError, match=r"Invalid value for 'modalities': unknown modality 'sar'; choose from"):
         ExperimentConfig(modalities=["sar", "s2"])
     with pytest.raises(ConfigError, match="Invalid value for 'data_fingerprint': empty string"):

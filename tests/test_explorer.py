@@ -32,9 +32,9 @@ def _soft_labels(root: Path, ids: list[str], scheme: str = "dfc9") -> np.ndarray
     return np.stack([soft_label(read_patch(root, pid, "lc"), scheme) for pid in ids]).astype(np.float32)
 
 
-def write_fake_run(study: Path, name: str, data_root: Path, *, method: str = "C", modalities: tuple[str, ...] = ("s1", "s2"),
-                   seed: int = 0, n_train: int | None = None, status: str = "ok", ids: list[str] = FAKE_IDS,
-                   dim: int = 8, **config: Any) -> Path:
+def write_fake_run(study: Path, name: str, data_root: Path, *, method: str = "C",
+                   modalities: tuple[str, ...] = ("s1", "s2"), seed: int = 0, n_train: int | None = None,
+                   status: str = "ok", ids: list[str] = FAKE_IDS, dim: int = 8, **config: Any) -> Path:
     """A run folder as training leaves it: latents that cluster by dominant class, sensors offset."""
     from xmodal.config import ExperimentConfig
     from xmodal.data import class_names
@@ -149,7 +149,7 @@ def test_umap_cache_is_hit_on_a_second_build(built: xe.Explorer, fake_study: Pat
     again = xe.explore(fake_study)
     n = len(built.data["models"])
     assert f"{n} of {n} embeddings read from the cache" in again.data["notes"][0]
-    for a, b in zip(built.data["models"], again.data["models"]):
+    for a, b in zip(built.data["models"], again.data["models"], strict=True):
         assert a["points"]["x"] == b["points"]["x"] and a["points"]["y"] == b["points"]["y"]
     # another UMAP setting is another key: UMAP has to run again
     with pytest.raises(AssertionError, match="UMAP ran"):

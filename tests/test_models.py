@@ -30,7 +30,7 @@ def test_build_backbone_errors() -> None:
 def test_merge_net_and_heads_shapes() -> None:
     merge = MergeNet(512, (64, 48), 32)
     linears = [m for m in merge if isinstance(m, torch.nn.Linear)]
-    assert [(l.in_features, l.out_features) for l in linears] == [(512, 64), (64, 48), (48, 32)]
+    assert [(lin.in_features, lin.out_features) for lin in linears] == [(512, 64), (64, 48), (48, 32)]
     z = merge(torch.randn(4, 512))
     assert z.shape == (4, 32)
     assert Classifier(32, 16, 9)(z).shape == (4, 9)

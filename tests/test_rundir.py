@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -147,6 +148,35 @@ def test_stale_temps_of_dead_processes_are_removed(tmp_path):
     removed = atomic.remove_stale_temps(tmp_path)
     assert sorted(p.name for p in removed) == sorted([stale.name, legacy.name])
     assert mine.exists() and keep.exists()
+
+
+def test_zombie_writer_counts_as_dead(tmp_path, monkeypatch):
+    # a live pid (our parent) whose /proc stat says Z: the writer exited and was never reaped (PID 1 not reaping)
+    pid = os.getppid()
+    stat = {pid: f"{pid} (py thon) x) Z 1 2 3\n"}  # the command name may hold spaces and ')'
+    monkeypatch.setattr(atomic, "_read_stat", lambda p: stat.get(p))
+    stale = tmp_path / f".checkpoint.pt.{pid}.0123abcd.tmp"
+    stale.write_bytes(b"x")
+    assert not atomic._alive(pid)
+    assert atomic.remove_stale_temps(tmp_path) == [stale]
+    stat[pid] = f"{pid} (python) S 1 2 3\n"
+    assert atomic._alive(pid)
+    monkeypatch.setattr(atomic, "_read_stat", lambda p: None)  # no /proc: fall back on os.kill alone
+    assert atomic._alive(pid)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc")
+def test_real_zombie_counts_as_dead():
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        for _ in range(500):  # the child exits at once; until waited for, it is a zombie
+            if atomic._proc_state(child.pid) == "Z":
+                break
+            time.sleep(0.01)
+        assert atomic._proc_state(child.pid) == "Z"
+        assert not atomic._alive(child.pid)
+    finally:
+        child.wait()
 
 
 def test_jsonable():

@@ -7,7 +7,7 @@ same folder (named ``.<name>.<pid>.<random>.tmp``), optionally flushed to disk
 therefore sees either the old file or the new one, never half of one. On any
 failure (an exception, a full disk, Ctrl-C) the temporary file is removed; a
 process killed with ``SIGKILL`` cannot clean up, so :func:`remove_stale_temps`
-removes the temporaries of processes that no longer exist.
+removes the temporaries of processes that no longer exist (or are zombies).
 
 A full disk is reported as :class:`DiskFullError`, one line naming the folder
 and how many bytes were being written.
@@ -68,13 +68,13 @@ def _disk_full(path: Path, nbytes: int | None, exc: OSError) -> DiskFullError:
     )
 
 
-def write_with(path: str | os.PathLike[str], writer: Callable[[Path], None], *, fsync: bool = True,
+def write_with(path: str | os.PathLike[str], writer: Callable[[Path], object], *, fsync: bool = True,
                nbytes: int | None = None) -> Path:
     """Write ``path`` atomically: ``writer(tmp)`` fills a temporary file that then replaces ``path``.
 
     Args:
         path: the target file; its folder is created when missing.
-        writer: writes the complete content to the path it is given.
+        writer: writes the complete content to the path it is given (what it returns is ignored).
         fsync: flush the file to disk before the rename (skip it for large, re-creatable files).
         nbytes: size of what is written, for the message of a full disk.
 
@@ -151,11 +151,36 @@ def write_json(path: str | os.PathLike[str], obj: Any, *, fsync: bool = True) ->
 def write_npz(path: str | os.PathLike[str], arrays: Mapping[str, np.ndarray], *, fsync: bool = True) -> Path:
     """Write ``arrays`` as a compressed ``.npz`` to ``path`` atomically."""
     buf = io.BytesIO()
-    np.savez_compressed(buf, **{k: np.asarray(v) for k, v in arrays.items()})
+    # typed Any: numpy's stub reads ``**arrays`` as possibly binding its ``allow_pickle: bool`` keyword
+    named: dict[str, Any] = {k: np.asarray(v) for k, v in arrays.items()}
+    np.savez_compressed(buf, **named)
     return write_bytes(path, buf.getvalue(), fsync=fsync)
 
 
+def _read_stat(pid: int) -> str | None:
+    """The line of ``/proc/<pid>/stat``, or ``None`` when it cannot be read (no such process, no ``/proc``)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+
+
+def _proc_state(pid: int) -> str | None:
+    """The state letter of ``pid`` (field 3 of ``/proc/<pid>/stat``: ``R``, ``S``, ``Z``...), or ``None`` if unknown."""
+    stat = _read_stat(pid)
+    if stat is None:
+        return None
+    # field 2 is the command name in parentheses, which may itself hold spaces and ')': the state follows the last ')'
+    fields = stat.rpartition(")")[2].split()
+    return fields[0] if fields else None
+
+
 def _alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs; a zombie (exited, not yet reaped by its parent) does not.
+
+    In a container whose PID 1 does not reap, a killed writer stays a zombie
+    forever: :func:`os.kill` still finds it, but it will never finish its write.
+    """
     if pid == os.getpid():
         return True
     try:
@@ -163,8 +188,8 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:  # exists, owned by someone else
-        return True
-    return True
+        pass
+    return _proc_state(pid) not in ("Z", "X")  # zombie, or dead (X: should never be seen, but is not alive)
 
 
 def remove_stale_temps(folder: str | os.PathLike[str]) -> list[Path]:

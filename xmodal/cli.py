@@ -26,7 +26,7 @@ import errno
 import json
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -290,7 +290,8 @@ def build_parser() -> argparse.ArgumentParser:
     results.add_argument("--csv", help="write the tidy table (a row per run and modality) to this CSV")
     results.set_defaults(func=_cmd_results)
 
-    clouds = sub.add_parser("clouds", parents=[debug], help="evaluate a study's runs on S2 rendered at fixed cloud covers")
+    clouds = sub.add_parser("clouds", parents=[debug],
+                            help="evaluate a study's runs on S2 rendered at fixed cloud covers")
     clouds.add_argument("--study", required=True, help="the study whose runs to evaluate (its folder under --runs)")
     clouds.add_argument("--data", required=True, help="the synthetic root the study ran on (variants go beside it)")
     clouds.add_argument("--runs", default="runs", help="folder holding one directory per study")

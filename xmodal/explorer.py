@@ -160,7 +160,9 @@ def load_run(run_dir: str | Path) -> RunRecord:
     if len(lat.z) == 0:
         raise ExplorerError(f"{run.name}: no latent vectors were saved (n_latent = 0)")
     config = dict(result.config)
-    metrics = {m: {k: float(v[k]) for k in ("macro", "weighted") if k in v} for m, v in result.metrics.items()}
+    metrics: dict[str, dict[str, float]] = {
+        m: {k: float(v[k]) for k in ("macro", "weighted") if k in v} for m, v in result.metrics.items()
+    }
     return RunRecord(
         path=run.path, config=config, class_names=result.class_names, metrics=metrics,
         homogeneity={k: float(v) for k, v in result.homogeneity.items()},
@@ -172,8 +174,11 @@ def load_run(run_dir: str | Path) -> RunRecord:
 
 
 def _resolve_root(root: str | None, run_dir: Path) -> str | None:
-    """The recorded data root; a relative one (``data/quick``) is looked for from the current
-    folder, then from the run folder's ancestors (``runs/<study>/<run>`` sits in the project)."""
+    """The recorded data root, found from here when it is relative.
+
+    A relative root (``data/quick``) is looked for from the current folder, then from
+    the run folder's ancestors (``runs/<study>/<run>`` sits in the project).
+    """
     if not root or Path(root).is_absolute() or Path(root).is_dir():
         return root
     for base in run_dir.resolve().parents:
@@ -183,8 +188,10 @@ def _resolve_root(root: str | None, run_dir: Path) -> str | None:
 
 
 def find_runs(source: str | Path | Iterable[str | Path]) -> list[Path]:
-    """Run folders named by ``source``: a study folder (its run folders holding a result),
-    one run folder, or a list of run folders.
+    """Run folders named by ``source``.
+
+    ``source`` is a study folder (its run folders holding a result), one run folder,
+    or a list of run folders.
 
     Raises:
         ExplorerError: if no run folder is found.
@@ -209,8 +216,10 @@ def find_runs(source: str | Path | Iterable[str | Path]) -> list[Path]:
 # ---------------------------------------------------------------------------------
 @dataclass
 class Model:
-    """What one entry of the model menu shows: one run, or the Baseline's one-sensor runs
-    that differ only in their sensor (two separate models, embedded together).
+    """What one entry of the model menu shows.
+
+    One run, or the Baseline's one-sensor runs that differ only in their sensor
+    (two separate models, embedded together).
 
     Attributes:
         runs: the run(s), ordered by sensor.
@@ -234,22 +243,27 @@ class Model:
 
     @property
     def z(self) -> np.ndarray:
+        """``[N, D]`` latent vectors of all the runs, stacked in run order."""
         return self._cat("z")
 
     @property
     def labels(self) -> np.ndarray:
+        """``[N, C]`` soft labels, rows as in :attr:`z`."""
         return self._cat("labels")
 
     @property
     def prob(self) -> np.ndarray:
+        """``[N, C]`` predicted class probabilities, rows as in :attr:`z`."""
         return self._cat("prob")
 
     @property
     def modality(self) -> np.ndarray:
+        """``[N]`` sensor of each row."""
         return self._cat("modality")
 
     @property
     def ids(self) -> np.ndarray:
+        """``[N]`` patch id of each row."""
         return self._cat("ids")
 
     @property
@@ -266,8 +280,10 @@ def _model_key(config: Mapping[str, Any], drop: Iterable[str] = ()) -> str:
 
 
 def group_models(runs: Sequence[RunRecord]) -> list[Model]:
-    """One :class:`Model` per run, except that Baseline runs which differ only in their one
-    sensor become one model ("Baseline (two models)"), as in the book's latent page.
+    """The models of the menu: one :class:`Model` per run, Baseline pairs joined.
+
+    Baseline runs which differ only in their one sensor become one model
+    ("Baseline (two models)"), as in the book's latent page.
 
     Models are sorted by method (the paper's order), then by the menu keys.
     """
@@ -324,9 +340,11 @@ def menu_value(key: str, value: Any) -> str:
 
 
 def model_menu(configs: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
-    """The drop-downs of the page: every config key whose value varies among ``configs``
-    (runtime keys such as ``device`` or ``data_root`` excepted), with its values as they read
-    in the menu, in a natural order (methods as in the paper, numbers ascending, ``all`` last).
+    """The drop-downs of the page: varying config key -> its values as they read in the menu.
+
+    Every config key whose value varies among ``configs`` gets a drop-down (runtime keys
+    such as ``device`` or ``data_root`` excepted); its values come in a natural order
+    (methods as in the paper, numbers ascending, ``all`` last).
     """
     from xmodal.config import METHODS as METHOD_ORDER
 
@@ -378,8 +396,11 @@ def _umap_version() -> str:
 
 
 def cache_key(latents_files: Sequence[str | Path], params: Mapping[str, Any]) -> str:
-    """The key of a cached embedding: SHA-256 over the content hashes of the latents
-    file(s) (in order), the UMAP parameters and the umap-learn version."""
+    """The key of a cached embedding (hex SHA-256).
+
+    It hashes the content hashes of the latents file(s) (in order), the UMAP
+    parameters and the umap-learn version.
+    """
     h = hashlib.sha256()
     for f in latents_files:
         h.update(_file_sha256(Path(f)).encode())
@@ -389,8 +410,11 @@ def cache_key(latents_files: Sequence[str | Path], params: Mapping[str, Any]) ->
 
 
 def _run_umap(z: np.ndarray, params: Mapping[str, Any]) -> np.ndarray:
-    """UMAP of ``z`` into 2-d (seeded, one thread); fewer than 4 vectors: the first two
-    principal components (UMAP needs a few neighbours)."""
+    """UMAP of ``z`` into 2-d (seeded, one thread).
+
+    With fewer than 4 vectors: the first two principal components instead (UMAP
+    needs a few neighbours).
+    """
     z = np.asarray(z, dtype=np.float32)
     n = len(z)
     if n < 4:
@@ -453,23 +477,24 @@ def embed(model: Model, params: Mapping[str, Any] | None = None,
 # ---------------------------------------------------------------------------------
 # what a point is coloured by, its partner and its neighbours
 # ---------------------------------------------------------------------------------
-def aligned_partners(ids: Sequence[str], modality: Sequence[str], sensors: Sequence[str]) -> np.ndarray:
+def aligned_partners(ids: Sequence[str] | np.ndarray, modality: Sequence[str] | np.ndarray,
+                     sensors: Sequence[str]) -> np.ndarray:
     """For every point, the index of the same patch seen by each sensor.
 
     Returns:
         ``[N, S]`` int array (``S = len(sensors)``): column ``b`` holds the row of the patch's
         sensor-``b`` vector, -1 when that sensor did not see it (a point's own column is itself).
     """
-    ids = np.asarray(ids).astype(str)
-    modality = np.asarray(modality).astype(str)
-    _, inv = np.unique(ids, return_inverse=True)
-    sensor_idx = np.array([list(sensors).index(m) for m in modality], dtype=np.int64)
+    id_arr = np.asarray(ids).astype(str)
+    mod_arr = np.asarray(modality).astype(str)
+    _, inv = np.unique(id_arr, return_inverse=True)
+    sensor_idx = np.array([list(sensors).index(m) for m in mod_arr], dtype=np.int64)
     table = -np.ones((inv.max() + 1 if len(inv) else 0, len(sensors)), dtype=np.int64)
-    table[inv, sensor_idx] = np.arange(len(ids))
+    table[inv, sensor_idx] = np.arange(len(id_arr))
     return table[inv]
 
 
-def cross_sensor_neighbours(z: np.ndarray, modality: Sequence[str], sensors: Sequence[str],
+def cross_sensor_neighbours(z: np.ndarray, modality: Sequence[str] | np.ndarray, sensors: Sequence[str],
                             k: int = K_NEIGHBOURS, partners: np.ndarray | None = None,
                             ) -> tuple[np.ndarray, np.ndarray]:
     """Nearest neighbours from the other sensors, by cosine similarity in the latent space.
@@ -488,16 +513,16 @@ def cross_sensor_neighbours(z: np.ndarray, modality: Sequence[str], sensors: Seq
         own partner from ``b`` (1: the partner is the nearest; 0: no partner or own sensor).
     """
     z = np.asarray(z, dtype=np.float64)
-    modality = np.asarray(modality).astype(str)
+    mod_arr = np.asarray(modality).astype(str)
     zn = z / np.maximum(np.linalg.norm(z, axis=1, keepdims=True), 1e-12)
     sim = zn @ zn.T
     n, s = len(z), len(sensors)
     nn = -np.ones((n, s, k), dtype=np.int64)
     rank = np.zeros((n, s), dtype=np.int64)
     for a, sa in enumerate(sensors):
-        rows = np.flatnonzero(modality == sa)
+        rows = np.flatnonzero(mod_arr == sa)
         for b, sb in enumerate(sensors):
-            cols = np.flatnonzero(modality == sb)
+            cols = np.flatnonzero(mod_arr == sb)
             if a == b or len(rows) == 0 or len(cols) == 0:
                 continue
             sub = sim[np.ix_(rows, cols)]
@@ -561,8 +586,8 @@ def thumbnail(root: str | Path, patch_id: str, view: str, size: int = THUMB_SIZE
     """
     from PIL import Image
 
-    from xmodal.data.normalize import SENSOR_BANDS
     from xmodal.data.layout import read_patch
+    from xmodal.data.normalize import SENSOR_BANDS
     from xmodal.runplots import display_rgb
 
     sensor = VIEWS[view]["sensor"]
@@ -570,7 +595,7 @@ def thumbnail(root: str | Path, patch_id: str, view: str, size: int = THUMB_SIZE
     rgb = display_rgb(raw, SENSOR_BANDS[sensor], sensor)
     img = Image.fromarray((np.nan_to_num(rgb) * 255 + 0.5).astype(np.uint8))
     if img.size != (size, size):
-        img = img.resize((size, size), Image.BOX)
+        img = img.resize((size, size), Image.Resampling.BOX)
     buf = io.BytesIO()
     img.save(buf, "JPEG", quality=quality)
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
@@ -685,10 +710,10 @@ def build_data(runs: Sequence[RunRecord], *, k: int = K_NEIGHBOURS, umap_params:
         patch_rows = [patch_index[p] for p in ids.tolist()]
         label_pct = _pct(model.labels)
         own_labels = label_classes not in (None, class_pos) or any(
-            shared_labels.get(j, row) != row for j, row in zip(patch_rows, label_pct))
+            shared_labels.get(j, row) != row for j, row in zip(patch_rows, label_pct, strict=True))
         if not own_labels:
             label_classes = class_pos
-            shared_labels.update(zip(patch_rows, label_pct))
+            shared_labels.update(zip(patch_rows, label_pct, strict=True))
         out_models.append({
             "title": _model_title(values, model),
             "values": values,
@@ -773,8 +798,12 @@ def _json_for_script(obj: Any) -> str:
 
 
 def page_weight(data: Mapping[str, Any]) -> dict[str, int]:
-    """Bytes of the page's parts: ``thumbnails`` (their base64 text), ``data`` (the rest of
-    the JSON), ``code`` (script and style) and ``total``."""
+    """Bytes of the page's parts.
+
+    Returns:
+        ``thumbnails`` (their base64 text), ``data`` (the rest of the JSON), ``code``
+        (script and style) and ``total``.
+    """
     thumbs = sum(len(t) for ts in data["patches"]["thumbs"].values() for t in ts if t)
     data_bytes = len(_json_for_script(data).encode()) - thumbs
     code = len(_asset("explorer.js").encode()) + len(_asset("explorer.css").encode())
@@ -782,9 +811,12 @@ def page_weight(data: Mapping[str, Any]) -> dict[str, int]:
 
 
 def render_html(data: Mapping[str, Any], standalone: bool = False) -> str:
-    """The explorer as HTML: a ``<div>`` with its style, data and script inline, mounted by
-    an inline call (works in a notebook output and in a book page); ``standalone=True``
-    wraps it in a whole document. Nothing is loaded from anywhere."""
+    """The explorer as HTML; nothing is loaded from anywhere.
+
+    A ``<div>`` with its style, data and script inline, mounted by an inline call
+    (works in a notebook output and in a book page); ``standalone=True`` wraps it in
+    a whole document.
+    """
     data = dict(data)
     weight = page_weight(data)
     data["weight"] = weight

@@ -242,12 +242,14 @@ class GradientReversalFunction(torch.autograd.Function):
     """Identity in the forward pass; multiplies the gradient by ``-weight`` backwards."""
 
     @staticmethod
-    def forward(ctx, x: Tensor, weight: float) -> Tensor:  # type: ignore[override]
+    def forward(ctx, x: Tensor, weight: float) -> Tensor:
+        """``x`` unchanged (a view); ``weight`` is kept for the backward pass."""
         ctx.weight = float(weight)
         return x.view_as(x)
 
     @staticmethod
-    def backward(ctx, grad: Tensor) -> tuple[Tensor, None]:  # type: ignore[override]
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, None]:
+        """The reversed, scaled gradient ``-weight * grad`` for ``x``; none for ``weight``."""
         return grad.neg() * ctx.weight, None
 
 
@@ -267,9 +269,11 @@ class GradientReversal(nn.Module):
         self.weight = float(weight)
 
     def forward(self, x: Tensor) -> Tensor:
+        """``x`` unchanged; its gradient is multiplied by ``-weight`` on the way back."""
         return GradientReversalFunction.apply(x, self.weight)
 
     def extra_repr(self) -> str:
+        """The weight, shown in the module's repr."""
         return f"weight={self.weight:g}"
 
 
@@ -401,7 +405,10 @@ def mmd_loss(
         widths2 = [float(s) ** 2 for s in sigmas]
 
     def kernel(d2: Tensor) -> Tensor:
-        return sum(torch.exp(-d2 / (2.0 * w2)) for w2 in widths2)
+        out = torch.exp(-d2 / (2.0 * widths2[0]))  # widths2 is never empty (checked above)
+        for w2 in widths2[1:]:
+            out = out + torch.exp(-d2 / (2.0 * w2))
+        return out
 
     k_aa, k_bb, k_ab = kernel(d_aa), kernel(d_bb), kernel(d_ab)
     if not unbiased:

@@ -70,8 +70,8 @@ def f1_scores(
         "macro": macro,
         "weighted": weighted,
         "micro": micro,
-        "per_class": {name: float(v) for name, v in zip(names, per)},
-        "support": {name: int(s) for name, s in zip(names, support)},
+        "per_class": {name: float(v) for name, v in zip(names, per, strict=True)},
+        "support": {name: int(s) for name, s in zip(names, support, strict=True)},
         "threshold": float(threshold),
         "n_samples": int(n),
     }

@@ -1,4 +1,4 @@
-"""The cross-modal network of the paper (Fig. 1): backbones, merge nets, heads.
+r"""The cross-modal network of the paper (Fig. 1): backbones, merge nets, heads.
 
 One :class:`CrossModalNet` holds, for every modality ``m``:
 
@@ -14,7 +14,7 @@ and, shared by all modalities,
   :class:`~xmodal.losses.GradientReversal` layer, which turns the minus sign of
   eq. 4 into a reversed gradient for everything upstream of it.
 
-Modalities are keys of :class:`torch.nn.ModuleDict`\\ s, so two, three or more
+Modalities are keys of :class:`torch.nn.ModuleDict`\ s, so two, three or more
 sensors are handled the same way.
 """
 

@@ -222,6 +222,11 @@ class Predictions:
         return align_ids(self.ids[a], self.ids[b])
 
     def to_arrays(self) -> dict[str, np.ndarray]:
+        """The arrays of ``predictions.npz``: ``ids_<m>``, ``target_<m>``, ``prob_<m>`` per sensor.
+
+        The first sensor's ids and targets are also stored as ``ids`` and ``target``
+        (the layout of earlier versions, which :meth:`from_arrays` still reads).
+        """
         arrays: dict[str, np.ndarray] = {
             "modalities": np.array(self.modalities),
             "class_names": np.array(self.class_names),
@@ -237,6 +242,11 @@ class Predictions:
 
     @classmethod
     def from_arrays(cls, z: Mapping[str, np.ndarray]) -> Predictions:
+        """The record of the arrays of a ``predictions.npz`` (earlier layouts included).
+
+        Raises:
+            KeyError: an array is missing.
+        """
         mods = [str(m) for m in z["modalities"]]
         ids, target, prob = {}, {}, {}
         for m in mods:
@@ -278,11 +288,17 @@ class Latents:
         return Latents(self.z[keep], self.labels[keep], self.prob[keep], self.modality[keep], self.ids[keep])
 
     def to_arrays(self) -> dict[str, np.ndarray]:
+        """The arrays of ``latents.npz`` (one per attribute; sensors and ids as strings)."""
         return {"z": self.z, "labels": self.labels, "prob": self.prob,
                 "modality": np.asarray(self.modality).astype(str), "ids": np.asarray(self.ids).astype(str)}
 
     @classmethod
     def from_arrays(cls, z: Mapping[str, np.ndarray]) -> Latents:
+        """The record of the arrays of a ``latents.npz`` (``prob`` is NaN in files written without it).
+
+        Raises:
+            KeyError: an array is missing.
+        """
         n = len(z["z"])
         prob = np.asarray(z["prob"]) if "prob" in z else np.full_like(np.asarray(z["labels"]), np.nan)
         return cls(np.asarray(z["z"]), np.asarray(z["labels"]), prob[:n],
@@ -312,14 +328,17 @@ class RunError:
 
     @property
     def config(self) -> dict[str, Any]:
+        """The failed run's config as a dict (empty when the writer did not record it)."""
         return dict(self.extra.get("config") or {})
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON object of ``error.json`` (the :attr:`extra` keys at the top level)."""
         return {"exception": self.exception, "message": self.message, "traceback": list(self.traceback),
                 **self.extra}
 
     @classmethod
     def from_dict(cls, obj: Mapping[str, Any]) -> RunError:
+        """The record of an ``error.json`` object (keys other than the three named go to :attr:`extra`)."""
         rest = {k: v for k, v in obj.items() if k not in ("exception", "message", "traceback")}
         return cls(str(obj.get("exception", "")), str(obj.get("message", "")),
                    [str(t) for t in obj.get("traceback") or []], rest)
@@ -363,43 +382,53 @@ class RunDir:
 
     @property
     def name(self) -> str:
+        """The folder's name (``<point>-<config hash>`` for a run of a study)."""
         return self.path.name
 
     # --- paths ----------------------------------------------------------------------
     @property
     def result_path(self) -> Path:
+        """``result.json`` in the folder."""
         return self.path / RESULT_FILE
 
     @property
     def checkpoint_path(self) -> Path:
+        """``checkpoint.pt`` in the folder."""
         return self.path / CHECKPOINT_FILE
 
     @property
     def predictions_path(self) -> Path:
+        """``predictions.npz`` in the folder."""
         return self.path / PREDICTIONS_FILE
 
     @property
     def latents_path(self) -> Path:
+        """``latents.npz`` in the folder."""
         return self.path / LATENTS_FILE
 
     @property
     def error_path(self) -> Path:
+        """``error.json`` in the folder."""
         return self.path / ERROR_FILE
 
     @property
     def notebook_path(self) -> Path:
+        """``experiment.ipynb`` in the folder (the executed notebook)."""
         return self.path / NOTEBOOK_FILE
 
     @property
     def partial_notebook_path(self) -> Path:
+        """The notebook while papermill writes it (renamed to :attr:`notebook_path` when done)."""
         return self.path / PARTIAL_NOTEBOOK_FILE
 
     @property
     def parameters_path(self) -> Path:
+        """``parameters.yaml`` in the folder (the notebook's parameters)."""
         return self.path / PARAMETERS_FILE
 
     @property
     def lock_path(self) -> Path:
+        """``.lock``: the advisory lock a sweep holds while it runs the folder, so two sweeps never run it at once."""
         return self.path / LOCK_FILE
 
     # --- status -------------------------------------------------------------------
@@ -419,9 +448,11 @@ class RunDir:
         return self.result_path.exists() or self.error_path.exists()
 
     def has_latents(self) -> bool:
+        """Whether ``latents.npz`` exists."""
         return self.latents_path.is_file()
 
     def has_notebook(self) -> bool:
+        """Whether the executed notebook ``experiment.ipynb`` exists."""
         return self.notebook_path.is_file()
 
     def prepare(self) -> None:
@@ -453,6 +484,7 @@ class RunDir:
         return res
 
     def write_result(self, result: Result) -> Path:
+        """Write ``result.json`` atomically; returns its path."""
         return atomic.write_json(self.result_path, result.to_dict())
 
     # --- predictions and latents ------------------------------------------------------
@@ -474,6 +506,7 @@ class RunDir:
             raise RunFolderError(f"{self.predictions_path} lacks the array {exc}") from exc
 
     def write_predictions(self, predictions: Predictions) -> Path:
+        """Write ``predictions.npz`` atomically; returns its path."""
         return atomic.write_npz(self.predictions_path, predictions.to_arrays())
 
     def latents(self) -> Latents:
@@ -485,17 +518,21 @@ class RunDir:
             raise RunFolderError(f"{self.latents_path} lacks the array {exc}") from exc
 
     def write_latents(self, latents: Latents) -> Path:
+        """Write ``latents.npz`` atomically; returns its path."""
         return atomic.write_npz(self.latents_path, latents.to_arrays())
 
     # --- errors ---------------------------------------------------------------------
     def read_error(self) -> RunError | None:
+        """The run's :class:`RunError`, or ``None`` when ``error.json`` is missing or unreadable."""
         obj = read_json(self.error_path)
         return None if obj is None else RunError.from_dict(obj)
 
     def write_error(self, error: RunError) -> Path:
+        """Write ``error.json`` atomically; returns its path."""
         return atomic.write_json(self.error_path, error.to_dict())
 
     def clear_error(self) -> None:
+        """Remove ``error.json`` if present (a failed run started again)."""
         with contextlib.suppress(FileNotFoundError):
             self.error_path.unlink()
 
@@ -507,6 +544,7 @@ class RunDir:
 
     # --- parameters (papermill) ---------------------------------------------------------
     def write_parameters(self, parameters: Mapping[str, Any]) -> Path:
+        """Write the notebook's parameters to ``parameters.yaml`` atomically; returns its path."""
         import yaml
 
         return atomic.write_text(self.parameters_path, yaml.safe_dump(atomic.jsonable(dict(parameters)),

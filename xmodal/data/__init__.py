@@ -40,7 +40,8 @@ from .labels import (
     soft_labels,
 )
 from .layout import SEASONS, PatchKey, patch_path, season_folder
-from .normalize import MODALITIES as MODALITY_SPECS, PUBLISHED_STATS, modality_spec
+from .normalize import MODALITIES as MODALITY_SPECS
+from .normalize import PUBLISHED_STATS, modality_spec
 from .sen12ms import MARKER_NAME, FileProblem, Sen12MS, check_root, describe_root, split_leakage
 from .splits import PAPER_TEST_FRACTION, OfficialLists, leakage, make_split, read_official_lists, subsample
 from .synthetic import SyntheticParams, make_cloud_variant, make_synthetic

@@ -343,13 +343,13 @@ class PackedCache:
             except Sen12MSError as exc:
                 return Problem(type(exc).__name__, str(exc), str(path))
             codes = label_codes(arrays["lc"][0])
-            return _Decoded(arrays, bounds, shapes["s2"], codes)  # type: ignore[arg-type]
+            return _Decoded(arrays, bounds, shapes["s2"], codes)
 
         side = self.patch_size
         tmp = Path(tempfile.mkdtemp(prefix=f".{self.dir.name}-", dir=self.dir.parent))
         try:
             n = len(complete)
-            mm: dict[str, np.ndarray] = {}
+            mm: dict[str, np.memmap] = {}
             nan_frac = np.zeros(n, dtype=np.float32)
             rows: list[int] = []
             good: list[PatchKey] = []
@@ -360,7 +360,7 @@ class PackedCache:
             # decoded patches are written as they arrive: memory stays flat on the full release
             with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
                 it = pool.map(work, complete)
-                for i, (key, r) in enumerate(tqdm(zip(complete, it), total=n, disable=not self.progress,
+                for i, (key, r) in enumerate(tqdm(zip(complete, it, strict=True), total=n, disable=not self.progress,
                                                   desc=f"Packing {season_folder(self.season)} GeoTIFFs", unit="patch")):
                     if isinstance(r, Problem):
                         problems[key.id] = r
@@ -383,6 +383,7 @@ class PackedCache:
                             str(self.root / scan["s2"][key][0]),
                         )
                         continue
+                    assert side is not None  # fixed above, when the arrays were created
                     s1 = r.arrays["s1"]
                     nan_frac[i] = float(np.isnan(s1).mean())
                     mm["s1"][i] = _downsample(clean("s1", s1), side)
@@ -406,6 +407,7 @@ class PackedCache:
                 first = next(iter(problems.values()), None)
                 raise RootError(f"No readable patch under {self.root / season_folder(self.season)}"
                                 + (f"; first problem: {first[1]}" if first else ""))
+            assert ref is not None  # the arrays exist, so a reference size was found
             for m in mm.values():
                 m.flush()
             del mm

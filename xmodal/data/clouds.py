@@ -160,7 +160,7 @@ def cover_list_path(root: str | os.PathLike[str], season: str = "winter") -> Pat
     return Path(root) / season_folder(season) / COVER_LIST_NAME
 
 
-def write_cover_csv(path: str | os.PathLike[str], covers: Mapping[PatchKey, Sequence[float]]) -> None:
+def write_cover_csv(path: str | os.PathLike[str], covers: Mapping[PatchKey, Iterable[float]]) -> None:
     """Write a cover list atomically: one row per patch, sorted by (scene, patch).
 
     Args:

@@ -107,7 +107,7 @@ def parse_patch_filename(name: str) -> tuple[PatchKey, str] | None:
     return PatchKey(sf, int(scene), int(patch)), sensor
 
 
-def mask_path(root: str | Path, key: PatchKey) -> Path:
+def mask_path(root: str | os.PathLike[str], key: PatchKey) -> Path:
     """Path of the cloud mask of patch ``key``: ``<season>/cld_<scene>/<season>_cld_<scene>_p<patch>.tif``."""
     return patch_path(root, key, CLOUD_MASK)
 

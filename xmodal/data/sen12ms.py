@@ -32,12 +32,18 @@ from .layout import SEASONS, SENSORS, PatchKey, patch_path, season_folder
 from .normalize import PUBLISHED_STATS, SENSOR_BANDS, modality_spec
 from .splits import PAPER_TEST_FRACTION, SPLIT_METHODS, leakage, make_split, read_official_lists, subsample
 
-__all__ = ["Sen12MS", "describe_root", "check_root", "FileProblem", "MARKER_NAME", "split_leakage"]
+__all__ = ["Sen12MS", "describe_root", "check_root", "FileProblem", "MARKER_NAME", "split_leakage",
+           "NORMALIZATIONS", "BAD_PATCH_CHOICES"]
 
 #: Marker written at the root of a synthetic data set by :func:`make_synthetic`.
 MARKER_NAME = "xmodal_synthetic.json"
-_NORMALIZATIONS = ("sen12ms", "dataset")
-_BAD_PATCH = ("raise", "skip")
+#: Values of ``Sen12MS(normalization=...)``: published SEN12MS statistics, or the training split's own.
+NORMALIZATIONS: tuple[str, ...] = ("sen12ms", "dataset")
+#: Values of ``Sen12MS(bad_patch=...)``: raise on the first bad patch, or skip (and list) them.
+BAD_PATCH_CHOICES: tuple[str, ...] = ("raise", "skip")
+# The private names xmodal.config imported before these were public; kept so it keeps working.
+_NORMALIZATIONS = NORMALIZATIONS
+_BAD_PATCH = BAD_PATCH_CHOICES
 #: Patches used at most to compute dataset statistics (enough for 4 significant digits).
 _STATS_SAMPLE = 2000
 
@@ -160,9 +166,9 @@ class Sen12MS(Dataset):
             raise ValueError(f"Unknown split method {split_method!r}; choose one of {list(SPLIT_METHODS)}")
         if label_scheme not in LABEL_SCHEMES:
             raise ValueError(f"Unknown label scheme {label_scheme!r}; choose one of {sorted(LABEL_SCHEMES)}")
-        if normalization not in _NORMALIZATIONS:
-            raise ValueError(f"Unknown normalization {normalization!r}; choose one of {list(_NORMALIZATIONS)}")
-        if bad_patch not in _BAD_PATCH:
+        if normalization not in NORMALIZATIONS:
+            raise ValueError(f"Unknown normalization {normalization!r}; choose one of {list(NORMALIZATIONS)}")
+        if bad_patch not in BAD_PATCH_CHOICES:
             raise ValueError(f"Invalid bad_patch {bad_patch!r}; choose 'raise' or 'skip'")
         if patch_size is not None and patch_size <= 0:
             raise ValueError(f"Invalid patch_size {patch_size!r}; must be > 0")
@@ -202,7 +208,7 @@ class Sen12MS(Dataset):
                 "reason": f"{k.id}: no pixel of a {label_scheme} class (e.g. only savanna)",
             })
         pos = {k: i for i, k in enumerate(all_keys)}
-        usable = [k for k, ok in zip(all_keys, labelled) if ok]
+        usable = [k for k, ok in zip(all_keys, labelled, strict=True) if ok]
         lists = None
         if split_method == "official":
             lists = read_official_lists(self.root, on_disk=self.store.on_disk, bad_patch=bad_patch)
@@ -253,7 +259,7 @@ class Sen12MS(Dataset):
         problems: dict[str, Problem] = {}
         self.label_code_patches: list[dict[str, Any]] = []
         notes = []
-        for i in np.flatnonzero(share > 0):  # the few patches holding non-IGBP values
+        for i in np.flatnonzero(share > 0).tolist():  # the few patches holding non-IGBP values (ints, to index keys)
             key = keys[i]
             path = patch_path(self.root, key, "lc")
             invalid = self.store.invalid_codes.get(key.id, {})
@@ -291,7 +297,7 @@ class Sen12MS(Dataset):
             arr = np.asarray(self.store.array(self.spec.sensor)[rows][:, idx], dtype=np.float64)
             mean = arr.mean(axis=(0, 2, 3))
             std = arr.std(axis=(0, 2, 3))
-            computed = {b: (float(m), float(max(s, 1e-6))) for b, m, s in zip(need, mean, std)}
+            computed = {b: (float(m), float(max(s, 1e-6))) for b, m, s in zip(need, mean, std, strict=True)}
         src = {b: ("training split" if b in computed else "published (SEN12MS)") for b in bands}
         table = {b: computed.get(b) or PUBLISHED_STATS[b] for b in bands}
         lo, hi = (-25.0, 0.0) if self.spec.sensor == "s1" else (0.0, 10000.0)
@@ -321,7 +327,7 @@ class Sen12MS(Dataset):
         from .normalize import clean
 
         out = []
-        row_to_key = {int(r): k for r, k in zip(self._rows, self.keys)}
+        row_to_key = {int(r): k for r, k in zip(self._rows, self.keys, strict=True)}
         for r in rows:
             key = row_to_key[int(r)]
             raw, _ = decode_patch(patch_path(self.root, key, self.spec.sensor), self.spec.sensor)

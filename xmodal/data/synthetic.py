@@ -113,6 +113,7 @@ import numpy as np
 from .clouds import CLEAR, CLOUD, COVER_LIST_NAME, SHADOW, THIN_CLOUD, mask_fractions, write_cover_csv
 from .labels import SIMPLE_CLASS_NAMES, soft_labels
 from .layout import CLOUD_MASK, SEASONS, SENSORS, PatchKey, mask_path, patch_path, season_folder
+from .normalize import LC_BANDS, S1_BANDS, S2_BANDS  # the band names written into the files: the reader's
 
 __all__ = [
     "SyntheticParams",
@@ -169,13 +170,6 @@ _CLOUD_PARAMS: Final[frozenset[str]] = frozenset({
     "cloud_shadow_factor",
 })
 
-#: Band descriptions written into the files (the order of the official release).
-S1_BANDS: Final[tuple[str, ...]] = ("VV", "VH")
-S2_BANDS: Final[tuple[str, ...]] = (
-    "B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B09", "B10", "B11", "B12",
-)
-LC_BANDS: Final[tuple[str, ...]] = ("IGBP", "LCCS-LC", "LCCS-LU", "LCCS-SH")
-
 #: The ten S2 bands whose signatures are parameters (B01, B09, B10 are derived from them).
 SIGNATURE_BANDS: Final[tuple[str, ...]] = (
     "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12",
@@ -218,7 +212,10 @@ def _p(default: Any, unit: str, doc: str, group: str) -> Any:
     """A documented dataclass field (unit, description and group live in the metadata)."""
     meta = {"unit": unit, "doc": doc, "group": group}
     if isinstance(default, (dict, list)):
-        return field(default_factory=lambda d=default: _deepcopy(d), metadata=meta)
+        def fresh() -> Any:  # every instance gets its own copy of a mutable default
+            return _deepcopy(default)
+
+        return field(default_factory=fresh, metadata=meta)
     return field(default=default, metadata=meta)
 
 
@@ -753,10 +750,10 @@ class SyntheticParams:
         v = self.thick_cloud_opacity
         if not _is_real(v) or not 0.0 < v <= 1.0:
             raise ValueError(f"Synthetic parameter thick_cloud_opacity must be in (0, 1], got {v!r}")
-        v = self.thick_cloud_fixed_cover
-        if v is not None and (not _is_real(v) or not 0.0 <= v <= 1.0):
+        fixed = self.thick_cloud_fixed_cover
+        if fixed is not None and (not _is_real(fixed) or not 0.0 <= fixed <= 1.0):
             raise ValueError(
-                f"Synthetic parameter thick_cloud_fixed_cover must be None or in [0, 1], got {v!r}"
+                f"Synthetic parameter thick_cloud_fixed_cover must be None or in [0, 1], got {fixed!r}"
             )
         ab = self.thick_cloud_cover_beta
         if (not isinstance(ab, (list, tuple)) or len(ab) != 2
@@ -1049,10 +1046,13 @@ def _thick_clouds(
     if p.thick_clouds == "off":
         return None
     draw = rng.random()
-    drawn_cover = rng.beta(*p.thick_cloud_cover_beta)
-    height = rng.uniform(*p.cloud_height_m)
-    if p.thick_clouds == "fixed":
-        cover = float(p.thick_cloud_fixed_cover)  # type: ignore[arg-type]
+    beta_a, beta_b = p.thick_cloud_cover_beta  # validated: two values
+    drawn_cover = rng.beta(beta_a, beta_b)
+    lowest, highest = p.cloud_height_m
+    height = rng.uniform(lowest, highest)
+    fixed = p.thick_cloud_fixed_cover
+    if fixed is not None:  # p.thick_clouds == "fixed"
+        cover = float(fixed)
     else:
         cover = float(drawn_cover) if draw < p.thick_cloud_prob else 0.0
     if cover <= 0.0:
@@ -1534,7 +1534,7 @@ def make_synthetic(
             "s1_lc_from": None if source is None else str(source[0]),
         },
         "biomes": dict(sorted(biomes.items())),
-        "class_frequencies": {c: round(float(f), 5) for c, f in zip(_CLASSES, class_freq)},
+        "class_frequencies": {c: round(float(f), 5) for c, f in zip(_CLASSES, class_freq, strict=True)},
         "igbp_frequencies": {str(k): round(float(igbp_freq[k]), 5) for k in range(1, 18)},
         "elapsed_seconds": round(time.perf_counter() - t0, 3),
         "paths": {"root": str(root), "season": str(season_dir), "marker": str(marker),

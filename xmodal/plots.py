@@ -190,9 +190,9 @@ def claims_figure(verdicts: pd.DataFrame, source: str | None = None) -> Figure:
                 ax.hlines(y[sel], df["low"][sel], df["high"][sel], color=color, lw=2)
         sns.scatterplot(x=df["estimate"], y=y, hue=df["verdict"], palette=VERDICT_COLORS, ax=ax, s=40,
                         zorder=3, edgecolor="black", linewidth=0.5)
-        for i, row in df.iterrows():
-            if row["kind"] == "noninferior":
-                ax.plot([row["null"]] * 2, [i - 0.35, i + 0.35], "k--", lw=1)
+        for i, (kind, null) in enumerate(zip(df["kind"], df["null"], strict=True)):
+            if kind == "noninferior":
+                ax.plot([float(null)] * 2, [i - 0.35, i + 0.35], "k--", lw=1)
         ax.set_yticks(y, df["claim"], fontsize=7)
         ax.invert_yaxis()
         ax.legend(title="verdict", fontsize=7, title_fontsize=7, loc="lower right")

@@ -119,12 +119,16 @@ class PatchDataset(Protocol):
 
     Items are ``(x [C, H, W], y [n_classes])`` (soft label); an optional
     ``__getitems__`` returns a whole batch at once. Optional attributes are read
-    when present: ``stats`` (normalisation) and ``skipped`` (patches left out).
+    when present: ``stats`` (normalisation) and ``skipped_patches`` (patches left out).
     """
 
     @property
     def ids(self) -> Sequence[str]:
         """Patch ids, one per item."""
+
+    @property
+    def labels(self) -> np.ndarray:
+        """Soft labels ``[N, C]``, one row per item."""
 
     @property
     def n_classes(self) -> int:

@@ -618,7 +618,9 @@ def claims_summary(verdicts: pd.DataFrame, source: str | None = None,
     seeds = (f"{int(n_seeds.min())}" if n_seeds.min() == n_seeds.max() else f"{int(n_seeds.min())}-"
              f"{int(n_seeds.max())}") if len(n_seeds) else "0"
     tested = len(verdicts) - len(single) - len(missing)
-    lines = [f"Of {len(verdicts)} claims checked" + (f" on {source}" if source else "") + f" ({seeds} seed{'' if seeds == '1' else 's'} each), "
+    plural = "" if seeds == "1" else "s"
+    where = f" on {source}" if source else ""
+    lines = [f"Of {len(verdicts)} claims checked{where} ({seeds} seed{plural} each), "
              f"**{len(holds)} hold**, **{len(fails)} do not hold** and {len(unsure)} are inconclusive"
              + (f"; {len(single)} rest on one seed" if single else "")
              + (f"; {len(missing)} could not be measured" if missing else "") + ". "

@@ -78,6 +78,7 @@ from xmodal.analysis.stats import (
     row_intersection,
 )
 from xmodal.config import METHODS
+from xmodal.data.clouds import CLOUD_FREE_SENSOR, CLOUDED_SENSOR
 from xmodal.metrics import f1_scores, homogeneity
 from xmodal.rundir import Predictions, Result, RunDir, align_ids, iter_results, read_json
 
@@ -128,8 +129,8 @@ FALLBACK_THRESHOLD: Final[float] = 0.3
 #: Methods evaluated by default (those a study has of them): the paper's Baseline, C and C+T+M.
 DEFAULT_METHODS: Final[tuple[str, ...]] = ("baseline", "C", "C+T+M")
 #: The sensor the clouds hide, and the one the fallback turns to.
-OPTICAL: Final[str] = "s2"
-RADAR: Final[str] = "s1"
+OPTICAL: Final[str] = CLOUDED_SENSOR
+RADAR: Final[str] = CLOUD_FREE_SENSOR
 #: Name of the "model" made of every single-sensor Baseline of a seed (two separate networks).
 BASELINE_MODEL: Final[str] = "Baseline"
 #: The ``system`` of the fallback policy's rows (the others are sensor names).

@@ -47,6 +47,7 @@ from typing import Any
 
 import numpy as np
 
+from xmodal.data.normalize import DISPLAY_COMPOSITES, MODALITIES
 from xmodal.rundir import RunDir
 from xmodal.rundir import find_runs as find_run_dirs
 
@@ -86,8 +87,7 @@ MENU_FIRST = ("method", "modalities", "n_train", "seed")
 CACHE_PREFIX = "explorer-umap-"
 #: Thumbnail views: the file a view is read from, the bands it shows and its caption.
 VIEWS: dict[str, dict[str, str]] = {
-    "s1": {"sensor": "s1", "caption": "S1 false colour: VV, VH, VV−VH"},
-    "s2": {"sensor": "s2", "caption": "S2 true colour: B04, B03, B02"},
+    sensor: {"sensor": sensor, "caption": caption} for sensor, (caption, _) in DISPLAY_COMPOSITES.items()
 }
 #: Colours of "prediction right" (Okabe-Ito blue and orange, readable for colour-blind eyes).
 RIGHT_COLOURS = {"right": "#0072b2", "wrong": "#e69f00"}
@@ -313,7 +313,7 @@ def group_models(runs: Sequence[RunRecord]) -> list[Model]:
         config = dict(rs[0].config)
         if len(rs) > 1:
             mods = [m for r in rs for m in r.config["modalities"]]
-            order = {"s1": 0, "s2": 1}
+            order = {m: i for i, m in enumerate(MODALITIES)}
             rs = sorted(rs, key=lambda r: (order.get(r.config["modalities"][0], 9), r.config["modalities"][0]))
             config["modalities"] = sorted(mods, key=lambda m: (order.get(m, 9), m))
         models.append(Model(runs=list(rs), config=config))

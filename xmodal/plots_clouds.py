@@ -19,6 +19,7 @@ import pandas as pd
 
 from xmodal.analysis.stats import CONFIDENCE, paired_difference
 from xmodal.cloudy import BASELINE_MODEL, FALLBACK, OPTICAL, RADAR, summarize
+from xmodal.data.normalize import MODALITIES
 
 __all__ = [
     "SYSTEM_COLORS",
@@ -38,8 +39,8 @@ __all__ = [
 ]
 
 #: Colour of each system: the radar, the optical sensor, the fallback between them, RGB.
-SYSTEM_COLORS: Final[dict[str, str]] = {RADAR: "#1f77b4", OPTICAL: "#d62728", FALLBACK: "#7b3294", "rgb": "#2ca02c"}
-_SENSOR_NAMES: Final[dict[str, str]] = {RADAR: "S1", OPTICAL: "S2", "rgb": "RGB", "s2all": "S2 (13 bands)"}
+SYSTEM_COLORS: Final[dict[str, str]] = {**{m: spec.color for m, spec in MODALITIES.items()}, FALLBACK: "#7b3294"}
+_SENSOR_NAMES: Final[dict[str, str]] = {m: spec.label for m, spec in MODALITIES.items()}
 _METRIC_NAMES: Final[dict[str, str]] = {
     "macro": "macro F1", "weighted": "weighted F1", "homogeneity": "homogeneity s (eq. 5) between S1 and S2 answers",
     "consistency": "agreement with the clear-sky answer", "top_change": "share of patches whose dominant class changed",
@@ -50,7 +51,7 @@ _METRIC_NAMES: Final[dict[str, str]] = {
 
 def _sensor_rank(name: Any) -> tuple[int, str]:
     """Display order of sensors (S1, S2, then the others), by key or display name."""
-    order = [RADAR, OPTICAL, "rgb", "s2all"]
+    order = [RADAR, OPTICAL, *(m for m in MODALITIES if m not in (RADAR, OPTICAL))]
     names = [_SENSOR_NAMES[k] for k in order]
     key = str(name)
     return (order.index(key) if key in order else names.index(key) if key in names else len(order), key)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from xmodal.data.normalize import MODALITIES
+from xmodal.data.normalize import DISPLAY_COMPOSITES, MODALITIES, composite_channels
 from xmodal.metrics import F1_THRESHOLD
 from xmodal.rundir import Result
 
@@ -133,20 +133,20 @@ def _stretch(img: np.ndarray, lo: float = 2, hi: float = 98) -> np.ndarray:
 def display_rgb(x: np.ndarray, band_names: Sequence[str], modality: str) -> np.ndarray:
     """A displayable [H, W, 3] image of one patch ([C, H, W], any normalisation).
 
-    S1 becomes the common false colour (VV, VH, VV - VH); optical modalities
-    true colour (B04, B03, B02); each channel is stretched between its 2nd and
-    98th percentile.
+    The sensor file's composite of :data:`xmodal.data.normalize.DISPLAY_COMPOSITES`
+    (S1 false colour VV, VH, VV - VH; optical modalities true colour B04, B03, B02),
+    each channel stretched between its 2nd and 98th percentile. An unknown modality
+    with the two S1 bands is shown as S1.
     """
     x = np.asarray(x, dtype=np.float32)
     names = [str(b).upper() for b in band_names]
-    if modality == "s1" or (len(names) == 2 and "VV" in names):
-        vv = x[names.index("VV")] if "VV" in names else x[0]
-        vh = x[names.index("VH")] if "VH" in names else x[-1]
-        rgb = np.stack([vv, vh, vv - vh], axis=-1)
-    else:
-        idx = [names.index(b) if b in names else min(i, len(names) - 1)
-               for i, b in enumerate(("B04", "B03", "B02"))]
-        rgb = np.stack([x[i] for i in idx], axis=-1)
+    spec = MODALITIES.get(modality)
+    if spec is not None:
+        sensor = spec.sensor
+    else:  # the first composite whose bands the patch has (the last one otherwise)
+        sensor = next((s for s, (_, channels) in DISPLAY_COMPOSITES.items()
+                       if all(c.split("-")[0] in names for c in channels)), list(DISPLAY_COMPOSITES)[-1])
+    rgb = composite_channels(x, names, sensor)
     return _stretch(rgb)
 
 

@@ -472,9 +472,11 @@ def check_data(points: Sequence[StudyPoint], *, hint: str = "") -> dict[tuple[An
             raise RootError(f"The data root {root} {what}" + (f"; {hint}" if hint else ""))
         summary = _fingerprints(group[:1])[key]
         if summary.n_unpaired and any(p.config.bad_patch == "raise" for p in group):
+            from xmodal.data.layout import SENSORS
+
             raise RootError(
                 f"{root}: {summary.n_unpaired} patch(es) of season {summary.season} lack a partner file "
-                f"(S1 {summary.counts.get('s1')}, S2 {summary.counts.get('s2')}, LC {summary.counts.get('lc')} files; "
+                f"({', '.join(f'{s.upper()} {summary.counts.get(s)}' for s in SENSORS)} files; "
                 f"e.g. {', '.join(summary.unpaired)}); restore them, or set bad_patch: skip to leave them out"
             )
         for p in group:

@@ -77,6 +77,8 @@ from .layout import CLOUD_MASK, PatchKey, mask_path, parse_mask_filename, patch_
 
 __all__ = [
     "CLEAR",
+    "CLOUDED_SENSOR",
+    "CLOUD_FREE_SENSOR",
     "CLOUD",
     "CLOUDY_CODES",
     "COVER_COLUMNS",
@@ -98,6 +100,11 @@ __all__ = [
     "write_cover_csv",
     "write_cover_list",
 ]
+
+#: The sensor that clouds hide (optical, Sentinel-2) and the one that sees through them
+#: (radar, Sentinel-1): what a fallback policy turns to.
+CLOUDED_SENSOR: Final[str] = "s2"
+CLOUD_FREE_SENSOR: Final[str] = "s1"
 
 #: Mask code of a clear pixel.
 CLEAR: Final[int] = 0

@@ -25,6 +25,7 @@ training split of the root at hand (never on the test split).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -114,6 +115,32 @@ MODALITIES: Final[dict[str, ModalitySpec]] = {
                           (_TRUE_COLOUR, _FALSE_COLOUR)),
     "rgb": ModalitySpec("rgb", "s2", ("B04", "B03", "B02"), "RGB", "RGB", "#2ca02c", (_TRUE_COLOUR,)),
 }
+
+
+#: The colour composite that shows a patch of each sensor file at a glance: its caption and
+#: the three channels (a band, or ``"A-B"`` for the difference of two bands): S1 as the common
+#: false colour (VV, VH, VV - VH), S2 as true colour.
+DISPLAY_COMPOSITES: Final[dict[str, tuple[str, tuple[str, str, str]]]] = {
+    "s1": ("S1 false colour: VV, VH, VV−VH", ("VV", "VH", "VV-VH")),
+    "s2": ("S2 true colour: B04, B03, B02", ("B04", "B03", "B02")),
+}
+
+
+def composite_channels(x: np.ndarray, band_names: Sequence[str], sensor: str) -> np.ndarray:
+    """The ``[H, W, 3]`` channels of :data:`DISPLAY_COMPOSITES` for ``x`` ``[C, H, W]`` (not stretched).
+
+    A band missing from ``band_names`` falls back to the nearest available one, so a
+    modality with fewer bands (e.g. ``rgb``) still shows.
+    """
+    names = [str(b).upper() for b in band_names]
+
+    def band(name: str, position: int) -> np.ndarray:
+        if "-" in name:
+            a, b = name.split("-")
+            return band(a, position) - band(b, position)
+        return x[names.index(name)] if name in names else x[min(position, len(names) - 1)]
+
+    return np.stack([band(c, i) for i, c in enumerate(DISPLAY_COMPOSITES[sensor][1])], axis=-1)
 
 
 def modality_spec(name: str) -> ModalitySpec:

@@ -9,6 +9,15 @@ hash (:meth:`ExperimentConfig.hash`) names the run's directory.
 Names follow the paper: ``alpha`` and ``beta`` weight the triplet and the
 classification loss (eq. 4), ``lam`` and ``mu`` are the negative-pair weight
 and margin of the triplet loss (eq. 3).
+
+How the modality loss ``M`` hides the sensor is ``alignment`` (:data:`xmodal.losses.ALIGNMENTS`):
+``"reversal"``, the paper's ``- L_M`` of eq. (4) through a gradient reversal layer (Ganin &
+Lempitsky 2015), is the default; the others are named ablations: ``"confusion"``, the encoders
+push the modality classifier towards uniform outputs (Tzeng et al. 2015, ICCV); ``"coral"``,
+Deep CORAL on the sensors' latent covariances (Sun & Saenko 2016); ``"mmd"``, a multi-kernel
+maximum mean discrepancy (Gretton et al. 2012, JMLR; Long et al. 2015). ``grl_weight`` and
+``grl_schedule`` are the weight and schedule of whichever alignment is used; methods without
+``M`` ignore all three.
 """
 
 from __future__ import annotations
@@ -19,6 +28,8 @@ import json
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar, get_type_hints
+
+from xmodal.losses import ALIGNMENTS
 
 __all__ = ["ConfigError", "ExperimentConfig", "METHODS", "METHOD_LOSSES"]
 
@@ -39,6 +50,7 @@ _CHOICES: dict[str, tuple[Any, ...]] = {
     "split": ("random", "scene", "official"),
     "backbone": ("resnet18", "resnet34", "resnet50"),
     "grl_schedule": ("constant", "acmr"),
+    "alignment": ALIGNMENTS,
     "optimizer": ("adam", "adamw", "sgd"),
     "device": ("auto", "cpu", "cuda"),
     "precision": ("fp32", "bf16", "fp16"),
@@ -90,8 +102,9 @@ class ExperimentConfig:
     beta: float = 1.0  # weight of the classification loss L_C
     lam: float = 1.0  # lambda: weight of the negative term in L_T
     mu: float = 1.0  # margin of the negative term in L_T
-    grl_weight: float = 1.0  # final weight of the gradient reversal
-    grl_schedule: str = "acmr"  # constant | acmr (2/(1+exp(-10p))-1 over training progress p)
+    grl_weight: float = 1.0  # final weight w of the alignment (the gradient reversal's, or the `alignment` term's)
+    grl_schedule: str = "acmr"  # schedule of w: constant | acmr (2/(1+exp(-10p))-1 over training progress p)
+    alignment: str = "reversal"  # how M hides the sensor: reversal (the paper's GRL) | confusion | coral | mmd
     positive_threshold: float = 0.5  # histogram intersection >= this: "similar" class content
     negative_threshold: float = 0.1  # histogram intersection <= this: "different" class content
     triplet_normalize: bool = True  # eq. 3 distances between unit-length latents (False: raw vectors)

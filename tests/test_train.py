@@ -20,9 +20,9 @@ import torch
 
 from xmodal.atomic import DiskFullError
 from xmodal.config import ConfigError, ExperimentConfig
+from xmodal.losses import ALIGNMENTS
 from xmodal.metrics import f1_scores
 from xmodal.rundir import Result, RunDir
-from xmodal.losses import ALIGNMENTS
 from xmodal.train import (
     LossRecord,
     ResumeError,

@@ -587,11 +587,25 @@ def test_adversary_episodes_count_the_flipped_epochs_and_read_the_probe() -> Non
     assert e.loc["C+M", "epochs"] == 6 and e.loc["C+M", "flipped"] == 2  # epoch 3: above ln 2 but accuracy 0.7
     assert (e.loc["C+M", "worst_seed"], e.loc["C+M", "worst_epoch"]) == (1, 2)
     assert e.loc["C+M", "worst_L_M"] == pytest.approx(1.7) and e.loc["C+M", "probe_min"] == 1.0
-    assert e.loc["C+T+M", "flipped"] == 1 and not e.loc["C+T+M", "probe_recorded"]
+    assert e.loc["C+T+M", "flipped"] == 1 and not e.loc["C+T+M", "probe_recorded"]  # 0.9 >= ln 2 + 0.1
+    assert e.loc["C+M", "alignment"] == "reversal"
     text = tables.adversary_text(tables.adversary_final(pd.concat([pd.DataFrame(rows), old])), e.reset_index())
     cm = text.split("**C+M**")[1].split("\n")[0]
-    assert "In 2 of its 6 epochs (all seeds) L_M was above ln M and the classifier's training accuracy below chance" \
-        in cm and "seed 1, epoch 2, L_M = 1.70, training accuracy 0.03, probe 1.00" in cm
+    assert ("2 of its 6 epochs (all seeds) had L_M above ln M and the classifier's training accuracy 0.1 or more "
+            "below chance (largest: seed 1, epoch 2, L_M = 1.70, training accuracy 0.03, probe 1.00)") in cm
     assert "the flipping failure of gradient reversal" in cm
+    confusion = tables.adversary_episodes(curves.assign(alignment="confusion"))
+    text = tables.adversary_text(tables.adversary_final(pd.concat([pd.DataFrame(rows), old])), confusion)
+    assert "flipping" not in text  # only gradient reversal flips: the others are not told they did
     assert "was not recorded (runs older than the per-epoch probe)" in text.split("**C+T+M**")[1]
     assert len(tables.adversary_episodes(curves.iloc[:0])) == 0
+
+
+def test_label_settings_keeps_the_settings_of_a_method_apart() -> None:
+    m = pd.concat([_measures({"C+T+M": [1.0, 0.9, 0.8], "C": [1.0, 1.0, 1.0]}),
+                   _measures({"C+T+M": [0.6, 0.5, 0.55]}).assign(grl_weight=5.0)], ignore_index=True)
+    labelled = tables.label_settings(m)
+    assert set(labelled["method"]) == {"C", "C+T+M (α=1, w=1, 150 steps)", "C+T+M (α=1, w=5, 150 steps)"}
+    assert len(tables.latent_summary(labelled)["method"].unique()) == 3
+    same = _measures({"C+T+M": [1.0, 0.9, 0.8]})
+    assert tables.label_settings(same)["method"].tolist() == ["C+T+M"] * 3  # one setting: its own name

@@ -291,7 +291,7 @@ def test_adversary_figure_says_what_was_not_recorded() -> None:
     fig = adversary_figure(pd.DataFrame(rows), source="src")
     assert len(fig.axes) == 3
     lm, acc, probe = fig.axes
-    assert {t.get_text() for t in lm.get_legend().get_texts()} == {"C+M", "C+T+M"}
+    assert {t.get_text() for t in fig.legends[0].get_texts()} == {"C+M", "C+T+M"}
     assert any(len(line.get_ydata()) and line.get_ydata()[0] == pytest.approx(math.log(2)) for line in lm.lines)
     assert any("not recorded for C+T+M" in t.get_text() for t in probe.texts)
     empty = adversary_figure(pd.DataFrame(rows[:0], columns=list(rows[0])))

@@ -291,5 +291,6 @@ def test_latent_loaders_on_a_tiny_trained_study(tmp_path: Path, synthetic_root: 
     history = load_histories(df)
     assert len(history) == 2 * TINY_BASE["epochs"] and set(history["n_sensors"]) == {2}
     assert history["probe_accuracy"].between(0, 1).all() and history["modality_accuracy"].between(0, 1).all()
+    assert (history["grl_weight"] == 1.0).all() and history["w"].between(0, 1).all()  # the config's, the epoch's
     conf = history[history["method"] == "C+T+M (confusion)"]
     assert (conf["L_align"] >= 0.69).all() and history[history["method"] == "C+M"]["L_align"].isna().all()

@@ -640,15 +640,20 @@ def _forest_panels(tidy: pd.DataFrame, y: str, hue: str, title: str) -> Figure:
     return fig
 
 
+def _seeds_phrase(summary: pd.DataFrame) -> str:
+    """``"3 seeds"``, ``"1 seed"``, ``"2/3 seeds"`` from a summary's ``n`` column."""
+    n = sorted({int(v) for v in summary["n"] if v})
+    return f"{'/'.join(map(str, n)) or 'no'} seed{'' if n == [1] else 's'}"
+
+
 def latent_measures_figure(summary: pd.DataFrame, source: str | None = None) -> Figure:
     """:func:`xmodal.analysis.tables.latent_summary` drawn: a panel per measure, a row per method.
 
     Dots are means over seeds, bars their 95% t-intervals, dashed lines the chance levels.
     """
     df = summary.assign(method=[method_label(str(m)) for m in summary["method"]])
-    n = sorted({int(v) for v in df["n"] if v})
     return _forest_panels(df, "method", "method",
-                          f"The latent space per method (dots: mean over {'/'.join(map(str, n)) or 'no'} seeds, "
+                          f"The latent space per method (dots: mean over {_seeds_phrase(df)}, "
                           "bars: 95% t-interval)" + (f"\n{source}" if source else ""))
 
 
@@ -659,10 +664,9 @@ def tradeoff_figure(summary: pd.DataFrame, source: str | None = None) -> Figure:
     t-intervals, dashed lines the chance levels.
     """
     df = summary.assign(method=[method_label(str(m)) for m in summary["method"]])
-    n = sorted({int(v) for v in df["n"] if v})
     return _forest_panels(df, "setting", "method",
                           f"Accuracy and the latent space per setting (α: triplet weight, w: alignment weight; "
-                          f"dots: mean over {'/'.join(map(str, n)) or 'no'} seeds, bars: 95% t-interval)"
+                          f"dots: mean over {_seeds_phrase(df)}, bars: 95% t-interval)"
                           + (f"\n{source}" if source else ""))
 
 
@@ -707,12 +711,14 @@ def adversary_figure(curves: pd.DataFrame, source: str | None = None) -> Figure:
             ax.set_title(label, fontsize=8)
             ax.set_xlabel("epoch")
             ax.set_ylabel("")
-            if ax.get_legend() is not None:
-                ax.get_legend().set_title("")
-                plt.setp(ax.get_legend().get_texts(), fontsize=7)
+            legend = ax.get_legend()
+            if legend is not None:  # one legend for the figure, below the panels
+                fig.legend(legend.legend_handles, [t.get_text() for t in legend.get_texts()], loc="lower center",
+                           ncol=min(len(order), 5), fontsize=7)
+                legend.remove()
         fig.suptitle("The modality classifier and a fresh probe during training (line: mean over seeds, band: "
                      "range over seeds)" + (f"\n{source}" if source else ""), fontsize=9)
-        fig.tight_layout()
+        fig.tight_layout(rect=(0, 0.08 if fig.legends else 0, 1, 1))
     return fig
 
 

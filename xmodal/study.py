@@ -1043,9 +1043,9 @@ def load_histories(results: pd.DataFrame | str | os.PathLike[str]) -> pd.DataFra
 
     Returns:
         :data:`LATENT_KEY_COLUMNS`, ``n_sensors``, ``epoch`` and every key the runs' histories
-        hold (``L_C``, ``L_M``, ``L_T``, ``loss``, ``grl_weight``, ``modality_accuracy``,
-        ``probe_accuracy``, ...). A key a run did not record (runs older than it) is missing
-        (NaN) in its rows.
+        hold (``L_C``, ``L_M``, ``L_T``, ``loss``, ``modality_accuracy``, ``probe_accuracy``, ...),
+        the epoch's ``grl_weight`` (the scheduled weight at its last step) as ``w``: ``grl_weight``
+        is the config's. A key a run did not record (runs older than it) is missing (NaN) in its rows.
     """
     import pandas as pd
 
@@ -1053,7 +1053,8 @@ def load_histories(results: pd.DataFrame | str | os.PathLike[str]) -> pd.DataFra
     for row, res in _multi_sensor_runs(_results_table(results)):
         keys = {**_run_keys(row, res), "n_sensors": len(res.modalities)}
         for i, entry in enumerate(res.history):
-            rows.append({**keys, "epoch": i + 1, **{k: v for k, v in entry.items() if k != "epoch"}})
+            epoch = {("w" if k == "grl_weight" else k): v for k, v in entry.items() if k != "epoch"}
+            rows.append({**keys, "epoch": i + 1, **epoch})
     df = pd.DataFrame(rows)
     for col in (*LATENT_KEY_COLUMNS, "n_sensors", "epoch"):
         if col not in df.columns:

@@ -46,6 +46,7 @@ __all__ = [
     "VERDICTS",
     "ADVERSARY_QUANTITIES",
     "EPISODE_COLUMNS",
+    "FLIP_MARGIN",
     "NOT_RECORDED",
     "SUMMARY_COLUMNS",
     "TRADEOFF_KEYS",
@@ -68,6 +69,7 @@ __all__ = [
     "homogeneity_context_table",
     "homogeneity_table",
     "latent_embedding",
+    "label_settings",
     "latent_mixing",
     "latent_contrasts",
     "latent_measure_specs",
@@ -1110,11 +1112,11 @@ def adversary_curves(history: pd.DataFrame, methods: Sequence[str] | None = None
         methods: the methods to keep (default: all, in the paper's order).
 
     Returns:
-        method, seed, run_dir, epoch, quantity (a key of :data:`ADVERSARY_QUANTITIES`), label,
-        value, chance (``ln M`` for ``L_M``, ``1 / M`` for the accuracies, ``M`` the run's sensors).
-        Quantities a run did not record have no rows.
+        method, alignment (``None`` without ``M``), seed, run_dir, epoch, quantity (a key of
+        :data:`ADVERSARY_QUANTITIES`), label, value, chance (``ln M`` for ``L_M``, ``1 / M`` for
+        the accuracies, ``M`` the run's sensors). Quantities a run did not record have no rows.
     """
-    cols = ["method", "seed", "run_dir", "epoch", "quantity", "label", "value", "chance"]
+    cols = ["method", "alignment", "seed", "run_dir", "epoch", "quantity", "label", "value", "chance"]
     if len(history) == 0:
         return pd.DataFrame(columns=cols)
     df = history if methods is None else history[history["method"].isin(list(methods))]
@@ -1124,8 +1126,9 @@ def adversary_curves(history: pd.DataFrame, methods: Sequence[str] | None = None
         if q not in df.columns:
             continue
         chance = np.log(n_sensors) if q == "L_M" else 1.0 / n_sensors
-        part = pd.DataFrame({"method": df["method"], "seed": df["seed"], "run_dir": df["run_dir"],
-                             "epoch": df["epoch"], "quantity": q, "label": label,
+        alignment = df["alignment"] if "alignment" in df.columns else None
+        part = pd.DataFrame({"method": df["method"], "alignment": alignment, "seed": df["seed"],
+                             "run_dir": df["run_dir"], "epoch": df["epoch"], "quantity": q, "label": label,
                              "value": pd.to_numeric(df[q], errors="coerce"), "chance": chance})
         frames.append(part.dropna(subset=["value"]))
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
@@ -1158,9 +1161,12 @@ def adversary_final(history: pd.DataFrame, methods: Sequence[str] | None = None,
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
 
 
+#: How far below chance the modality classifier's training accuracy must be (or, where it was not
+#: recorded, how far above ``ln M`` its loss) for an epoch to count as *confidently wrong*.
+FLIP_MARGIN: float = 0.1
 #: Columns of :func:`adversary_episodes`.
 EPISODE_COLUMNS: tuple[str, ...] = (
-    "method", "epochs", "flipped", "accuracy_recorded", "probe_recorded", "probe_min", "probe_max",
+    "method", "alignment", "epochs", "flipped", "accuracy_recorded", "probe_recorded", "probe_min", "probe_max",
     "worst_seed", "worst_epoch", "worst_L_M", "worst_accuracy", "worst_probe",
 )
 
@@ -1168,10 +1174,11 @@ EPISODE_COLUMNS: tuple[str, ...] = (
 def adversary_episodes(curves: pd.DataFrame) -> pd.DataFrame:
     """The epochs in which the modality classifier was *confidently wrong*, per method.
 
-    An epoch (of one run) counts as *flipped* when its mean ``L_M`` is above ``ln M`` and,
-    where recorded, the classifier's training accuracy is below chance: it does worse than
-    guessing because it names the sensors the wrong way round. Whether the sensor was
-    hidden meanwhile is what the probe of the same epoch says.
+    An epoch (of one run) counts as *flipped* when its mean ``L_M`` is above ``ln M`` and the
+    classifier's training accuracy at least :data:`FLIP_MARGIN` below chance (where the accuracy
+    was not recorded: ``L_M`` at least :data:`FLIP_MARGIN` above ``ln M``): it does worse than
+    guessing because it names the sensors the wrong way round. Whether the sensor was hidden
+    meanwhile is what the probe of the same epoch says.
 
     Args:
         curves: :func:`adversary_curves`.
@@ -1193,15 +1200,17 @@ def adversary_episodes(curves: pd.DataFrame) -> pd.DataFrame:
         w = w[w["L_M"].notna()]
         has_acc = "modality_accuracy" in w.columns and bool(w["modality_accuracy"].notna().any())
         has_probe = "probe_accuracy" in w.columns and bool(w["probe_accuracy"].notna().any())
-        flip = w["L_M"] > chance["L_M"]
         if has_acc:
-            flip &= w["modality_accuracy"] < chance["modality_accuracy"]
+            flip = (w["L_M"] > chance["L_M"]) & (w["modality_accuracy"] <= chance["modality_accuracy"] - FLIP_MARGIN)
+        else:
+            flip = w["L_M"] >= chance["L_M"] + FLIP_MARGIN
         f = w[flip].sort_values("L_M")
-        row: dict[str, Any] = {"method": method, "epochs": len(w), "flipped": int(flip.sum()),
+        row: dict[str, Any] = {"method": method, "alignment": _alignment_value(sub),
+                               "epochs": len(w), "flipped": int(flip.sum()),
                                "accuracy_recorded": has_acc, "probe_recorded": has_probe}
         if len(f):
             worst = f.iloc[-1]
-            row.update({"worst_seed": worst["seed"], "worst_epoch": int(worst["epoch"]), "worst_L_M": worst["L_M"],
+            row.update({"worst_seed": int(worst["seed"]), "worst_epoch": int(worst["epoch"]), "worst_L_M": worst["L_M"],
                         "worst_accuracy": worst["modality_accuracy"] if has_acc else math.nan,
                         "worst_probe": worst["probe_accuracy"] if has_probe else math.nan})
             if has_probe:
@@ -1212,19 +1221,20 @@ def adversary_episodes(curves: pd.DataFrame) -> pd.DataFrame:
 
 def _episode_text(e: Mapping[str, Any]) -> str:
     """One method's flipped epochs in words (see :func:`adversary_episodes`)."""
+    epochs = f"{e['epochs']} epoch{'' if e['epochs'] == 1 else 's'} (all seeds)"
+    what = (f"L_M above ln M and the classifier's training accuracy {FLIP_MARGIN:g} or more below chance"
+            if e["accuracy_recorded"] else f"L_M {FLIP_MARGIN:g} or more above ln M")
     if not e["flipped"]:
-        return (f"In none of its {e['epochs']} epochs (all seeds) was L_M above ln M"
-                + (" with the classifier below chance" if e["accuracy_recorded"] else "") + ".")
-    worst = (f"largest: seed {e['worst_seed']}, epoch {e['worst_epoch']}, L_M = {e['worst_L_M']:.2f}"
+        return f"Its one epoch did not have {what}." if e["epochs"] == 1 else f"None of its {epochs} had {what}."
+    worst = (f"largest: seed {int(e['worst_seed'])}, epoch {int(e['worst_epoch'])}, L_M = {e['worst_L_M']:.2f}"
              + (f", training accuracy {e['worst_accuracy']:.2f}" if e["accuracy_recorded"] else "")
              + (f", probe {e['worst_probe']:.2f}" if e["probe_recorded"] else ""))
-    text = (f"In {e['flipped']} of its {e['epochs']} epochs (all seeds) L_M was above ln M"
-            + (" and the classifier's training accuracy below chance" if e["accuracy_recorded"] else "")
-            + f" ({worst}).")
+    text = f"{e['flipped']} of its {epochs} had {what} ({worst})."
+    reversal = e.get("alignment") == "reversal"
     if e["probe_recorded"] and e["probe_min"] > 0.9:
-        text += (f" In those epochs the probe on test latents scored {e['probe_min']:.2f}–{e['probe_max']:.2f}: "
-                 "the encoders made the adversary confidently wrong without hiding the sensor, the flipping "
-                 "failure of gradient reversal.")
+        text += f" In those epochs the probe on test latents scored {e['probe_min']:.2f}–{e['probe_max']:.2f}"
+        text += (": the encoders made the adversary confidently wrong without hiding the sensor, the flipping "
+                 "failure of gradient reversal." if reversal else ".")
     elif e["probe_recorded"]:
         text += f" In those epochs the probe on test latents scored {e['probe_min']:.2f}–{e['probe_max']:.2f}."
     else:
@@ -1279,10 +1289,11 @@ def adversary_text(final: pd.DataFrame, episodes: pd.DataFrame | None = None, so
             parts.append(f"the per-epoch probe {NOT_RECORDED} (runs older than it; the final latents' probe "
                          "is in the measures table)")
         line = f"- **{method_label(str(method))}**: " + "; ".join(parts) + "."
-        if flipped and probe_side == "above":
+        reversal = _alignment_value(sub) == "reversal"
+        if flipped and probe_side == "above" and reversal:
             line += (" This is the flipping failure: the encoders raised the adversary's loss by making it "
                      "confidently wrong, not by hiding the sensor.")
-        elif flipped:
+        elif flipped and reversal:
             line += (" The adversary is beaten; whether the sensor is hidden or merely flipped needs the probe "
                      "(see the measures table).")
         if method in by_method:
@@ -1292,13 +1303,32 @@ def adversary_text(final: pd.DataFrame, episodes: pd.DataFrame | None = None, so
 
 
 # ----------------------------------------------------------------------------- the sensitivity study
-def _setting_label(row: Mapping[str, Any]) -> str:
+def _setting_label(row: Mapping[Any, Any]) -> str:
     steps = row.get("steps")
     parts = [f"α={float(row['alpha']):g}" if row.get("alpha") is not None else "α=?",
              f"w={float(row['grl_weight']):g}" if row.get("grl_weight") is not None else "w=?"]
     if steps is not None and steps == steps:
         parts.append(f"{int(steps)} steps")
     return ", ".join(parts)
+
+
+def label_settings(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with a method's name extended by its setting where the method ran with several.
+
+    A study that varies ``alpha``, ``grl_weight`` or the number of optimisation ``steps`` (the
+    ``latent`` profile) would otherwise pool different settings under one method: its C+T+M runs
+    become e.g. ``"C+T+M (α=1, w=5, 150 steps)"``. A method run with one setting keeps its name.
+
+    Args:
+        table: :func:`xmodal.study.load_latent_measures` or :func:`xmodal.study.load_histories`.
+    """
+    keys = [k for k in TRADEOFF_KEYS[2:] if k in table.columns]
+    if not keys or len(table) == 0:
+        return table
+    several = {m for m, sub in table.groupby("method") if len(sub[keys].astype(str).drop_duplicates()) > 1}
+    labels = [f"{r['method']} ({_setting_label(r)})" if r["method"] in several else r["method"]
+              for r in table.to_dict("records")]
+    return table.assign(method=labels)
 
 
 def tradeoff_summary(measures: pd.DataFrame, results: pd.DataFrame, *,

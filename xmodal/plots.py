@@ -605,8 +605,9 @@ def _forest_panels(tidy: pd.DataFrame, y: str, hue: str, title: str) -> Figure:
     nrows = max(1, math.ceil(len(labels) / ncols))
     dodge = 0.0 if hue == y else 0.6 / max(len(hues), 1)
     with sns.axes_style("whitegrid"), sns.plotting_context("paper"):
-        fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, (0.32 * len(rows) + 1.1) * nrows),
-                                 squeeze=False, sharey=True)
+        top, bottom = 0.5, 0.45 if dodge else 0.0  # inches for the title and for the legend
+        height = (0.32 * len(rows) + 1.2) * nrows + top + bottom
+        fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, height), squeeze=False, sharey=True)
         for ax, label in zip(axes.flat, labels, strict=False):
             sub = tidy[tidy["label"] == label].reset_index(drop=True)
             pos = np.array([rows.index(v) for v in sub[y]], dtype=float)
@@ -636,7 +637,7 @@ def _forest_panels(tidy: pd.DataFrame, y: str, hue: str, title: str) -> Figure:
             handles = [plt.Line2D([], [], marker="o", ls="", color=palette[h], markeredgecolor="black") for h in hues]
             fig.legend(handles, [str(h) for h in hues], loc="lower center", ncol=min(len(hues), 4), fontsize=8)
         fig.suptitle(title, fontsize=9)
-        fig.tight_layout(rect=(0, 0.06 if dodge else 0, 1, 0.97))
+        fig.tight_layout(rect=(0, bottom / height, 1, 1 - top / height))
     return fig
 
 

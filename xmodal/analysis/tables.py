@@ -1083,8 +1083,8 @@ def latent_text(summary: pd.DataFrame, contrasts: pd.DataFrame | None = None, so
                 parts.append("the same patch seen by the other sensor is among the top "
                              f"{SAME_PATCH_K} more often than by chance, in both directions")
             elif "above" not in sides and "unknown" not in sides:
-                parts.append(f"the same patch is not found among the top {SAME_PATCH_K} more often than by chance "
-                             "in either direction")
+                parts.append(f"no interval of finding the same patch among the top {SAME_PATCH_K} lies above "
+                             "chance, in either direction")
         if parts:
             lines.append(f"- **{method_label(str(method))}**: " + "; ".join(parts) + ".")
     if contrasts is not None and len(contrasts):

@@ -119,6 +119,18 @@ def test_latent_page_has_an_interactive_plotly_figure_with_points(book: Path) ->
 
 
 @pytest.mark.slow
+def test_latent_page_measures_every_cross_modal_method_and_the_adversary(book: Path) -> None:
+    html = _page(book, "latent")
+    text = re.sub(r"<[^>]+>", "", html)
+    for method in ("C+M", "C+T", "C+T+M", "C+T+M (confusion)"):
+        assert method in text, method
+    assert "probe accuracy" in text and "label retrieval mAP S1→S2" in text and "chance" in text
+    assert "At the last epoch." in text and "One seed per method" in text  # the tiny study has one seed
+    assert "No finished run of the" in text  # the sensitivity study has not run beside it
+    assert len(re.findall(r'<img[^>]+src="[^"]+\.png"', html)) >= 3  # measures, adversary, static UMAP
+
+
+@pytest.mark.slow
 def test_data_and_method_pages_show_the_data_and_the_code(book: Path) -> None:
     data = _page(book, "data")
     assert "synthetic" in data and "scene split" in data

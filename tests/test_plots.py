@@ -220,6 +220,85 @@ def test_static_latent_figure_has_a_row_per_colouring() -> None:
     plt.close(fig)
 
 
+def test_latent_figures_wrap_many_panels_into_rows() -> None:
+    import matplotlib.pyplot as plt
+
+    from xmodal.plots import PANELS_PER_ROW, latent_figure, latent_figure_static
+
+    emb = pd.concat([_embedding().assign(panel=f"P{i}") for i in range(PANELS_PER_ROW + 1)], ignore_index=True)
+    fig = latent_figure(emb, ["Forest", "Water"])
+    assert len(fig.layout.annotations) == PANELS_PER_ROW + 1  # a title per panel
+    assert fig.layout.height > 480 and fig.layout.xaxis4.domain == fig.layout.xaxis.domain  # second row
+    static = latent_figure_static(emb, ["Forest", "Water"])
+    assert len(static.axes) == 2 * (PANELS_PER_ROW + 1)  # unused cells removed
+    plt.close(static)
+
+
+def _tidy(groups: list[str], labels: list[str], n: int = 3) -> pd.DataFrame:
+    rows = []
+    for i, g in enumerate(groups):
+        for j, lab in enumerate(labels):
+            rows.append({"method": g, "alignment": None, "measure": lab, "label": lab, "estimate": 0.5 + 0.1 * i,
+                         "low": 0.4 + 0.1 * i, "high": 0.6 + 0.1 * i, "n": 0 if (i, j) == (0, 1) else n,
+                         "chance": 0.5 if j == 0 else math.nan})
+    return pd.DataFrame(rows)
+
+
+def test_latent_measures_figure_draws_a_panel_per_measure_and_the_chance_line() -> None:
+    import matplotlib.pyplot as plt
+
+    from xmodal.plots import latent_measures_figure
+
+    fig = latent_measures_figure(_tidy(["C", "C+T+M", "C+T+M (confusion)"], ["probe accuracy", "mAP", "mixing",
+                                                                              "recall"]), source="src")
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(axes) == 4 and axes[0].get_title().startswith("probe accuracy\n(chance 0.50")
+    assert [t.get_text() for t in axes[0].get_yticklabels()] == ["C", "C+T+M", "C+T+M (confusion)"]
+    assert any(t.get_text() == "not recorded" for t in axes[1].texts)  # C has no value there
+    assert any(line.get_linestyle() == "--" for line in axes[0].lines)  # the chance level
+    assert "src" in fig._suptitle.get_text() and "3 seeds" in fig._suptitle.get_text()
+    plt.close(fig)
+
+
+def test_tradeoff_figure_colours_the_alignments() -> None:
+    import matplotlib.pyplot as plt
+
+    from xmodal.plots import tradeoff_figure
+
+    a = _tidy(["C+T+M"], ["weighted F1 S1", "probe accuracy"]).assign(setting="α=1, w=1, 150 steps")
+    b = a.assign(method="C+T+M (confusion)")
+    c = a.assign(setting="α=1, w=5, 150 steps")
+    fig = tradeoff_figure(pd.concat([a, b, c], ignore_index=True))
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    assert [t.get_text() for t in axes[0].get_yticklabels()] == ["α=1, w=1, 150 steps", "α=1, w=5, 150 steps"]
+    assert {t.get_text() for t in fig.legends[0].get_texts()} == {"C+T+M", "C+T+M (confusion)"}
+    plt.close(fig)
+
+
+def test_adversary_figure_says_what_was_not_recorded() -> None:
+    import matplotlib.pyplot as plt
+
+    from xmodal.plots import adversary_figure
+
+    rows = []
+    for method, quantities in (("C+M", ("L_M", "modality_accuracy", "probe_accuracy")), ("C+T+M", ("L_M",))):
+        for seed in (0, 1):
+            for epoch in (1, 2, 3):
+                for q in quantities:
+                    rows.append({"method": method, "seed": seed, "run_dir": f"{method}{seed}", "epoch": epoch,
+                                 "quantity": q, "label": q, "value": 0.7 + 0.1 * epoch + 0.01 * seed,
+                                 "chance": math.log(2) if q == "L_M" else 0.5})
+    fig = adversary_figure(pd.DataFrame(rows), source="src")
+    assert len(fig.axes) == 3
+    lm, acc, probe = fig.axes
+    assert {t.get_text() for t in fig.legends[0].get_texts()} == {"C+M", "C+T+M"}
+    assert any(len(line.get_ydata()) and line.get_ydata()[0] == pytest.approx(math.log(2)) for line in lm.lines)
+    assert any("not recorded for C+T+M" in t.get_text() for t in probe.texts)
+    empty = adversary_figure(pd.DataFrame(rows[:0], columns=list(rows[0])))
+    assert all(any(t.get_text() == "not recorded" for t in ax.texts) for ax in empty.axes)
+    plt.close("all")
+
+
 def test_show_table_hides_the_index_and_formats_missing_values() -> None:
     from xmodal.plots import show_table
 

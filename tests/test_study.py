@@ -322,3 +322,64 @@ def test_quick_study_results_table(quick_runs: Path, tmp_path: Path) -> None:
     assert run_sweep("quick", data_root=quick_runs.parent.parent / "data",
                      runs_dir=quick_runs.parent, progress=False) == 0
     assert {p: p.stat().st_mtime_ns for p in quick_runs.rglob("result.json")} == stamps
+
+
+# ---------------------------------------------------------------------------
+# the alignment ablations and the latent-space loaders (issue 12)
+# ---------------------------------------------------------------------------
+def test_default_study_has_the_confusion_ablation_and_latent_profile_shares_its_data() -> None:
+    default = grid("default", data_root="/data")
+    confusion = [p for p in default if p.config.alignment == "confusion"]
+    assert [p.name for p in confusion] == [f"confusion-C+T+M-s1+s2-nall-seed{s}" for s in (0, 1, 2)]
+    assert {p.config.alignment for p in default if p not in confusion} == {"reversal"}
+    latent, spec = load_study("latent"), load_study("default")
+    assert latent["data"] == spec["data"] and latent["base"] == spec["base"] and latent["seeds"] == spec["seeds"]
+    points = grid("latent", data_root="/data")
+    assert {p.config.method for p in points} == {"C+T+M"} and {p.config.n_train for p in points} == {None}
+    settings = {(p.config.alignment, p.config.alpha, p.config.grl_weight, p.config.epochs) for p in points}
+    for alignment in ("reversal", "confusion"):
+        assert {s[1:] for s in settings if s[0] == alignment} == {
+            (1.0, 1.0, 10), (1.0, 0.1, 10), (1.0, 5.0, 10), (0.1, 1.0, 10), (5.0, 1.0, 10), (1.0, 1.0, 30)}
+
+
+def test_method_of_names_the_ablations_apart() -> None:
+    from xmodal.study import method_of
+
+    assert method_of({"method": "C+T+M"}) == "C+T+M"  # runs older than the key: the paper's reversal
+    assert method_of({"method": "C+T+M", "alignment": "reversal"}) == "C+T+M"
+    assert method_of({"method": "C+M", "alignment": "confusion"}) == "C+M (confusion)"
+    assert method_of({"method": "C+T", "alignment": "mmd"}) == "C+T"  # without M the alignment is ignored
+    assert method_of({"method": "baseline", "alignment": "coral"}) == "baseline"
+
+
+def test_latent_loaders_on_a_tiny_trained_study(tmp_path: Path, synthetic_root: Path) -> None:
+    from xmodal.study import LATENT_KEY_COLUMNS, load_histories, load_homogeneity, load_latent_measures
+    from xmodal.train import run_experiment
+
+    study = tmp_path / "runs" / "tiny"
+    base = dict(TINY_BASE, data_root=str(synthetic_root), progress=False, threads=1)
+    runs = {"C+M-rev": dict(method="C+M"), "C+T+M-conf": dict(method="C+T+M", alignment="confusion"),
+            "baseline-s1": dict(method="baseline", modalities=["s1"])}
+    for name, values in runs.items():
+        run_experiment(ExperimentConfig.from_dict({**base, **values}), study / name)
+    df = load_results(study)
+    assert list(df.columns) == list(RESULT_COLUMNS)
+    by_method = df.drop_duplicates("run_dir").set_index("method")["alignment"]
+    assert by_method.dropna().to_dict() == {"C+M": "reversal", "C+T+M (confusion)": "confusion"}
+    assert pd.isna(by_method["baseline"])  # no M, no alignment
+    hom = load_homogeneity(df)
+    assert set(hom["method"]) == {"C+M", "C+T+M (confusion)"}
+
+    measures = load_latent_measures(df)
+    assert list(measures.columns[:len(LATENT_KEY_COLUMNS)]) == list(LATENT_KEY_COLUMNS)
+    assert sorted(measures["method"]) == ["C+M", "C+T+M (confusion)"]  # multi-sensor runs only
+    assert measures["modality_probe"].between(0, 1).all() and (measures["modality_probe_chance"] == 0.5).all()
+    assert measures["retrieval_s1_to_s2_map"].between(0, 1).all() and (measures["sensors"] == "s1+s2").all()
+    assert (measures["steps"] > 0).all() and measures["n_train"].isna().all()
+
+    history = load_histories(df)
+    assert len(history) == 2 * TINY_BASE["epochs"] and set(history["n_sensors"]) == {2}
+    assert history["probe_accuracy"].between(0, 1).all() and history["modality_accuracy"].between(0, 1).all()
+    assert (history["grl_weight"] == 1.0).all() and history["w"].between(0, 1).all()  # the config's, the epoch's
+    conf = history[history["method"] == "C+T+M (confusion)"]
+    assert (conf["L_align"] >= 0.69).all() and history[history["method"] == "C+M"]["L_align"].isna().all()

@@ -20,9 +20,22 @@ import torch
 
 from xmodal.atomic import DiskFullError
 from xmodal.config import ConfigError, ExperimentConfig
+from xmodal.losses import ALIGNMENTS
 from xmodal.metrics import f1_scores
 from xmodal.rundir import Result, RunDir
-from xmodal.train import LossRecord, ResumeError, load_model, predict, run_experiment, total_loss, train_on_datasets
+from xmodal.train import (
+    LossRecord,
+    ResumeError,
+    alignment_loss,
+    build_model,
+    load_model,
+    make_optimizer,
+    predict,
+    run_experiment,
+    total_loss,
+    train_on_datasets,
+    train_step,
+)
 
 BANDS = {"s1": 2, "s2": 10, "rgb": 3}
 K = 4
@@ -79,7 +92,7 @@ def _cfg(**kw) -> ExperimentConfig:
 
 
 def _strip_times(history: list[dict]) -> list[dict]:
-    return [{k: v for k, v in h.items() if k != "seconds"} for h in history]
+    return [{k: v for k, v in h.items() if k != "seconds" and not k.endswith("_seconds")} for h in history]
 
 
 # ----------------------------------------------------------------------------- learning
@@ -167,10 +180,114 @@ def test_total_loss_is_eq_4_in_both_readings(method: str) -> None:
 
 def test_history_holds_every_loss_record_field_by_name(learned) -> None:
     result = learned[0]
-    assert list(LossRecord._fields) == ["L_C", "L_M", "L_T", "loss", "triplet_valid"]
-    for h in result.history:
-        assert set(h) == {"epoch", *LossRecord._fields, "grl_weight", "seconds"}
+    assert list(LossRecord._fields) == ["L_C", "L_M", "L_T", "loss", "triplet_valid", "modality_accuracy", "L_align"]
+    for h in result.history:  # reversal: no alignment term of its own, so no L_align
+        assert set(h) == {"epoch", *LossRecord._fields, "grl_weight", "seconds", "probe_accuracy",
+                          "probe_seconds"} - {"L_align"}
         assert 0.0 <= h["triplet_valid"] <= 1.0
+        assert 0.0 <= h["modality_accuracy"] <= 1.0 and 0.0 <= h["probe_accuracy"] <= 1.0
+        assert h["probe_seconds"] > 0
+
+
+# ----------------------------------------------------------------------------- alignments (issue 12)
+@pytest.mark.parametrize("alignment", ALIGNMENTS)
+def test_total_loss_replaces_minus_l_m_by_the_alignment_term(alignment: str) -> None:
+    cfg = _cfg(method="C+T+M", alpha=2.0, beta=3.0, alignment=alignment)
+    L_C, L_M, L_T, L_A = torch.tensor(0.5), torch.tensor(0.25), torch.tensor(0.125), torch.tensor(4.0)
+    if alignment == "reversal":
+        assert total_loss(L_C, L_M, L_T, cfg).item() == pytest.approx(1.5 + 0.25 + 0.25)
+        assert total_loss(L_C, L_M, L_T, cfg, grl_w=0.5).item() == pytest.approx(1.5 + 0.25 - 0.125)
+        return
+    # back-propagated: L_M trains the modality classifier (reversal weight 0), w * L_align the encoders
+    assert total_loss(L_C, L_M, L_T, cfg, 0.5, L_A, backprop=True).item() == pytest.approx(1.5 + 0.25 + 0.25 + 2.0)
+    assert total_loss(L_C, L_M, L_T, cfg, 0.5, L_A).item() == pytest.approx(1.5 + 0.25 + 2.0)  # the encoders'
+    with pytest.raises(ValueError, match=f"alignment '{alignment}' with M needs L_align"):
+        total_loss(L_C, L_M, L_T, cfg)
+    # methods without M ignore the alignment
+    c = _cfg(method="C+T", alpha=2.0, beta=3.0, alignment=alignment)
+    assert total_loss(L_C, L_M, L_T, c, grl_w=0.5).item() == pytest.approx(1.5 + 0.25)
+
+
+@pytest.mark.parametrize("alignment", ALIGNMENTS)
+def test_every_alignment_trains(tmp_path: Path, alignment: str) -> None:
+    train, test = _sets(["s1", "s2"], n_train=32, n_test=16)
+    r = train_on_datasets(_cfg(method="C+T+M", epochs=2, alignment=alignment), train, test, tmp_path)
+    assert r.ok and r.config["alignment"] == alignment
+    for h in r.history:
+        assert ("L_align" in h) == (alignment != "reversal")
+        assert all(np.isfinite(v) for v in h.values())
+        assert 0.0 <= h["probe_accuracy"] <= 1.0
+    if alignment == "confusion":  # L_conf = ln 2 + KL(uniform || softmax) >= ln 2
+        assert all(h["L_align"] >= np.log(2) - 1e-6 for h in r.history)
+    for m in ("s1", "s2"):
+        assert 0.0 <= r.metrics[m]["weighted"] <= 1.0
+
+
+def _confusion_step_setup() -> tuple:
+    torch.manual_seed(0)
+    cfg = _cfg(method="C+T+M", alignment="confusion", dropout=0.0)
+    train, _ = _sets(["s1", "s2"], n_train=16, n_test=4)
+    net = build_model(cfg, {m: ds.in_channels for m, ds in train.items()}, K)
+    xs = {m: ds.__getitems__(list(range(8)))[0] for m, ds in train.items()}
+    y = torch.cat([ds.__getitems__(list(range(8)))[1] for ds in train.values()])
+    return cfg, net, xs, y
+
+
+def test_confusion_term_trains_the_encoders_and_not_the_modality_classifier() -> None:
+    cfg, net, xs, y = _confusion_step_setup()
+    out = net(xs)
+    L_align = alignment_loss(out["z"], [8, 8], net, cfg)
+    head = list(net.modality_classifier.parameters())
+    encoders = list(net.backbones.parameters()) + list(net.merges.parameters())
+    grads = torch.autograd.grad(L_align, head + encoders, allow_unused=True)
+    assert all(g is None or not g.any() for g in grads[:len(head)])  # the classifier: no gradient from L_conf
+    assert any(g is not None and g.abs().sum() > 0 for g in grads[len(head):])  # the encoders: some
+    # the classifier's own loss L_M, through the GRL at weight 0, reaches the classifier but not the encoders
+    net.grl.weight = 0.0
+    L_M = torch.nn.functional.cross_entropy(net(xs)["modality_logits"], out["modality"])
+    grads = torch.autograd.grad(L_M, head + encoders, allow_unused=True)
+    assert any(g is not None and g.abs().sum() > 0 for g in grads[:len(head)])
+    assert all(g is None or not g.any() for g in grads[len(head):])
+
+
+def test_confusion_step_gives_the_modality_classifier_only_the_gradient_of_l_m() -> None:
+    import copy
+
+    cfg, net, xs, y = _confusion_step_setup()
+    before = copy.deepcopy(net)  # the step changes the weights: L_M alone is computed on a copy
+    opt = make_optimizer(cfg.replace(weight_decay=0.0), net.parameters())
+    scaler = torch.amp.GradScaler("cuda", enabled=False)
+    record = train_step(net, xs, y, cfg, opt, scaler, 0.7)
+    assert net.grl.weight == 0.0 and record.L_align.item() >= np.log(2) - 1e-6
+    assert record.loss.item() == pytest.approx(
+        (record.L_C + cfg.alpha * record.L_T + 0.7 * record.L_align).item(), rel=1e-5)
+    out = before(xs)  # dropout 0: the same forward pass; L_M alone
+    torch.nn.functional.cross_entropy(out["modality_logits"], out["modality"]).backward()
+    mine = dict(before.modality_classifier.named_parameters())
+    for n, p in net.modality_classifier.named_parameters():
+        assert torch.allclose(p.grad, mine[n].grad, atol=1e-6), n
+
+
+def test_config_rejects_an_unknown_alignment() -> None:
+    with pytest.raises(ConfigError, match=r"Invalid value for 'alignment': 'flip'; choose one of \['reversal'"):
+        _cfg(alignment="flip")
+
+
+def test_the_probe_does_not_change_training(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The per-epoch probe reads test patches without drawing random numbers: the run is the same without it."""
+    import xmodal.train as train_module
+
+    train, test = _sets(["s1", "s2"], n_train=32, n_test=16)
+    cfg = _cfg(method="C+T+M", epochs=2)
+    with_probe = train_on_datasets(cfg, train, test, tmp_path / "probe")
+    monkeypatch.setattr(train_module._ProbeSet, "of", classmethod(lambda cls, *a: None))
+    without = train_on_datasets(cfg, train, test, tmp_path / "none")
+    assert "probe_accuracy" in with_probe.history[0] and "probe_accuracy" not in without.history[0]
+    assert _strip_times(without.history) == [
+        {k: v for k, v in h.items() if k not in ("seconds", "probe_accuracy", "probe_seconds")}
+        for h in with_probe.history]
+    assert with_probe.metrics == without.metrics
+    assert np.array_equal(RunDir(tmp_path / "probe").latents().z, RunDir(tmp_path / "none").latents().z)
 
 
 # ----------------------------------------------------------------------------- run folder
@@ -263,6 +380,7 @@ def test_baseline_trains_one_modality_without_homogeneity_and_reports_skipped_pa
     train["s2"].skipped_patches = [p9]
     test["s2"].skipped_patches = [p9, p4]
     r = train_on_datasets(_cfg(method="baseline", modalities=["s2"], epochs=1), train, test, tmp_path)
+    assert not {"modality_accuracy", "probe_accuracy", "probe_seconds"} & set(r.history[0])  # one sensor: no adversary
     assert r.data["skipped"] == [p9, p4]  # each once
     assert list(r.metrics) == ["s2"] and r.homogeneity == {}
     h = r.history[0]

@@ -30,6 +30,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -267,11 +268,15 @@ class PageContext:
 
         return SyntheticParams.from_dict(params)
 
-    def latent_panels(self) -> dict[str, list[Latents]]:
+    def latent_panels(self, methods: Sequence[str] = ("C", "C+T+M")) -> dict[str, list[Latents]]:
         """Saved latent vectors for the latent-space page, panel title -> runs.
 
-        The single-sensor Baseline models together, C and C+T+M (each: the
-        full-training-set run with the lowest seed).
+        The single-sensor Baseline models together, then each of ``methods`` that has runs
+        (each: the full-training-set run with the lowest seed).
+
+        Args:
+            methods: the joint methods to show, as the results table names them (e.g.
+                ``"C+T+M (confusion)"``, see :func:`xmodal.study.method_of`).
         """
         panels: dict[str, list[Latents]] = {}
         base = [RunDir(b) for b in (self.run_dir("baseline", m) for m in self.sensors) if b is not None]
@@ -279,13 +284,29 @@ class PageContext:
         if base:
             panels[f"Baseline ({_NUMBERS.get(len(base), str(len(base)))} models)" if len(base) > 1
                    else "Baseline"] = [b.latents() for b in base]
-        for method in ("C", "C+T+M"):
+        for method in methods:
             run = self.run_dir(method)
             if run is not None and RunDir(run).has_latents():
                 panels[method] = [RunDir(run).latents()]
         if not panels:
             raise BookError(f"No latent vectors in the runs of {self.study_dir}")
         return panels
+
+    def other_study(self, name: str) -> pd.DataFrame | None:
+        """The results table of study ``name`` beside this one (``<runs>/<name>``), or None without finished runs.
+
+        The latent page shows the ``latent`` profile's sensitivity study this way when its
+        runs exist; when the book is built from that study itself, its own results.
+        """
+        from xmodal.study import load_results
+
+        if name == self.study:
+            return self.results
+        folder = self.study_dir.parent / name
+        if not folder.is_dir():
+            return None
+        results = load_results(folder)
+        return results if (results["status"] == "ok").any() else None
 
 
 #: Number words of the latent page's panel titles.

@@ -28,6 +28,15 @@ things sat:
 Names follow the paper: ``alpha`` and ``beta`` weight the triplet and the
 classification loss (eq. 4), ``lam`` and ``mu`` are the negative-pair weight
 and margin of the triplet loss (eq. 3).
+
+How the modality loss ``M`` hides the sensor is ``alignment`` (:data:`xmodal.losses.ALIGNMENTS`):
+``"reversal"``, the paper's ``- L_M`` of eq. (4) through a gradient reversal layer (Ganin &
+Lempitsky 2015), is the default; the others are named ablations: ``"confusion"``, the encoders
+push the modality classifier towards uniform outputs (Tzeng et al. 2015, ICCV); ``"coral"``,
+Deep CORAL on the sensors' latent covariances (Sun & Saenko 2016); ``"mmd"``, a multi-kernel
+maximum mean discrepancy (Gretton et al. 2012, JMLR; Long et al. 2015). ``grl_weight`` and
+``grl_schedule`` are the weight and schedule of whichever alignment is used; methods without
+``M`` ignore all three.
 """
 
 from __future__ import annotations
@@ -64,15 +73,15 @@ def choices() -> dict[str, tuple[Any, ...]]:
 
     Seasons, label schemes, split methods, normalizations, bad-patch policies and
     modalities come from :mod:`xmodal.data`, backbones from :mod:`xmodal.models`,
-    GRL schedules from :mod:`xmodal.losses`. Those modules import torch, so the
+    GRL schedules and alignments from :mod:`xmodal.losses`. Those modules import torch, so the
     first call costs that import (about two seconds); importing this module and
     building configs that are never validated stay cheap. The result is cached.
     """
     from xmodal.data import MODALITIES, SEASONS
     from xmodal.data.labels import LABEL_SCHEMES
-    from xmodal.data.sen12ms import _BAD_PATCH, _NORMALIZATIONS  # the reader's own lists
+    from xmodal.data.sen12ms import BAD_PATCH_CHOICES, NORMALIZATIONS  # the reader's own lists
     from xmodal.data.splits import SPLIT_METHODS
-    from xmodal.losses import GRL_SCHEDULES
+    from xmodal.losses import ALIGNMENTS, GRL_SCHEDULES
     from xmodal.models import BACKBONES
 
     return {
@@ -82,11 +91,12 @@ def choices() -> dict[str, tuple[Any, ...]]:
         "split": tuple(SPLIT_METHODS),
         "backbone": tuple(BACKBONES),
         "grl_schedule": tuple(GRL_SCHEDULES),
+        "alignment": tuple(ALIGNMENTS),
         "optimizer": OPTIMIZERS,
         "device": DEVICES,
         "precision": PRECISIONS,
-        "normalization": tuple(_NORMALIZATIONS),
-        "bad_patch": tuple(_BAD_PATCH),
+        "normalization": tuple(NORMALIZATIONS),
+        "bad_patch": tuple(BAD_PATCH_CHOICES),
         "modalities": tuple(MODALITIES),
     }
 
@@ -132,8 +142,9 @@ class ExperimentConfig:
     beta: float = 1.0  # weight of the classification loss L_C
     lam: float = 1.0  # lambda: weight of the negative term in L_T
     mu: float = 1.0  # margin of the negative term in L_T
-    grl_weight: float = 1.0  # final weight of the gradient reversal
-    grl_schedule: str = "acmr"  # constant | acmr (2/(1+exp(-10p))-1 over training progress p)
+    grl_weight: float = 1.0  # final weight w of the alignment (the gradient reversal's, or the `alignment` term's)
+    grl_schedule: str = "acmr"  # schedule of w: constant | acmr (2/(1+exp(-10p))-1 over training progress p)
+    alignment: str = "reversal"  # how M hides the sensor: reversal (the paper's GRL) | confusion | coral | mmd
     positive_threshold: float = 0.5  # histogram intersection >= this: "similar" class content
     negative_threshold: float = 0.1  # histogram intersection <= this: "different" class content
     triplet_normalize: bool = True  # eq. 3 distances between unit-length latents (False: raw vectors)

@@ -122,6 +122,9 @@ __all__ = [
     "run_point",
     "point_status",
     "load_results",
+    "load_latent_measures",
+    "load_histories",
+    "method_of",
     "load_per_class",
     "load_homogeneity",
     "load_homogeneity_context",
@@ -1181,10 +1184,30 @@ if TYPE_CHECKING:  # the results section's types (imported where used at run tim
     from xmodal.rundir import Result, RunDir, RunError
 
 RESULT_COLUMNS: tuple[str, ...] = (
-    "study", "point", "method", "modality", "trained_modalities", "n_train", "n_train_requested",
+    "study", "point", "method", "alignment", "modality", "trained_modalities", "n_train", "n_train_requested",
     "n_test", "seed", "macro", "weighted", "micro", "homogeneity", "seconds", "epochs",
     "backbone", "patch_size", "data_kind", "season", "split", "status", "error", "config_hash", "run_dir",
 )
+
+
+def _alignment_of(config: Mapping[str, Any]) -> str | None:
+    """How the run's ``M`` hid the sensor (``None`` for a method without ``M``; runs older than the key: reversal)."""
+    from xmodal.config import METHOD_LOSSES
+
+    if "M" not in METHOD_LOSSES.get(str(config.get("method")), frozenset()):
+        return None
+    return str(config.get("alignment") or "reversal")
+
+
+def method_of(config: Mapping[str, Any]) -> str:
+    """The run's method as the results tables name it: the config's method, with a non-default alignment.
+
+    ``C+T+M`` with ``alignment: confusion`` is ``"C+T+M (confusion)"``, so the tables and claims
+    that select the paper's method names exactly never mix an ablation into the paper's method.
+    """
+    method = str(config.get("method"))
+    alignment = _alignment_of(config)
+    return method if alignment in (None, "reversal") else f"{method} ({alignment})"
 
 
 def _runs_once(root: Path) -> list[tuple[RunDir, Result | None, RunError | None]]:
@@ -1249,7 +1272,9 @@ def load_results(path: str | os.PathLike[str]) -> pd.DataFrame:
             (``runs``) or a single run directory.
 
     Returns:
-        A DataFrame with columns :data:`RESULT_COLUMNS`. ``homogeneity`` is the
+        A DataFrame with columns :data:`RESULT_COLUMNS`. ``method`` is :func:`method_of` the
+        run's config (the paper's name, or e.g. ``"C+T+M (confusion)"`` for an alignment
+        ablation) and ``alignment`` the run's alignment (``None`` without ``M``). ``homogeneity`` is the
         mean eq.-(5) score over the sensor pairs involving the row's sensor
         (NaN for the single-sensor baseline: see :func:`load_homogeneity`);
         failed runs have ``status == "failed"``, NaN scores and their ``error``.
@@ -1282,7 +1307,8 @@ def _failed_rows(run: RunDir, res: Result | None, err: RunError | None) -> list[
     config_hash = (err.extra.get("config_hash") if err is not None else None) or (res.config_hash if res else None)
     mods = list(cfg.get("modalities") or ["?"])
     return [{
-        "study": _study_of(run), "point": _point_of(run, config_hash), "method": cfg.get("method"),
+        "study": _study_of(run), "point": _point_of(run, config_hash),
+        "method": method_of(cfg) if cfg.get("method") else None, "alignment": _alignment_of(cfg),
         "modality": mod, "trained_modalities": "+".join(cfg.get("modalities") or []),
         "n_train": cfg.get("n_train"), "n_train_requested": cfg.get("n_train"),
         "seed": cfg.get("seed"), "epochs": cfg.get("epochs"), "backbone": cfg.get("backbone"),
@@ -1300,8 +1326,8 @@ def _result_rows(run: RunDir, res: Result) -> list[dict[str, Any]]:
         m = res.metrics.get(mod, {})
         micro = m.get("micro")
         rows.append({
-            "study": _study_of(run), "point": _point_of(run, res.config_hash), "method": res.method,
-            "modality": mod, "trained_modalities": "+".join(res.modalities),
+            "study": _study_of(run), "point": _point_of(run, res.config_hash), "method": method_of(cfg),
+            "alignment": _alignment_of(cfg), "modality": mod, "trained_modalities": "+".join(res.modalities),
             "n_train": res.n_train(mod), "n_train_requested": cfg.get("n_train"), "n_test": res.data.get("n_test"),
             "seed": res.seed, "macro": m.get("macro"), "weighted": m.get("weighted"),
             "micro": micro if micro is not None else _micro_f1(run, mod),
@@ -1331,7 +1357,7 @@ def load_per_class(path: str | os.PathLike[str]) -> pd.DataFrame:
             support = m.get("support") or {}
             for cls, f1 in (m.get("per_class") or {}).items():
                 rows.append({"study": _study_of(run), "point": _point_of(run, res.config_hash),
-                             "method": res.method, "modality": mod, "n_train": res.n_train(mod),
+                             "method": method_of(res.config), "modality": mod, "n_train": res.n_train(mod),
                              "seed": res.seed, "class": cls, "f1": f1,
                              "support": support.get(cls), "run_dir": str(run.path)})
     return pd.DataFrame(rows, columns=["study", "point", "method", "modality", "n_train", "seed",
@@ -1396,7 +1422,7 @@ def load_homogeneity(results: pd.DataFrame | str | os.PathLike[str]) -> pd.DataF
             if len(pair) != 2:
                 continue
             a, b = pair
-            rows.append({"study": r["study"], "method": res.method, "sensor_a": a, "sensor_b": b,
+            rows.append({"study": r["study"], "method": method_of(res.config), "sensor_a": a, "sensor_b": b,
                          "n_train": r["n_train_requested"], "seed": res.seed, "homogeneity": score,
                          "n_pairs": res.data.get("n_test"), "run_dir_a": r["run_dir"], "run_dir_b": r["run_dir"]})
     joint = pd.DataFrame(rows, columns=list(tables.PAIR_COLUMNS))
@@ -1429,6 +1455,111 @@ def load_homogeneity_context(results: pd.DataFrame | str | os.PathLike[str]) -> 
         if prior is not None:
             priors[r] = np.asarray(prior, dtype=float)
     return tables.homogeneity_context(pairs, predictions, priors)
+
+
+#: Columns of :func:`load_latent_measures` before the measures of :func:`xmodal.analysis.latent.latent_measures`.
+LATENT_KEY_COLUMNS: tuple[str, ...] = (
+    "study", "point", "method", "alignment", "seed", "n_train", "alpha", "grl_weight", "steps", "sensors", "run_dir",
+)
+
+
+def _multi_sensor_runs(results: pd.DataFrame) -> list[tuple[pd.Series, Result]]:
+    """The finished runs of a results table trained on two or more sensors, each once, with their result."""
+    from xmodal.rundir import RunDir
+
+    ok = results[results["status"] == "ok"].drop_duplicates("run_dir")
+    out = []
+    for _, row in ok.iterrows():
+        res = RunDir(row["run_dir"]).read_result()
+        if res is not None and res.ok and len(res.modalities) >= 2:
+            out.append((row, res))
+    return out
+
+
+def _run_keys(row: pd.Series, res: Result) -> dict[str, Any]:
+    cfg = res.config
+    epochs = len(res.history) or int(cfg.get("epochs") or 0)
+    per_epoch = res.data.get("steps_per_epoch") or cfg.get("steps_per_epoch")
+    return {
+        "study": row["study"], "point": row["point"], "method": method_of(cfg), "alignment": _alignment_of(cfg),
+        "seed": res.seed, "n_train": cfg.get("n_train"), "alpha": cfg.get("alpha"), "grl_weight": cfg.get("grl_weight"),
+        "steps": epochs * int(per_epoch) if per_epoch else None, "sensors": "+".join(res.modalities),
+        "run_dir": str(row["run_dir"]),
+    }
+
+
+def load_latent_measures(results: pd.DataFrame | str | os.PathLike[str]) -> pd.DataFrame:
+    """:func:`xmodal.analysis.latent.latent_measures` of every finished multi-sensor run: one row per run.
+
+    Reads each run's ``latents.npz`` (the first ``n_latent`` test patches of every sensor)
+    and measures how much of the sensor is left in the latent space (linear probe, neighbour
+    mixing) and how well the sensors meet there (label and same-patch retrieval).
+
+    Args:
+        results: a :func:`load_results` table (e.g. only the full-training-set runs,
+            :func:`xmodal.analysis.tables.final_runs`) or a path it accepts.
+
+    Returns:
+        :data:`LATENT_KEY_COLUMNS` (``n_train`` the requested size, missing for the whole
+        split; ``steps`` the run's optimisation steps; ``sensors`` e.g. ``"s1+s2"``), then
+        the numbers of :func:`~xmodal.analysis.latent.latent_measures` with ``k`` =
+        :data:`~xmodal.analysis.latent.NEIGHBOURS` neighbours, or fewer when a sensor has fewer
+        latents (column ``k``). A run without latents, or with too few of them to measure,
+        keeps its row with the measures missing.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from xmodal.analysis.latent import NEIGHBOURS, latent_measures
+    from xmodal.rundir import RunDir, RunFolderError
+
+    rows = []
+    for row, res in _multi_sensor_runs(_results_table(results)):
+        keys = _run_keys(row, res)
+        try:
+            lat = RunDir(row["run_dir"]).latents()
+            fewest = int(np.unique(lat.modality, return_counts=True)[1].min())
+            keys.update(latent_measures(lat.z, lat.modality, lat.ids, lat.labels, k=min(NEIGHBOURS, fewest)))
+        except (RunFolderError, ValueError):
+            pass
+        rows.append(keys)
+    df = pd.DataFrame(rows)
+    for col in LATENT_KEY_COLUMNS:
+        if col not in df.columns:
+            df[col] = None
+    for col in ("seed", "n_train", "steps"):
+        df[col] = pd.to_numeric(df[col], errors="coerce").astype("Int64")
+    return df[list(LATENT_KEY_COLUMNS) + [c for c in df.columns if c not in LATENT_KEY_COLUMNS]]
+
+
+def load_histories(results: pd.DataFrame | str | os.PathLike[str]) -> pd.DataFrame:
+    """The training history of every finished multi-sensor run: one row per run and epoch.
+
+    Args:
+        results: a :func:`load_results` table or a path it accepts.
+
+    Returns:
+        :data:`LATENT_KEY_COLUMNS`, ``n_sensors``, ``epoch`` and every key the runs' histories
+        hold (``L_C``, ``L_M``, ``L_T``, ``loss``, ``modality_accuracy``, ``probe_accuracy``, ...),
+        the epoch's ``grl_weight`` (the scheduled weight at its last step) as ``w``: ``grl_weight``
+        is the config's. A key a run did not record (runs older than it) is missing (NaN) in its rows.
+    """
+    import pandas as pd
+
+    rows = []
+    for row, res in _multi_sensor_runs(_results_table(results)):
+        keys = {**_run_keys(row, res), "n_sensors": len(res.modalities)}
+        for i, entry in enumerate(res.history):
+            epoch = {("w" if k == "grl_weight" else k): v for k, v in entry.items() if k != "epoch"}
+            rows.append({**keys, "epoch": i + 1, **epoch})
+    df = pd.DataFrame(rows)
+    for col in (*LATENT_KEY_COLUMNS, "n_sensors", "epoch"):
+        if col not in df.columns:
+            df[col] = None
+    for col in ("seed", "n_train", "steps", "n_sensors", "epoch"):
+        df[col] = pd.to_numeric(df[col], errors="coerce").astype("Int64")
+    first = [*LATENT_KEY_COLUMNS, "n_sensors", "epoch"]
+    return df[first + [c for c in df.columns if c not in first]]
 
 
 def summarize(df: pd.DataFrame, by_size: bool = True) -> pd.DataFrame:

@@ -24,7 +24,10 @@ Training (Sec. 2 of the paper):
   ``alpha * L_T + beta * L_C - L_M`` (eq. 4, :func:`total_loss`) where present; the minus sign of
   ``L_M`` is the gradient reversal layer in front of the modality classifier,
   its weight following ``grl_schedule`` over training progress (updated every
-  step). ``L_T`` (eq. 3, mean over valid anchors, see
+  step). With another ``alignment`` (:data:`xmodal.losses.ALIGNMENTS`, named
+  ablations) the reversal weight stays 0, the modality classifier learns on the
+  latents alone, and ``- L_M`` becomes ``+ w L_align`` for the encoders
+  (:func:`alignment_loss`), ``w`` on the same schedule. ``L_T`` (eq. 3, mean over valid anchors, see
   :func:`xmodal.losses.triplet_loss`) runs over every *ordered* pair of
   modalities ``(a, b)``: anchors from ``a``, positive and hard negative from ``b``
   (:func:`xmodal.losses.mine_triplets`), with distances between latent vectors
@@ -35,6 +38,14 @@ Training (Sec. 2 of the paper):
   shows how well the modality can be told from the latent vector in every
   method (``ln 2 = 0.693`` means "not at all" for two modalities). Likewise
   ``L_T`` is computed and logged for every method but only trained with ``T``.
+* The adversary is recorded: every epoch's history holds the modality classifier's
+  training accuracy (``modality_accuracy``, argmax against the true sensor, averaged
+  over the steps like the losses) and, at the end of the epoch, ``probe_accuracy``:
+  a fresh linear probe (:func:`xmodal.analysis.latent.modality_probe`, folds grouped
+  by patch) on the latents of a fixed set of up to :data:`PROBE_PATCHES` test patches
+  per sensor, and the seconds it took (``probe_seconds``). A flipped code fools the
+  modality classifier (``L_M`` above ``ln M``, accuracy below chance) but not the
+  probe. Single-sensor runs record neither.
 * An epoch is ``ceil(n_max / batch_size)`` steps, ``n_max`` the largest
   training set among the modalities, or ``steps_per_epoch`` steps when that is
   set (a fixed optimisation budget, so that runs on training sets of different
@@ -77,19 +88,31 @@ from torch.utils.data._utils.collate import default_collate
 
 from xmodal import atomic
 from xmodal.config import ConfigError, ExperimentConfig
-from xmodal.losses import classification_loss, grl_weight, mine_triplets, modality_loss, triplet_loss
+from xmodal.losses import (
+    classification_loss,
+    coral_loss,
+    domain_confusion_loss,
+    grl_weight,
+    mine_triplets,
+    mmd_loss,
+    modality_loss,
+    pairwise_alignment_loss,
+    triplet_loss,
+)
 from xmodal.metrics import f1_scores, homogeneity
 from xmodal.models import CrossModalNet
 from xmodal.rundir import Latents, Predictions, Result, RunDir
 
 __all__ = [
     "LossRecord",
+    "PROBE_PATCHES",
     "PatchDataset",
     "ResumeError",
     "run_experiment",
     "train_on_datasets",
     "train_step",
     "total_loss",
+    "alignment_loss",
     "build_model",
     "make_optimizer",
     "load_model",
@@ -108,6 +131,8 @@ __all__ = [
 TRIPLET_NORMALIZE = True
 #: Batch size of the evaluation pass (no gradients, so larger than training's).
 EVAL_BATCH_SIZE = 128
+#: Test patches per sensor (the same ids for every sensor) whose latents the per-epoch modality probe reads.
+PROBE_PATCHES = 128
 
 
 class ResumeError(RuntimeError):
@@ -322,8 +347,12 @@ class LossRecord(NamedTuple):
         L_C: the classification loss (eq. 1).
         L_M: the modality classifier's loss (eq. 2); logged for every method (a probe without ``M``).
         L_T: the triplet loss (eq. 3), mean over valid anchors; logged for every method.
-        loss: the eq. (4) objective the encoders minimise (:func:`total_loss` with the step's GRL weight).
+        loss: the eq. (4) objective the encoders minimise (:func:`total_loss` with the step's weight ``w``).
         triplet_valid: the fraction of anchors with a valid triplet.
+        modality_accuracy: the modality classifier's accuracy on the step's batch (argmax against the
+            true sensor): below chance when the encoders have flipped the code under gradient reversal.
+        L_align: the alignment term of a non-reversal ``alignment`` (:func:`alignment_loss`), 0 otherwise
+            (and then left out of the history).
     """
 
     L_C: Tensor
@@ -331,41 +360,102 @@ class LossRecord(NamedTuple):
     L_T: Tensor
     loss: Tensor
     triplet_valid: Tensor
+    modality_accuracy: Tensor
+    L_align: Tensor
+
+
+def _aligns(config: ExperimentConfig) -> bool:
+    """Whether the encoders minimise an alignment term of their own (``M`` with an alignment other than reversal)."""
+    return "M" in config.losses and config.alignment != "reversal"
+
+
+def alignment_loss(z: Tensor, sizes: Sequence[int], net: CrossModalNet, config: ExperimentConfig) -> Tensor:
+    """``L_align``, the encoders' term of a non-reversal ``config.alignment`` (wiring: :mod:`xmodal.losses`).
+
+    * ``"confusion"``: :func:`~xmodal.losses.domain_confusion_loss` of the modality classifier
+      applied to ``z`` with its parameters *detached*: the gradient reaches the encoders only,
+      while the classifier itself keeps learning ``L_M`` on latents it cannot move.
+    * ``"coral"`` / ``"mmd"``: :func:`~xmodal.losses.coral_loss` / :func:`~xmodal.losses.mmd_loss`
+      between the sensors' latents of the batch (every pair of sensors,
+      :func:`~xmodal.losses.pairwise_alignment_loss`), on the raw latent vectors.
+
+    Args:
+        z: ``[N, D]`` latents of the step, the sensors' batches concatenated.
+        sizes: rows of each sensor in ``z``, in order.
+        net: the network (its ``modality_classifier`` for ``"confusion"``).
+        config: ``alignment``.
+
+    Returns:
+        A 0-d tensor.
+
+    Raises:
+        ValueError: ``config.alignment`` is ``"reversal"`` (its term is the gradient reversal itself).
+    """
+    if config.alignment == "confusion":
+        head = net.modality_classifier
+        frozen = {name: p.detach() for name, p in head.named_parameters()}
+        return domain_confusion_loss(torch.func.functional_call(head, frozen, (z,)))
+    if config.alignment in ("coral", "mmd"):
+        fn = coral_loss if config.alignment == "coral" else mmd_loss
+        return pairwise_alignment_loss(z.split(list(sizes)), fn)
+    raise ValueError(f"alignment_loss: alignment {config.alignment!r} has no term of its own")
 
 
 def total_loss(
-    L_C: Tensor, L_M: Tensor, L_T: Tensor, config: ExperimentConfig, grl_w: float | None = None
+    L_C: Tensor, L_M: Tensor, L_T: Tensor, config: ExperimentConfig, grl_w: float | None = None,
+    L_align: Tensor | None = None, *, backprop: bool | None = None,
 ) -> Tensor:
     """Eq. (4), ``alpha * L_T + beta * L_C - L_M``, over the losses of the method (``config.losses``).
 
     The minus sign of ``L_M`` is the gradient reversal layer in front of the
     modality classifier: the classifier minimises ``L_M`` while the encoders
-    receive its gradient reversed and scaled by the GRL weight. The equation
-    therefore has two readings:
+    receive its gradient reversed and scaled by the GRL weight ``w``. With
+    another ``config.alignment`` (an ablation), ``- w * L_M`` becomes ``+ w * L_align``
+    (:func:`alignment_loss`) and the reversal weight stays 0. The equation has two readings:
 
-    * ``grl_w=None`` -- the loss to back-propagate, ``beta * L_C (+ alpha * L_T) + L_M``.
-      ``L_M`` is always in it: without ``M`` it trains the modality classifier
-      as a probe, and the GRL weight 0 keeps it away from the encoders.
-    * ``grl_w`` given -- the objective the encoders minimise,
-      ``beta * L_C (+ alpha * L_T) (- grl_w * L_M)``: the ``loss`` of the history.
+    * back-propagated (``backprop=True``; the default when ``grl_w`` is None) --
+      ``beta * L_C (+ alpha * L_T) + L_M (+ w * L_align)``. ``L_M`` is always in it:
+      without ``M`` or with another alignment it trains the modality classifier on
+      latents it cannot move (reversal weight 0: a probe, or the adversary of
+      ``"confusion"``); ``w * L_align`` is there only for a method with ``M`` and a
+      non-reversal alignment.
+    * the objective the encoders minimise (``grl_w`` given, ``backprop`` not set) --
+      ``beta * L_C (+ alpha * L_T) (- w * L_M | + w * L_align)``: the ``loss`` of the history.
 
     Args:
         L_C: the classification loss (eq. 1).
         L_M: the modality classifier's loss (eq. 2).
         L_T: the triplet loss (eq. 3).
-        config: ``losses``, ``alpha``, ``beta``.
-        grl_w: the step's gradient reversal weight, or ``None`` for the loss to back-propagate.
+        config: ``losses``, ``alpha``, ``beta``, ``alignment``.
+        grl_w: the step's alignment weight ``w`` (the GRL weight for ``"reversal"``).
+        L_align: the step's :func:`alignment_loss` (needed with ``M`` and a non-reversal alignment).
+        backprop: which reading (see above).
 
     Returns:
         A 0-d tensor.
+
+    Raises:
+        ValueError: ``L_align`` or ``w`` missing where the reading needs them.
     """
+    if backprop is None:
+        backprop = grl_w is None
+    aligned = _aligns(config)
+    if aligned and (L_align is None or grl_w is None):
+        raise ValueError(f"total_loss: alignment {config.alignment!r} with M needs L_align and its weight grl_w")
+    if not backprop and grl_w is None:
+        raise ValueError("total_loss: the encoders' objective needs the step's weight grl_w")
     loss = config.beta * L_C
     if "T" in config.losses:
         loss = loss + config.alpha * L_T
-    if grl_w is None:
-        return loss + L_M
-    if "M" in config.losses:
-        loss = loss - grl_w * L_M
+    if backprop:
+        loss = loss + L_M
+        if aligned:
+            loss = loss + cast(float, grl_w) * cast(Tensor, L_align)
+        return loss
+    if aligned:
+        loss = loss + cast(float, grl_w) * cast(Tensor, L_align)
+    elif "M" in config.losses:
+        loss = loss - cast(float, grl_w) * L_M
     return loss
 
 
@@ -388,27 +478,34 @@ def train_step(
             thresholds, precision.
         optimizer: the optimiser (:func:`make_optimizer`).
         scaler: the gradient scaler (disabled unless fp16).
-        grl_w: gradient reversal weight for this step (0 for methods without M:
+        grl_w: the alignment weight ``w`` for this step (0 for methods without M:
             the modality classifier is then a probe that does not touch the encoders).
+            With ``"reversal"`` it is the gradient reversal's weight; with another
+            ``config.alignment`` the reversal weight is 0 and ``w`` weights :func:`alignment_loss`.
 
     Returns:
         The step's :class:`LossRecord` (detached; no host sync).
     """
     net: CrossModalNet = model.module if hasattr(model, "module") else model  # type: ignore[assignment]
-    net.grl.weight = grl_w
+    aligned = _aligns(config)
+    net.grl.weight = 0.0 if aligned else grl_w
+    sizes = [x.shape[0] for x in xs.values()]
     with _autocast(config.precision, y.device):
         outputs = model(xs)
+        L_align = alignment_loss(outputs["z"], sizes, net, config) if aligned else None
     L_C = classification_loss(outputs["logits"], y)
     L_M = modality_loss(outputs["modality_logits"], outputs["modality"])
-    L_T, n_valid = _triplet_term(outputs["z"], y, [x.shape[0] for x in xs.values()], config)
+    L_T, n_valid = _triplet_term(outputs["z"], y, sizes, config)
     optimizer.zero_grad(set_to_none=True)
-    scaler.scale(total_loss(L_C, L_M, L_T, config)).backward()
+    scaler.scale(total_loss(L_C, L_M, L_T, config, grl_w if aligned else None, L_align, backprop=True)).backward()
     scaler.step(optimizer)
     scaler.update()
     with torch.no_grad():
         anchors = max(y.shape[0] * (len(xs) - 1), 1)
-        return LossRecord(L_C.detach(), L_M.detach(), L_T.detach(), total_loss(L_C, L_M, L_T, config, grl_w),
-                          n_valid / anchors)
+        accuracy = (outputs["modality_logits"].argmax(dim=1) == outputs["modality"]).float().mean()
+        return LossRecord(L_C.detach(), L_M.detach(), L_T.detach(),
+                          total_loss(L_C, L_M, L_T, config, grl_w, L_align), n_valid / anchors, accuracy,
+                          L_align.detach().float() if L_align is not None else torch.zeros((), device=y.device))
 
 
 class _EpochLosses:
@@ -617,9 +714,13 @@ def _train_and_evaluate(
             _resume(state, run, config, ctx.device)
         model = ctx.wrap(state.net)
         streams = _Streams(config, train_sets, ctx)
+        probe = _ProbeSet.of(test_sets, inputs.modalities) if ctx.main else None
         bar = _progress_bar(config, ctx, state.epoch, streams.steps)
         for epoch in range(state.epoch, config.epochs):
-            state.history.append(_train_epoch(model, state, streams, config, epoch, ctx, bar))
+            entry = _train_epoch(model, state, streams, config, epoch, ctx, bar)
+            if probe is not None:
+                entry.update(probe.measure(state.net, config, ctx.device))
+            state.history.append(entry)
             if ctx.main:
                 _save_checkpoint(run, _checkpoint(config, inputs, state, ctx.device, final=False))
                 if on_epoch_end is not None:
@@ -811,6 +912,70 @@ class _Streams:
             yield xs, torch.cat(ys)
 
 
+class _ProbeSet(NamedTuple):
+    """The test patches the per-epoch modality probe reads: up to :data:`PROBE_PATCHES` ids common to every sensor.
+
+    Attributes:
+        datasets: sensor -> its test set.
+        rows: sensor -> the rows of the chosen ids in that test set (the same ids, in the same order).
+        ids: the chosen patch ids (the probe's groups: both views of a patch stay in one fold).
+    """
+
+    datasets: Mapping[str, PatchDataset]
+    rows: dict[str, list[int]]
+    ids: list[str]
+
+    @classmethod
+    def of(cls, test_sets: Mapping[str, PatchDataset], modalities: Sequence[str]) -> _ProbeSet | None:
+        """The probe set of a run; ``None`` for a single sensor or fewer aligned patches than the probe's folds."""
+        from xmodal.analysis.latent import PROBE_FOLDS
+
+        if len(modalities) < 2:
+            return None
+        first = [str(i) for i in test_sets[modalities[0]].ids]
+        common = set(first)
+        for m in modalities[1:]:
+            common &= {str(i) for i in test_sets[m].ids}
+        ids = [pid for pid in first if pid in common][:PROBE_PATCHES]
+        if len(ids) < PROBE_FOLDS:
+            return None
+        rows = {}
+        for m in modalities:
+            pos = {str(pid): j for j, pid in enumerate(test_sets[m].ids)}
+            rows[m] = [pos[pid] for pid in ids]
+        return cls({m: test_sets[m] for m in modalities}, rows, ids)
+
+    @torch.no_grad()
+    def measure(self, net: CrossModalNet, config: ExperimentConfig, device: torch.device) -> dict[str, float]:
+        """``probe_accuracy`` (:func:`~xmodal.analysis.latent.modality_probe` on the set's latents), ``probe_seconds``.
+
+        Reads the patches without a DataLoader and runs the network in eval mode, so it
+        draws nothing from torch's random number generators: training goes on exactly
+        as without the probe.
+        """
+        from xmodal.analysis.latent import modality_probe
+
+        t0 = time.perf_counter()
+        was_training = net.training
+        net.eval()
+        zs, mods = [], []
+        try:
+            for m, dataset in self.datasets.items():
+                rows = self.rows[m]
+                for start in range(0, len(rows), EVAL_BATCH_SIZE):
+                    chunk = rows[start:start + EVAL_BATCH_SIZE]
+                    getitems = getattr(dataset, "__getitems__", None)
+                    xb, _ = _collate(getitems(chunk) if getitems is not None else [dataset[i] for i in chunk])
+                    with _autocast(config.precision, device):
+                        zs.append(net.embed(_to_device(xb, device, config.channels_last), m).float().cpu())
+                mods += [m] * len(rows)
+        finally:
+            net.train(was_training)
+        z = torch.cat(zs).numpy()
+        accuracy = modality_probe(z, np.array(mods), groups=np.array(self.ids * len(self.datasets)))
+        return {"probe_accuracy": accuracy, "probe_seconds": time.perf_counter() - t0}
+
+
 def _progress_bar(config: ExperimentConfig, ctx: _Dist, start_epoch: int, steps: int) -> Any:
     """A tqdm bar over the run's steps on rank 0 (``None`` without ``progress`` or epochs to go)."""
     if not (config.progress and ctx.main and start_epoch < config.epochs):
@@ -828,8 +993,9 @@ def _train_epoch(
     """One epoch of :func:`train_step` s, the GRL weight following ``grl_schedule`` step by step.
 
     Returns:
-        The epoch's history entry: ``epoch``, every loss of :class:`LossRecord`
-        averaged over the steps and processes, the last ``grl_weight`` and ``seconds``.
+        The epoch's history entry: ``epoch``, every field of :class:`LossRecord`
+        averaged over the steps and processes (``L_align`` only with an alignment term,
+        ``modality_accuracy`` only with two or more sensors), the last ``grl_weight`` and ``seconds``.
     """
     t0 = time.perf_counter()
     model.train()
@@ -844,6 +1010,10 @@ def _train_epoch(
         if bar is not None:
             bar.update(1)
     means = sums.means(ctx.world)
+    if not _aligns(config):
+        del means["L_align"]
+    if len(config.modalities) < 2:
+        del means["modality_accuracy"]
     if bar is not None:
         bar.set_postfix(epoch=epoch + 1, **{k: f"{means[k]:.3f}" for k in ("L_C", "L_M", "L_T")})
     return {"epoch": epoch + 1, **means, "grl_weight": w, "seconds": time.perf_counter() - t0}

@@ -44,6 +44,16 @@ __all__ = [
     "CLAIM_COLUMNS",
     "CONTEXT_COLUMNS",
     "VERDICTS",
+    "ADVERSARY_QUANTITIES",
+    "EPISODE_COLUMNS",
+    "FLIP_MARGIN",
+    "NOT_RECORDED",
+    "SUMMARY_COLUMNS",
+    "TRADEOFF_KEYS",
+    "adversary_curves",
+    "adversary_episodes",
+    "adversary_final",
+    "adversary_text",
     "baseline_homogeneity",
     "baseline_pairs",
     "biome_table",
@@ -59,7 +69,12 @@ __all__ = [
     "homogeneity_context_table",
     "homogeneity_table",
     "latent_embedding",
+    "label_settings",
     "latent_mixing",
+    "latent_contrasts",
+    "latent_measure_specs",
+    "latent_summary",
+    "latent_text",
     "leakage_table",
     "method_label",
     "methods_in",
@@ -78,7 +93,11 @@ __all__ = [
     "sensors_in",
     "soft_label_table",
     "source_note",
+    "summary_display",
     "summary_table",
+    "tradeoff_display",
+    "tradeoff_summary",
+    "tradeoff_text",
     "training_budget",
 ]
 
@@ -557,7 +576,7 @@ def claims(results: pd.DataFrame, pairs: pd.DataFrame | None = None, *,
     for lo_hi in sensor_pairs(sensors):
         lo, hi = sorted(lo_hi, key=base_weighted)  # the paper's weaker sensor first
         LO, HI = modality_label(lo), modality_label(hi)
-        for method in methods_in(df):
+        for method in (m for m in methods_in(df) if m in METHODS):  # the paper's methods, not the ablations
             add(f"{HI} is more accurate than {LO} ({method_label(method)}, weighted F1)",
                 f"{HI} above {LO} for every method",
                 series(method, hi, "weighted"), series(method, lo, "weighted"), f"{HI} − {LO}")
@@ -815,6 +834,593 @@ def mined_triplets(latents: Latents, anchor_mod: str | None = None, other_mod: s
     table = pd.DataFrame(rows)
     return table.head(n_show), {"s": s, "cos": cos, "pos": pos.numpy(), "neg": neg.numpy(),
                                  "valid": valid.numpy(), "n_valid": int(valid.sum()), "n": len(ia)}
+
+
+# ----------------------------------------------------------------------------- latent measures over seeds
+#: Columns of the tidy summaries of :func:`latent_summary`, :func:`adversary_final` and
+#: :func:`tradeoff_summary`: one row per group and measure, the estimate its mean over seeds with a
+#: t-interval (:func:`xmodal.analysis.stats.paired_difference` of the values), ``n`` the seeds measured
+#: and ``chance`` the value the measure takes by chance (NaN where there is none).
+SUMMARY_COLUMNS: tuple[str, ...] = ("method", "alignment", "measure", "label", "estimate", "low", "high", "n",
+                                    "chance")
+#: Neighbours / cut-off of the latent measures shown (:data:`xmodal.analysis.latent.NEIGHBOURS`); a
+#: table measured with a smaller ``k`` (runs with fewer latents, column ``k``) is shown with its own.
+LATENT_K: int = 10
+#: The same-patch recall@k shown (one of :data:`xmodal.analysis.latent.SAME_PATCH_KS`).
+SAME_PATCH_K: int = 10
+#: Quantities of the adversary's curves (history keys) and how the book names them.
+ADVERSARY_QUANTITIES: dict[str, str] = {
+    "L_M": "modality classifier's loss L_M",
+    "modality_accuracy": "modality classifier's training accuracy",
+    "probe_accuracy": "linear probe's held-out accuracy (test patches)",
+}
+#: Run settings the sensitivity study varies (:func:`tradeoff_summary` groups by them).
+TRADEOFF_KEYS: tuple[str, ...] = ("method", "alignment", "alpha", "grl_weight", "steps")
+#: Written where a run did not record a quantity (runs older than it).
+NOT_RECORDED = "not recorded"
+
+
+def _interval(values: Any, confidence: float) -> tuple[float, float, float, int]:
+    """Mean of the finite ``values`` with its t-interval over them: ``(estimate, low, high, n)``."""
+    v = np.asarray(pd.to_numeric(pd.Series(values), errors="coerce"), dtype=np.float64)
+    d = stats.paired_difference(v[np.isfinite(v)], confidence=confidence)
+    return d.estimate, d.low, d.high, d.n
+
+
+def _ci_text(estimate: float, low: float, high: float, n: int, digits: int = 3) -> str:
+    """``"0.981 [0.950, 1.000]"``; one seed: ``"0.981 (1 seed)"``; none: :data:`NOT_RECORDED`."""
+    if not n or not math.isfinite(estimate):
+        return NOT_RECORDED
+    if n < 2 or not math.isfinite(low):
+        return f"{estimate:.{digits}f} (1 seed)"
+    return f"{estimate:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+
+
+def _sensors_of(table: pd.DataFrame) -> list[str]:
+    """The sensors of a table with a ``sensors`` column (``"s1+s2"``), in display order."""
+    if "sensors" not in table.columns:
+        return []
+    return sensor_order(itertools.chain.from_iterable(str(s).split("+") for s in table["sensors"].dropna()))
+
+
+def _first_column(table: pd.DataFrame, *names: str) -> str | None:
+    return next((n for n in names if n in table.columns), None)
+
+
+def _k_of(table: pd.DataFrame, k: int | None) -> int:
+    """``k`` if given, else the smallest ``k`` the table's runs were measured with (:data:`LATENT_K` without)."""
+    if k is not None:
+        return int(k)
+    ks = pd.to_numeric(table["k"], errors="coerce").dropna() if "k" in table.columns else pd.Series(dtype=float)
+    return int(ks.min()) if len(ks) else LATENT_K
+
+
+def latent_measure_specs(table: pd.DataFrame, k: int | None = None) -> list[tuple[str, str | None, str]]:
+    """``(column, chance column, label)`` of every measure the latent page shows that ``table`` holds.
+
+    The sensors are those of the table's ``sensors`` column; for every pair of them (both
+    directions): label retrieval mAP and recall@k (:func:`xmodal.analysis.latent.cross_modal_retrieval`)
+    and same-patch recall@:data:`SAME_PATCH_K` (:func:`xmodal.analysis.latent.same_patch_retrieval`);
+    for all of them: the modality probe and the neighbour mixing (raw and with latents centred
+    per sensor). ``k`` defaults to the table's (:func:`_k_of`).
+    """
+    k = _k_of(table, k)
+    specs: list[tuple[str, str | None, str]] = [("modality_probe", "modality_probe_chance", "probe accuracy")]
+    pairs = sensor_pairs(_sensors_of(table))
+    for kind, label in (("map", "label retrieval mAP"), (f"recall_at_{k}", f"label recall@{k}")):
+        for a, b in pairs:
+            for s, t in ((a, b), (b, a)):
+                col = f"retrieval_{s}_to_{t}_{kind}"
+                specs.append((col, f"{col}_chance", f"{label} {modality_label(s)}→{modality_label(t)}"))
+    specs.append(("mixing", "mixing_chance", f"neighbour mixing (k={k})"))
+    specs.append(("mixing_centred", "mixing_chance", f"neighbour mixing, centred per sensor (k={k})"))
+    for a, b in pairs:
+        p = SAME_PATCH_K
+        chance = _first_column(table, f"pair_{a}_{b}_recall_at_{p}_chance", f"pair_{b}_{a}_recall_at_{p}_chance")
+        for s, t in ((a, b), (b, a)):
+            specs.append((f"pair_{s}_to_{t}_recall_at_{p}", chance,
+                          f"same patch in top {p} {modality_label(s)}→{modality_label(t)}"))
+    return [(c, ch if ch in table.columns else None, lab) for c, ch, lab in specs if c in table.columns]
+
+
+def _groups(table: pd.DataFrame, keys: Sequence[str]) -> list[tuple[dict[str, Any], pd.DataFrame]]:
+    """``table`` split by ``keys`` (missing values kept), methods in the paper's order."""
+    if len(table) == 0:
+        return []
+    order = {m: i for i, m in enumerate(methods_in(table))}
+    out = []
+    for values, sub in table.groupby(list(keys), dropna=False, sort=False):
+        values = values if isinstance(values, tuple) else (values,)
+        out.append((dict(zip(keys, values, strict=True)), sub))
+
+    def value_key(v: Any) -> tuple[int, float, str]:
+        if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
+            return (1, float(v), "") if v == v else (2, 0.0, "")
+        return (0, 0.0, str(v)) if v is not None else (2, 0.0, "")
+
+    return sorted(out, key=lambda t: (order.get(str(t[0].get("method")), len(order)),
+                                      *(value_key(t[0].get(k)) for k in keys[1:])))
+
+
+def _alignment_value(sub: pd.DataFrame) -> Any:
+    if "alignment" not in sub.columns:
+        return None
+    vals = sub["alignment"].dropna().unique()
+    return vals[0] if len(vals) else None
+
+
+def latent_summary(measures: pd.DataFrame, *, k: int | None = None,
+                   confidence: float = stats.CONFIDENCE) -> pd.DataFrame:
+    """Every latent measure per method: its mean over seeds, t-interval and chance level.
+
+    Args:
+        measures: :func:`xmodal.study.load_latent_measures` (one row per run: ``method``,
+            ``alignment``, ``seed``, ``sensors`` and the measures). Pass the runs of one
+            training-set size (:func:`final_runs`): the seeds of a method are its units.
+        k: the cut-off whose recall@k is shown (default: the table's, :func:`latent_measure_specs`).
+        confidence: level of the intervals.
+
+    Returns:
+        :data:`SUMMARY_COLUMNS`, one row per method and measure (:func:`latent_measure_specs`);
+        ``n`` counts the seeds with a value, ``chance`` is the mean chance level over them.
+    """
+    rows = []
+    specs = latent_measure_specs(measures, k)
+    for key, sub in _groups(measures, ["method"]):
+        for col, chance, label in specs:
+            est, low, high, n = _interval(sub[col], confidence)
+            ch = float(pd.to_numeric(sub[chance], errors="coerce").mean()) if chance else math.nan
+            rows.append({"method": key["method"], "alignment": _alignment_value(sub), "measure": col,
+                         "label": label, "estimate": est, "low": low, "high": high, "n": n, "chance": ch})
+    return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+
+
+def summary_display(summary: pd.DataFrame, row: str = "method", digits: int = 3) -> pd.DataFrame:
+    """A tidy summary (:data:`SUMMARY_COLUMNS`) as a table to read: a row per ``row``, a column per measure.
+
+    Cells read ``mean [low, high]`` (the interval over seeds; "(1 seed)" without one; "not
+    recorded" without any value); ``seeds`` gives the number of seeds; a last row "chance"
+    holds every measure's chance level (where it has one).
+    """
+    labels = list(dict.fromkeys(summary["label"]))
+    rows = []
+    for value, sub in summary.groupby(row, sort=False):
+        out: dict[str, Any] = {row: method_label(str(value)) if row == "method" else value,
+                               "seeds": int(sub["n"].max()) if len(sub) else 0}
+        for _, r in sub.iterrows():
+            out[r["label"]] = _ci_text(r["estimate"], r["low"], r["high"], int(r["n"]), digits)
+        rows.append(out)
+    chance = summary.groupby("label", sort=False)["chance"].mean()
+    if chance.notna().any():
+        rows.append({row: "chance", "seeds": "", **{lab: (f"{chance[lab]:.{digits}f}" if chance[lab] == chance[lab]
+                                                          else "–") for lab in labels}})
+    return pd.DataFrame(rows, columns=[row, "seeds", *labels])
+
+
+def latent_contrasts(measures: pd.DataFrame, reference: str = "C", *, k: int | None = None,
+                     confidence: float = stats.CONFIDENCE) -> pd.DataFrame:
+    """Each method minus ``reference`` on every latent measure, paired by seed.
+
+    Returns:
+        method, measure, label, estimate, low, high, n (seeds both have), p: the paired
+        t-interval of :func:`xmodal.analysis.stats.paired_difference` (unadjusted).
+    """
+    cols = ["method", "measure", "label", "estimate", "low", "high", "n", "p"]
+    if len(measures) == 0 or reference not in set(measures["method"]):
+        return pd.DataFrame(columns=cols)
+    ref = measures[measures["method"] == reference].groupby("seed")
+    rows = []
+    for key, sub in _groups(measures[measures["method"] != reference], ["method"]):
+        mine = sub.groupby("seed")
+        for col, _, label in latent_measure_specs(measures, k):
+            d = stats.paired_difference(mine[col].mean(), ref[col].mean(), confidence=confidence)
+            rows.append({"method": key["method"], "measure": col, "label": label, "estimate": d.estimate,
+                         "low": d.low, "high": d.high, "n": d.n, "p": d.p})
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _side(r: pd.Series | Mapping[str, Any], level: float) -> str:
+    """Where the interval of ``r`` lies against ``level``: above, below, within or unknown.
+
+    ``"within"``: the interval contains ``level``; ``"unknown"``: there is no interval (fewer
+    than two seeds) or no level.
+    """
+    if not (r["n"] and r["n"] > 1 and math.isfinite(r["low"]) and math.isfinite(level)):
+        return "unknown"
+    if r["low"] > level:
+        return "above"
+    if r["high"] < level:
+        return "below"
+    return "within"
+
+
+def _seeds_sentence(summary: pd.DataFrame, source: str | None) -> str:
+    """The first sentence of the texts below: how many seeds, what the intervals are, which data."""
+    n = sorted({int(v) for v in summary["n"] if v})
+    where = f" ({source})" if source else ""
+    if not n or n == [1]:
+        return (f"One seed per method{where}: the numbers below are single runs, without intervals, and no "
+                "statement about chance or differences is made from them.")
+    return (f"Intervals are {int(100 * stats.CONFIDENCE)}% t-intervals over seeds (n = {', '.join(map(str, n))} "
+            f"per method){where}; a statement below is made only where an interval lies entirely on one side of "
+            "its reference.")
+
+
+def latent_text(summary: pd.DataFrame, contrasts: pd.DataFrame | None = None, source: str | None = None) -> str:
+    """Markdown on the latent measures, saying only what the intervals allow.
+
+    For each method: whether the probe reads the sensor above chance, whether the
+    neighbours mix the sensors as much as chance, and whether the same patch is found
+    more often than chance; then, from :func:`latent_contrasts`, the differences to the
+    reference whose intervals exclude 0.
+    """
+    if len(summary) == 0:
+        return "No multi-sensor run with latent vectors: nothing to measure."
+    lines = [_seeds_sentence(summary, source)]
+    for method, sub in summary.groupby("method", sort=False):
+        by = {r["measure"]: r for _, r in sub.iterrows()}
+        parts = []
+        probe = by.get("modality_probe")
+        if probe is not None and probe["n"]:
+            side = _side(probe, probe["chance"])
+            values = f"{probe['estimate']:.2f}, chance {probe['chance']:.2f}"
+            parts.append({"above": f"a linear probe tells the sensors apart ({values})",
+                          "below": f"the probe scores below chance ({values})",
+                          "within": f"the probe cannot be told from chance ({values})",
+                          "unknown": f"the probe scores {values} (one seed: no interval)"}[side])
+        mix = by.get("mixing")
+        if mix is not None and mix["n"]:
+            side = _side(mix, mix["chance"])
+            values = f"{mix['estimate']:.2f} vs {mix['chance']:.2f} by chance"
+            parts.append({"above": f"a vector's neighbours come from the other sensor more often than by chance "
+                                   f"({values})",
+                          "below": f"a vector's neighbours come from the other sensor less often than by chance "
+                                   f"({values})",
+                          "within": f"the neighbour mixing cannot be told from chance ({values})",
+                          "unknown": f"neighbour mixing {values} (one seed)"}[side])
+        found = [r for m, r in by.items() if m.startswith("pair_") and r["n"]]
+        if found:
+            sides = {_side(r, r["chance"]) for r in found}
+            if sides == {"above"}:
+                parts.append("the same patch seen by the other sensor is among the top "
+                             f"{SAME_PATCH_K} more often than by chance, in both directions")
+            elif "above" not in sides and "unknown" not in sides:
+                parts.append(f"no interval of finding the same patch among the top {SAME_PATCH_K} lies above "
+                             "chance, in either direction")
+        if parts:
+            lines.append(f"- **{method_label(str(method))}**: " + "; ".join(parts) + ".")
+    if contrasts is not None and len(contrasts):
+        sure = contrasts[(contrasts["n"] > 1) & ((contrasts["low"] > 0) | (contrasts["high"] < 0))]
+        if not (contrasts["n"] > 1).any():
+            lines.append("\nWith one seed per method, differences between methods have no interval: none is "
+                         "claimed here.")
+        elif len(sure):
+            diffs = "; ".join(f"{method_label(str(r['method']))} − C, {r['label']}: {r['estimate']:+.3f} "
+                              f"[{r['low']:+.3f}, {r['high']:+.3f}]" for _, r in sure.iterrows())
+            lines.append(f"\nDifferences to C whose interval excludes 0 (paired by seed, not adjusted for the "
+                         f"{len(contrasts)} comparisons): {diffs}.")
+        else:
+            lines.append("\nNo difference to C has an interval that excludes 0: with these seeds the methods' "
+                         "latent spaces cannot be told apart on these measures.")
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- the adversary, epoch by epoch
+def adversary_curves(history: pd.DataFrame, methods: Sequence[str] | None = None) -> pd.DataFrame:
+    """The adversary's quantities per run and epoch, in long form for plotting.
+
+    Args:
+        history: :func:`xmodal.study.load_histories` (one row per run and epoch).
+        methods: the methods to keep (default: all, in the paper's order).
+
+    Returns:
+        method, alignment (``None`` without ``M``), seed, run_dir, epoch, quantity (a key of
+        :data:`ADVERSARY_QUANTITIES`), label, value, chance (``ln M`` for ``L_M``, ``1 / M`` for
+        the accuracies, ``M`` the run's sensors). Quantities a run did not record have no rows.
+    """
+    cols = ["method", "alignment", "seed", "run_dir", "epoch", "quantity", "label", "value", "chance"]
+    if len(history) == 0:
+        return pd.DataFrame(columns=cols)
+    df = history if methods is None else history[history["method"].isin(list(methods))]
+    frames = []
+    n_sensors = pd.to_numeric(df["n_sensors"], errors="coerce").astype(float)
+    for q, label in ADVERSARY_QUANTITIES.items():
+        if q not in df.columns:
+            continue
+        chance = np.log(n_sensors) if q == "L_M" else 1.0 / n_sensors
+        alignment = df["alignment"] if "alignment" in df.columns else None
+        part = pd.DataFrame({"method": df["method"], "alignment": alignment, "seed": df["seed"],
+                             "run_dir": df["run_dir"], "epoch": df["epoch"], "quantity": q, "label": label,
+                             "value": pd.to_numeric(df[q], errors="coerce"), "chance": chance})
+        frames.append(part.dropna(subset=["value"]))
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
+    order = _order_key(methods_in(out) if len(out) else [])
+    return out.sort_values(["method", "seed", "epoch"], key=lambda c: order(c) if c.name == "method" else c,
+                           kind="stable").reset_index(drop=True)[cols]
+
+
+def adversary_final(history: pd.DataFrame, methods: Sequence[str] | None = None, *,
+                    confidence: float = stats.CONFIDENCE) -> pd.DataFrame:
+    """The adversary at the last epoch: each quantity's mean over seeds, t-interval and chance level.
+
+    Returns:
+        :data:`SUMMARY_COLUMNS`, one row per method and quantity of :data:`ADVERSARY_QUANTITIES`;
+        a quantity no run of the method recorded has ``n = 0`` (shown as "not recorded").
+    """
+    if len(history) == 0:
+        return pd.DataFrame(columns=list(SUMMARY_COLUMNS))
+    df = history if methods is None else history[history["method"].isin(list(methods))]
+    last = df.sort_values("epoch").groupby("run_dir", sort=False).tail(1)
+    rows = []
+    for key, sub in _groups(last, ["method"]):
+        m = pd.to_numeric(sub["n_sensors"], errors="coerce").astype(float).mean()
+        for q, label in ADVERSARY_QUANTITIES.items():
+            values = sub[q] if q in sub.columns else pd.Series(dtype=float)
+            est, low, high, n = _interval(values, confidence)
+            rows.append({"method": key["method"], "alignment": _alignment_value(sub), "measure": q, "label": label,
+                         "estimate": est, "low": low, "high": high, "n": n,
+                         "chance": float(np.log(m)) if q == "L_M" else 1.0 / m})
+    return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+
+
+#: How far below chance the modality classifier's training accuracy must be (or, where it was not
+#: recorded, how far above ``ln M`` its loss) for an epoch to count as *confidently wrong*.
+FLIP_MARGIN: float = 0.1
+#: Columns of :func:`adversary_episodes`.
+EPISODE_COLUMNS: tuple[str, ...] = (
+    "method", "alignment", "epochs", "flipped", "accuracy_recorded", "probe_recorded", "probe_min", "probe_max",
+    "worst_seed", "worst_epoch", "worst_L_M", "worst_accuracy", "worst_probe",
+)
+
+
+def adversary_episodes(curves: pd.DataFrame) -> pd.DataFrame:
+    """The epochs in which the modality classifier was *confidently wrong*, per method.
+
+    An epoch (of one run) counts as *flipped* when its mean ``L_M`` is above ``ln M`` and the
+    classifier's training accuracy at least :data:`FLIP_MARGIN` below chance (where the accuracy
+    was not recorded: ``L_M`` at least :data:`FLIP_MARGIN` above ``ln M``): it does worse than
+    guessing because it names the sensors the wrong way round. Whether the sensor was hidden
+    meanwhile is what the probe of the same epoch says.
+
+    Args:
+        curves: :func:`adversary_curves`.
+
+    Returns:
+        :data:`EPISODE_COLUMNS`: per method the epochs with ``L_M`` (all seeds), the flipped
+        ones, whether accuracy and probe were recorded, the probe's range over the flipped
+        epochs, and the flipped epoch with the largest ``L_M`` (seed, epoch, ``L_M``,
+        accuracy, probe).
+    """
+    rows = []
+    for method in methods_in(curves) if len(curves) else []:
+        sub = curves[curves["method"] == method]
+        w = pd.DataFrame(sub.pivot_table(index=["run_dir", "seed", "epoch"], columns="quantity", values="value"))
+        w = w.reset_index()
+        chance = sub.groupby("quantity")["chance"].mean()  # one number of sensors per method
+        if "L_M" not in w.columns:
+            continue
+        w = w[w["L_M"].notna()]
+        has_acc = "modality_accuracy" in w.columns and bool(w["modality_accuracy"].notna().any())
+        has_probe = "probe_accuracy" in w.columns and bool(w["probe_accuracy"].notna().any())
+        if has_acc:
+            flip = (w["L_M"] > chance["L_M"]) & (w["modality_accuracy"] <= chance["modality_accuracy"] - FLIP_MARGIN)
+        else:
+            flip = w["L_M"] >= chance["L_M"] + FLIP_MARGIN
+        f = w[flip].sort_values("L_M")
+        row: dict[str, Any] = {"method": method, "alignment": _alignment_value(sub),
+                               "epochs": len(w), "flipped": int(flip.sum()),
+                               "accuracy_recorded": has_acc, "probe_recorded": has_probe}
+        if len(f):
+            worst = f.iloc[-1]
+            row.update({"worst_seed": int(worst["seed"]), "worst_epoch": int(worst["epoch"]), "worst_L_M": worst["L_M"],
+                        "worst_accuracy": worst["modality_accuracy"] if has_acc else math.nan,
+                        "worst_probe": worst["probe_accuracy"] if has_probe else math.nan})
+            if has_probe:
+                row.update({"probe_min": f["probe_accuracy"].min(), "probe_max": f["probe_accuracy"].max()})
+        rows.append(row)
+    return pd.DataFrame(rows, columns=list(EPISODE_COLUMNS))
+
+
+def _episode_text(e: Mapping[str, Any]) -> str:
+    """One method's flipped epochs in words (see :func:`adversary_episodes`)."""
+    epochs = f"{e['epochs']} epoch{'' if e['epochs'] == 1 else 's'} (all seeds)"
+    what = (f"L_M above ln M and the classifier's training accuracy {FLIP_MARGIN:g} or more below chance"
+            if e["accuracy_recorded"] else f"L_M {FLIP_MARGIN:g} or more above ln M")
+    if not e["flipped"]:
+        return f"Its one epoch did not have {what}." if e["epochs"] == 1 else f"None of its {epochs} had {what}."
+    worst = (f"largest: seed {int(e['worst_seed'])}, epoch {int(e['worst_epoch'])}, L_M = {e['worst_L_M']:.2f}"
+             + (f", training accuracy {e['worst_accuracy']:.2f}" if e["accuracy_recorded"] else "")
+             + (f", probe {e['worst_probe']:.2f}" if e["probe_recorded"] else ""))
+    text = f"{e['flipped']} of its {epochs} had {what} ({worst})."
+    reversal = e.get("alignment") == "reversal"
+    if e["probe_recorded"] and e["probe_min"] > 0.9:
+        text += f" In those epochs the probe on test latents scored {e['probe_min']:.2f}–{e['probe_max']:.2f}"
+        text += (": the encoders made the adversary confidently wrong without hiding the sensor, the flipping "
+                 "failure of gradient reversal." if reversal else ".")
+    elif e["probe_recorded"]:
+        text += f" In those epochs the probe on test latents scored {e['probe_min']:.2f}–{e['probe_max']:.2f}."
+    else:
+        text += " Whether the sensor stayed readable meanwhile was not recorded (runs older than the per-epoch probe)."
+    return text
+
+
+def adversary_text(final: pd.DataFrame, episodes: pd.DataFrame | None = None, source: str | None = None) -> str:
+    """Markdown reading the adversary, method by method, as far as the intervals allow.
+
+    With gradient reversal the encoders maximise ``L_M``; they can do so without hiding the
+    sensor, by making the modality classifier *confidently wrong* (a flipped code): ``L_M``
+    rises above ``ln M`` and its accuracy falls below chance, while a fresh probe still tells
+    the sensors apart. The last epoch (``final``, :func:`adversary_final`) is read with its
+    intervals over seeds; the epochs in which the classifier was flipped
+    (``episodes``, :func:`adversary_episodes`) are counted.
+    """
+    if len(final) == 0:
+        return "No multi-sensor run: there is no adversary to show."
+    by_method = {} if episodes is None else {r["method"]: r for _, r in episodes.iterrows()}
+    lines = ["At the last epoch. " + _seeds_sentence(final, source)]
+    for method, sub in final.groupby("method", sort=False):
+        by = {r["measure"]: r for _, r in sub.iterrows()}
+        lm, acc, probe = by.get("L_M"), by.get("modality_accuracy"), by.get("probe_accuracy")
+        parts = []
+        flipped = False
+        if lm is not None and lm["n"]:
+            side = _side(lm, lm["chance"])
+            flipped = side == "above"
+            parts.append(f"L_M = {_ci_text(lm['estimate'], lm['low'], lm['high'], int(lm['n']), 2)}" + {
+                "above": f", above ln M = {lm['chance']:.3f}: the modality classifier does worse than guessing",
+                "below": f", below ln M = {lm['chance']:.3f}: the modality classifier still tells the sensors apart",
+                "within": f", not distinguishable from ln M = {lm['chance']:.3f} with these seeds",
+                "unknown": f" (ln M = {lm['chance']:.3f})"}[side])
+        if acc is not None and acc["n"]:
+            text = f"its training accuracy {_ci_text(acc['estimate'], acc['low'], acc['high'], int(acc['n']), 2)}"
+            if _side(acc, acc["chance"]) == "below":
+                text += " (below chance: it calls most patches by the other sensor's name)"
+            parts.append(text)
+        elif acc is not None:
+            parts.append(f"its training accuracy {NOT_RECORDED}")
+        probe_side = "unknown"
+        if probe is not None and probe["n"]:
+            probe_side = _side(probe, probe["chance"])
+            ci = _ci_text(probe["estimate"], probe["low"], probe["high"], int(probe["n"]), 2)
+            parts.append(f"a fresh linear probe {ci}" + {
+                "above": " (above chance: the sensor is still readable from the latents)",
+                "below": " (below chance)",
+                "within": " (not distinguishable from chance: hidden from a linear reader, as far as the seeds tell)",
+                "unknown": f" (chance {probe['chance']:.2f})"}[probe_side])
+        elif probe is not None:
+            parts.append(f"the per-epoch probe {NOT_RECORDED} (runs older than it; the final latents' probe "
+                         "is in the measures table)")
+        line = f"- **{method_label(str(method))}**: " + "; ".join(parts) + "."
+        reversal = _alignment_value(sub) == "reversal"
+        if flipped and probe_side == "above" and reversal:
+            line += (" This is the flipping failure: the encoders raised the adversary's loss by making it "
+                     "confidently wrong, not by hiding the sensor.")
+        elif flipped and reversal:
+            line += (" The adversary is beaten; whether the sensor is hidden or merely flipped needs the probe "
+                     "(see the measures table).")
+        if method in by_method:
+            line += " " + _episode_text({str(k): v for k, v in by_method[method].items()})
+        lines.append(line)
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- the sensitivity study
+def _setting_label(row: Mapping[Any, Any]) -> str:
+    steps = row.get("steps")
+    parts = [f"α={float(row['alpha']):g}" if row.get("alpha") is not None else "α=?",
+             f"w={float(row['grl_weight']):g}" if row.get("grl_weight") is not None else "w=?"]
+    if steps is not None and steps == steps:
+        parts.append(f"{int(steps)} steps")
+    return ", ".join(parts)
+
+
+def label_settings(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with a method's name extended by its setting where the method ran with several.
+
+    A study that varies ``alpha``, ``grl_weight`` or the number of optimisation ``steps`` (the
+    ``latent`` profile) would otherwise pool different settings under one method: its C+T+M runs
+    become e.g. ``"C+T+M (α=1, w=5, 150 steps)"``. A method run with one setting keeps its name.
+
+    Args:
+        table: :func:`xmodal.study.load_latent_measures` or :func:`xmodal.study.load_histories`.
+    """
+    keys = [k for k in TRADEOFF_KEYS[2:] if k in table.columns]
+    if not keys or len(table) == 0:
+        return table
+    several = {m for m, sub in table.groupby("method") if len(sub[keys].astype(str).drop_duplicates()) > 1}
+    labels = [f"{r['method']} ({_setting_label(r)})" if r["method"] in several else r["method"]
+              for r in table.to_dict("records")]
+    return table.assign(method=labels)
+
+
+def tradeoff_summary(measures: pd.DataFrame, results: pd.DataFrame, *,
+                     confidence: float = stats.CONFIDENCE) -> pd.DataFrame:
+    """Accuracy against alignment per setting of the sensitivity study, each mean and interval over seeds.
+
+    Per setting (:data:`TRADEOFF_KEYS`: method, alignment, triplet weight ``alpha``, alignment
+    weight ``grl_weight``, optimisation steps): weighted F1 per sensor, homogeneity (eq. 5),
+    the modality probe's accuracy and the label-retrieval mAP in each direction.
+
+    Args:
+        measures: :func:`xmodal.study.load_latent_measures` of the study's runs.
+        results: the tidy results table (:func:`xmodal.study.load_results`) of the same runs.
+        confidence: level of the intervals.
+
+    Returns:
+        ``setting`` (e.g. ``"α=1, w=5, 150 steps"``), :data:`SUMMARY_COLUMNS` and the
+        settings' keys; one row per setting and quantity.
+    """
+    cols = ["setting", *SUMMARY_COLUMNS, *TRADEOFF_KEYS[2:]]
+    if len(measures) == 0:
+        return pd.DataFrame(columns=cols)
+    ok = ok_runs(results)
+    weighted = ok.pivot_table(index="run_dir", columns="modality", values="weighted", aggfunc="mean")
+    homog = ok.groupby("run_dir")["homogeneity"].mean()
+    runs = measures.set_index("run_dir", drop=False)
+    sensors = _sensors_of(measures)
+    quantities: list[tuple[str, str, pd.Series, float]] = []
+    for s in sensors:
+        if s in weighted.columns:
+            quantities.append((f"weighted_{s}", f"weighted F1 {modality_label(s)}",
+                               weighted[s].reindex(runs.index), math.nan))
+    quantities.append(("homogeneity", "homogeneity s (eq. 5)", homog.reindex(runs.index), math.nan))
+    for col, chance, label in latent_measure_specs(measures):
+        if col == "modality_probe" or col.endswith("_map"):
+            ch = float(pd.to_numeric(runs[chance], errors="coerce").mean()) if chance else math.nan
+            quantities.append((col, label, runs[col], ch))
+    keyed = runs.reset_index(drop=True)
+    rows = []
+    for key, sub in _groups(keyed, list(TRADEOFF_KEYS)):
+        idx = sub["run_dir"]
+        for name, label, values, level in quantities:
+            est, low, high, n = _interval(values.reindex(idx).to_numpy(), confidence)
+            rows.append({"setting": _setting_label(key), **key, "measure": name, "label": label, "estimate": est,
+                         "low": low, "high": high, "n": n, "chance": level})
+    return pd.DataFrame(rows, columns=cols)
+
+
+def tradeoff_text(summary: pd.DataFrame, source: str | None = None) -> str:
+    """Markdown on :func:`tradeoff_summary`: which settings hide the sensor from the probe, at what accuracy.
+
+    Per method (alignment): the settings whose probe interval lies above chance (the sensor
+    stays linearly readable) and those whose interval reaches chance, then the range of each
+    sensor's weighted F1 over the settings. Settings are compared only by non-overlapping
+    intervals (a conservative reading).
+    """
+    if len(summary) == 0:
+        return "No run of the sensitivity study."
+    lines = [_seeds_sentence(summary, source)]
+    for method, sub in summary.groupby("method", sort=False):
+        probe = sub[sub["measure"] == "modality_probe"]
+        sides = {r["setting"]: _side(r, r["chance"]) for _, r in probe.iterrows() if r["n"]}
+        readable = [k for k, v in sides.items() if v == "above"]
+        hidden = [k for k, v in sides.items() if v in ("within", "below")]
+        parts = []
+        if sides:
+            parts.append(f"the probe reads the sensor above chance in {len(readable)} of {len(sides)} settings"
+                         + (f"; its interval reaches chance for {'; '.join(hidden)}" if hidden else ""))
+        for measure in dict.fromkeys(m for m in sub["measure"] if str(m).startswith("weighted_")):
+            f1 = sub[(sub["measure"] == measure) & (sub["n"] > 0)].sort_values("estimate")
+            if len(f1) > 1:
+                lo, hi = f1.iloc[0], f1.iloc[-1]
+                apart = hi["n"] > 1 and lo["n"] > 1 and hi["low"] > lo["high"]
+                parts.append(f"{lo['label']} from {lo['estimate']:.2f} ({lo['setting']}) to {hi['estimate']:.2f} "
+                             f"({hi['setting']})" + (", intervals apart" if apart else ", intervals overlapping"))
+        if parts:
+            lines.append(f"- **{method_label(str(method))}**: " + "; ".join(parts) + ".")
+    lines.append("\nSettings are compared here only where their intervals do not overlap, a conservative reading "
+                 "(the settings share seeds, so paired differences would be sharper).")
+    return "\n".join(lines)
+
+
+def tradeoff_display(summary: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
+    """:func:`tradeoff_summary` as a table to read: one row per alignment and setting."""
+    if len(summary) == 0:
+        return pd.DataFrame(columns=["alignment", "setting", "seeds"])
+    df = summary.assign(row=summary["method"].map(lambda m: method_label(str(m))) + " · " + summary["setting"])
+    table = summary_display(df.drop(columns=["method"]).rename(columns={"row": "method"}), row="method",
+                            digits=digits)
+    return table.rename(columns={"method": "method · setting"})
 
 
 # ----------------------------------------------------------------------------- data

@@ -427,7 +427,7 @@ def test_homogeneity_context_puts_s_beside_its_accuracy_bound() -> None:
     assert table.loc["C+T+M", "s − bound"] == "0.000"
 
 
-# ----------------------------------------------------------------------------- latent measures over seeds (issue 12)
+# ----------------------------------------------------------------------------- latent measures over seeds
 def _measures(values: dict[str, list[float]], seeds: tuple[int, ...] = (0, 1, 2)) -> pd.DataFrame:
     """A load_latent_measures-like table: per method, per seed, the probe = value, other measures derived."""
     rows = []

@@ -109,7 +109,7 @@ def _unshare_works() -> bool:
 needs_unshare = pytest.mark.skipif(not _unshare_works(), reason="needs root and `unshare -m` to mount a tmpfs")
 
 
-# --------------------------------------------------------------------------- SIGINT (issue 10, item 3)
+# --------------------------------------------------------------------------- SIGINT
 @pytest.mark.slow
 def test_one_sigint_stops_the_sweep_and_leaves_it_resumable(tmp_path: Path, synthetic_root: Path) -> None:
     study = _study(tmp_path, "sigint", THREE_POINTS, **LONG)

@@ -325,7 +325,7 @@ def test_quick_study_results_table(quick_runs: Path, tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------------------
-# the alignment ablations and the latent-space loaders (issue 12)
+# the alignment ablations and the latent-space loaders
 # ---------------------------------------------------------------------------
 def test_default_study_has_the_confusion_ablation_and_latent_profile_shares_its_data() -> None:
     default = grid("default", data_root="/data")

@@ -339,7 +339,7 @@ def test_s2_separates_classes_better_than_s1(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------------------------
-# clouds (issue 14)
+# clouds
 # ---------------------------------------------------------------------------------
 
 #: Tolerance on the mean mask cover of a root made with a fixed thick-cloud cover (the

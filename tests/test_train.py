@@ -189,7 +189,7 @@ def test_history_holds_every_loss_record_field_by_name(learned) -> None:
         assert h["probe_seconds"] > 0
 
 
-# ----------------------------------------------------------------------------- alignments (issue 12)
+# ----------------------------------------------------------------------------- alignments
 @pytest.mark.parametrize("alignment", ALIGNMENTS)
 def test_total_loss_replaces_minus_l_m_by_the_alignment_term(alignment: str) -> None:
     cfg = _cfg(method="C+T+M", alpha=2.0, beta=3.0, alignment=alignment)

@@ -396,7 +396,7 @@ CONTEXT_COLUMNS: tuple[str, ...] = (
 
 def homogeneity_context(pairs: pd.DataFrame, predictions: Mapping[str, Predictions],
                         priors: Mapping[str, np.ndarray] | None = None) -> pd.DataFrame:
-    """What each homogeneity score of ``pairs`` is to be compared with (issue: s alone says little).
+    """What each homogeneity score of ``pairs`` is to be compared with (s alone says little).
 
     For every row of a pair table on the full training set (:func:`final_pairs`), the two
     sensors' test predictions are aligned by patch id and passed to

@@ -331,9 +331,10 @@ def test_tables_of_a_trained_study_match_its_runs(results: pd.DataFrame, study_d
     assert note.startswith("synthetic SEN12MS-like data, winter, scene split;")
     assert f"{len(find_runs(study_dir))} runs of study 'booktest'" in note
     table = comparison_table(results)
-    assert len(table) == 2 + 2 * 4  # Baseline S1, S2 and four cross-modal methods x (S1, S2)
+    assert len(table) == 2 + 2 * 5  # Baseline S1, S2 and four cross-modal methods and the confusion ablation x 2
     hom = homogeneity_table(load_homogeneity(results)).set_index("method")
-    assert list(hom.index) == ["Baseline", "C", "C+M", "C+T", "C+T+M"]
+    assert list(hom.index) == ["Baseline", "C", "C+M", "C+T", "C+T+M", "C+T+M (confusion)"]
+    assert hom.loc["C+T+M", "n"] == 1  # the ablation is never pooled with the paper's method
     run = final_runs(results).query("method == 'C+T+M'").iloc[0]["run_dir"]
     assert hom.loc["C+T+M", "s_mean"] == pytest.approx(RunDir(run).result().homogeneity["s1|s2"])
     assert hom.loc["C+T+M", "s (paper)"] == "0.67"

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 from book_study import tiny_study
+from browser import headless_chromium
 
 CDN_HOSTS = ("cdn.", "unpkg.com", "jsdelivr", "cdnjs", "googleapis", "plot.ly", "mathjax.org")
 
@@ -201,29 +201,9 @@ def test_build_errors_say_what_is_missing(tmp_path: Path, monkeypatch: pytest.Mo
         find_mathjax(tmp_path)
 
 
-def _chrome():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    binary = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver = shutil.which("chromedriver")
-    if not binary or not driver:
-        pytest.fail("Chromium and chromedriver are needed for the browser test: `make browser` "
-                    "(apt-get install chromium chromium-driver)")
-    return webdriver, Service, binary, driver
-
-
 @pytest.mark.slow
 def test_latent_page_draws_its_points_in_chromium_without_network(book: Path, tmp_path: Path) -> None:
-    webdriver, Service, binary, driver = _chrome()
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = binary
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", "--window-size=1400,1000", f"--user-data-dir={tmp_path / 'profile'}"):
-        opts.add_argument(flag)
-    opts.set_capability("goog:loggingPrefs", {"performance": "ALL"})
-    browser = webdriver.Chrome(service=Service(driver), options=opts)
+    browser = headless_chromium(tmp_path)
     try:
         page = (book / "book" / "latent.html").resolve()
         browser.get_log("performance")  # drop the browser's own start-up page
@@ -260,14 +240,7 @@ def test_explorer_page_of_the_built_book_works_offline(book: Path, tmp_path: Pat
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
-    webdriver, Service, binary, driver = _chrome()
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = binary
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", "--window-size=1400,1200", f"--user-data-dir={tmp_path / 'profile'}"):
-        opts.add_argument(flag)
-    browser = webdriver.Chrome(service=Service(driver), options=opts)
+    browser = headless_chromium(tmp_path, window="1400,1200")
     state = "const I = window.XmodalExplorer.instances; return I[Object.keys(I)[0]].state();"
     try:
         browser.execute_cdp_cmd("Network.enable", {})

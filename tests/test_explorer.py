@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from browser import headless_chromium
 
 from xmodal import explorer as xe
 from xmodal.data import MissingFileError
@@ -336,21 +337,7 @@ def test_notebook_and_standalone_html_load_nothing(tiny_page: xe.Explorer, tmp_p
 # in a browser, as a person would use it
 # ---------------------------------------------------------------------------------
 def _browser(tmp_path: Path) -> Any:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    binary = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver = shutil.which("chromedriver")
-    if not binary or not driver:
-        pytest.fail("Chromium and chromedriver are needed for the browser test: `make browser`")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = binary
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", "--window-size=1200,1250", f"--user-data-dir={tmp_path / 'profile'}"):
-        opts.add_argument(flag)
-    opts.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
-    return webdriver.Chrome(service=Service(driver), options=opts)
+    return headless_chromium(tmp_path, window="1200,1250")
 
 
 @pytest.mark.slow

@@ -34,4 +34,3 @@ def synthetic_copy(synthetic_root: Path, tmp_path: Path) -> Path:
     dst = tmp_path / "sen12ms_copy"
     shutil.copytree(synthetic_root, dst, ignore=shutil.ignore_patterns(".xmodal_cache"))
     return dst
-

@@ -32,7 +32,7 @@ Files (made by :func:`evaluate_clouds`, resumable)::
                                        per sensor, with the fingerprints of model and data
 
 A prediction file is reused when its model fingerprint (hash of the run's
-``result.json``, rewritten whenever the run is trained again) and data fingerprint
+result file, rewritten whenever the run is trained again) and data fingerprint
 (the variant's generator fingerprint) are those of the current run and variant.
 
 :func:`cover_table` (pure) turns predictions into a tidy table;
@@ -283,10 +283,10 @@ def model_label(method: str, modalities: Sequence[str]) -> str:
 
 
 def model_fingerprint(run: RunDir | str | os.PathLike[str]) -> str:
-    """Hash of the run's ``result.json`` (a new training writes a new one).
+    """Hash of the run's result file (a new training writes a new one).
 
     Raises:
-        CloudEvalError: the run has no ``result.json``.
+        CloudEvalError: the run has no result.
     """
     path = (run if isinstance(run, RunDir) else RunDir(run)).result_path
     try:
@@ -997,7 +997,7 @@ def _pair(a: str, b: str) -> str:
 def pair_homogeneity(study_dir: str | os.PathLike[str]) -> pd.DataFrame:
     """Eq. (5) for every pair of sensors, per model and seed, on the full training set.
 
-    A cross-modal model's pairs come from its ``result.json``; the Baseline's from the
+    A cross-modal model's pairs come from its result; the Baseline's from the
     predictions of its separately trained single-sensor runs of the same seed, aligned by
     patch.
 

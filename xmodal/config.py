@@ -200,7 +200,7 @@ class ExperimentConfig:
         return cls.from_dict(data or {})
 
     def to_dict(self) -> dict[str, Any]:
-        """Every key and value (what ``result.json`` records as ``config``)."""
+        """Every key and value (what a run's result records as ``config``)."""
         return dataclasses.asdict(self)
 
     def replace(self, **changes: Any) -> ExperimentConfig:

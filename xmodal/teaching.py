@@ -351,7 +351,7 @@ def latent_similarity(run: str | os.PathLike[str]) -> float:
     near 0, the vectors are spread out. Rows of all sensors are pooled.
 
     Raises:
-        RunFolderError: the run folder lacks ``latents.npz``.
+        RunFolderError: the run folder has no latent vectors.
         ValueError: fewer than two latent vectors were saved.
     """
     z = RunDir(run).latents().z.astype(np.float64)

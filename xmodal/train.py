@@ -1271,7 +1271,7 @@ def load_model(
     """The trained network of a run folder (in eval mode) and its config.
 
     Raises:
-        FileNotFoundError: no ``checkpoint.pt`` in ``out_dir``.
+        FileNotFoundError: no checkpoint in ``out_dir``.
     """
     path = RunDir(out_dir).checkpoint_path
     if not path.exists():

@@ -16,7 +16,7 @@ measure                        question                                        c
                                other sensor?
 =============================  ==============================================  =====================
 
-:func:`latent_measures` computes all of them for one run's ``latents.npz`` (``z``
+:func:`latent_measures` computes all of them for one run's latent vectors (``z``
 ``[N, D]``, ``labels`` ``[N, C]``, ``modality`` ``[N]``, ``ids`` ``[N]``, the same
 patch ids for every sensor) as one flat row of numbers.
 

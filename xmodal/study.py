@@ -1492,8 +1492,9 @@ def load_latent_measures(results: pd.DataFrame | str | os.PathLike[str]) -> pd.D
     """:func:`xmodal.analysis.latent.latent_measures` of every finished multi-sensor run: one row per run.
 
     Reads each run's latent vectors (:meth:`xmodal.rundir.RunDir.latents`: the first
-    ``n_latent`` test patches of every sensor) and measures how much of the sensor is left in the latent space (linear probe, neighbour
-    mixing) and how well the sensors meet there (label and same-patch retrieval).
+    ``n_latent`` test patches of every sensor) and measures how much of the sensor is left in
+    the latent space (linear probe, neighbour mixing) and how well the sensors meet there
+    (label and same-patch retrieval).
 
     Args:
         results: a :func:`load_results` table (e.g. only the full-training-set runs,

@@ -70,8 +70,11 @@ def test_shipped_studies_cover_the_paper() -> None:
         for p in points:
             sizes.setdefault((p.config.method, tuple(p.config.modalities)), set()).add(p.config.n_train)
         if name != "quick":
+            # Figure 3: the paper's setting has a full curve; the default study fits three sizes in its
+            # 30-minute budget (50, 150 and all patches: the rise and where it levels off)
+            need = 4 if name == "paper" else 3
             for combo in [("baseline", ("s1",)), ("baseline", ("s2",)), ("C", ("s1", "s2")), ("C+T+M", ("s1", "s2"))]:
-                assert len(sizes[combo]) >= 4, f"{name}: Figure 3 needs >= 4 training-set sizes for {combo}"
+                assert len(sizes[combo]) >= need, f"{name}: Figure 3 needs >= {need} training-set sizes for {combo}"
             assert len({p.config.seed for p in points}) >= 3
     paper = grid("paper", data_root="/data/SEN12MS")
     assert {p.config.backbone for p in paper} == {"resnet50"}

@@ -204,6 +204,9 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             name = f"{method}-{'+'.join(mods)}-nall-seed0"
             run_experiment({**TINY_RUN, "data_root": str(root), "method": method, "modalities": mods},
                            runs / study / name)
+    # an alignment ablation beside C+T+M: another model, which the evaluation leaves out (not a second C+T+M)
+    run_experiment({**TINY_RUN, "data_root": str(root), "method": "C+T+M", "modalities": ["s1", "s2"],
+                    "alignment": "confusion"}, runs / "tiny" / "confusion-C+T+M-s1+s2-nall-seed0")
     for name in ("baseline-s1-nall-seed0", "baseline-s2-nall-seed0"):  # the sensors study's S1/S2 Baselines
         _link_tree(runs / "tiny" / name, runs / "sensors" / name)
     return {"root": root, "runs": runs, "study": runs / "tiny", "sensors": runs / "sensors"}

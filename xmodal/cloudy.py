@@ -318,8 +318,10 @@ def select_runs(study_dir: str | os.PathLike[str], methods: Sequence[str] | None
     for m in wanted:
         if m not in METHODS:
             raise ValueError(f"Unknown method {m!r}; choose from {list(METHODS)}")
+    # the paper's methods only: an alignment ablation (e.g. C+T+M with domain confusion) is another model
     runs = [(run, res) for run, res in iter_results(study)
-            if res.config.get("n_train") is None and res.method in wanted]
+            if res.config.get("n_train") is None and res.method in wanted
+            and res.config.get("alignment", "reversal") == "reversal"]
     base = {res.modalities[0] for _, res in runs if res.method == "baseline"}
     cross = {res.method for _, res in runs if res.method != "baseline" and {RADAR, OPTICAL} <= set(res.modalities)}
     hint = f"run `xmodal sweep --study {study.name}` to train them"

@@ -32,3 +32,20 @@ def headless_chromium(tmp_path: Path, window: str = "1400,1000") -> Any:
         opts.add_argument(flag)
     opts.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
     return webdriver.Chrome(service=Service(driver), options=opts)
+
+
+def requested_urls(browser: Any) -> list[str]:
+    """The URLs the page requested since the performance log was last read."""
+    import json
+
+    urls = []
+    for entry in browser.get_log("performance"):
+        msg = json.loads(entry["message"])["message"]
+        if msg["method"] == "Network.requestWillBeSent":
+            urls.append(msg["params"]["request"]["url"])
+    return urls
+
+
+def remote(urls: list[str]) -> list[str]:
+    """The URLs that would leave the machine (anything but file, data, blob, about and chrome URLs)."""
+    return [u for u in urls if not u.startswith(("file://", "data:", "blob:", "about:", "chrome://"))]

@@ -3,13 +3,12 @@ tiny, really trained study (slow), checked in Chromium."""
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 import pytest
 from book_study import tiny_study
-from browser import headless_chromium
+from browser import headless_chromium, remote, requested_urls
 
 CDN_HOSTS = ("cdn.", "unpkg.com", "jsdelivr", "cdnjs", "googleapis", "plot.ly", "mathjax.org")
 
@@ -221,14 +220,9 @@ def test_latent_page_draws_its_points_in_chromium_without_network(book: Path, tm
         shots.mkdir(exist_ok=True)
         browser.execute_script("document.getElementById('latent-umap').scrollIntoView();")
         assert browser.save_screenshot(str(shots / "latent.png"))
-        urls = []
-        for entry in browser.get_log("performance"):
-            msg = json.loads(entry["message"])["message"]
-            if msg["method"] == "Network.requestWillBeSent":
-                urls.append(msg["params"]["request"]["url"])
+        urls = requested_urls(browser)
         assert urls, "no request was recorded"
-        remote = [u for u in urls if not u.startswith(("file://", "data:", "blob:", "about:", "chrome://"))]
-        assert remote == [], remote
+        assert remote(urls) == [], remote(urls)
     finally:
         browser.quit()
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from browser import headless_chromium
+from browser import headless_chromium, remote, requested_urls
 
 from xmodal import explorer as xe
 from xmodal.data import MissingFileError
@@ -420,14 +420,9 @@ def test_explorer_in_chromium_offline(built: xe.Explorer, tmp_path: Path) -> Non
 
         errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
         assert errors == []
-        urls = []
-        for entry in browser.get_log("performance"):
-            msg = json.loads(entry["message"])["message"]
-            if msg["method"] == "Network.requestWillBeSent":
-                urls.append(msg["params"]["request"]["url"])
+        urls = requested_urls(browser)
         assert urls, "no request was recorded"
-        remote = [u for u in urls if not u.startswith(("file://", "data:", "blob:", "about:", "chrome://"))]
-        assert remote == [], remote
+        assert remote(urls) == [], remote(urls)
 
         # the notebook output (_repr_html_): put in a page the way JupyterLab does it
         # (innerHTML, then every <script> re-created so that it runs)

@@ -132,6 +132,7 @@ class ExperimentConfig:
     cache_dir: str | None = None  # packed-cache folder (None = <data_root>/.xmodal_cache)
     # --- model -----------------------------------------------------------------
     backbone: str = "resnet18"  # resnet18 | resnet34 | resnet50 (the paper's), trained from scratch
+    backbone_width: int = 64  # channels of the backbone's first stage (64: torchvision's, the paper's ResNet)
     latent_dim: int = 1024  # shared latent space (the paper's 1024)
     merge_hidden: list[int] = field(default_factory=lambda: [1024, 1024])  # hidden widths of the 3-layer merge nets
     classifier_hidden: int = 512  # hidden width of the shared classifier
@@ -270,6 +271,11 @@ class ExperimentConfig:
         _positive("epochs", self.epochs)
         _positive("batch_size", self.batch_size)
         _positive("latent_dim", self.latent_dim)
+        if self.backbone_width <= 0 or self.backbone_width % 8:
+            raise ConfigError(
+                f"Invalid value for 'backbone_width': {self.backbone_width!r}; must be a positive multiple of 8 "
+                "(64: torchvision's ResNet)"
+            )
         _positive("classifier_hidden", self.classifier_hidden)
         _positive("modality_hidden", self.modality_hidden)
         _positive("n_latent", self.n_latent, allow_zero=True)

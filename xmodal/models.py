@@ -40,8 +40,11 @@ __all__ = [
 #: Backbone name -> feature dimension of its global-pooled output.
 BACKBONES: dict[str, int] = {"resnet18": 512, "resnet34": 512, "resnet50": 2048}
 
+#: Channels of the first stage of torchvision's ResNets (``backbone_width`` 64): the paper's network.
+BASE_WIDTH = 64
 
-def build_backbone(name: str, in_channels: int) -> tuple[nn.Module, int]:
+
+def build_backbone(name: str, in_channels: int, width: int = 64) -> tuple[nn.Module, int]:
     """A torchvision ResNet without pretrained weights, adapted to ``in_channels`` bands.
 
     The first convolution is replaced by one with ``in_channels`` inputs (same
@@ -50,22 +53,34 @@ def build_backbone(name: str, in_channels: int) -> tuple[nn.Module, int]:
     (global average pooling makes any ``H, W >= 1`` work; below 32 px the last
     stages see 1x1 maps).
 
+    ``width`` is the channel count of the stem and the first stage (torchvision's
+    and the paper's 64); the four stages have ``width, 2 width, 4 width, 8 width``
+    channels, so the features are ``8 width`` wide (times 4 for ResNet50's
+    bottlenecks). A narrower network has the same depth and shape at about
+    ``(width / 64)^2`` of the compute: the embedded CPU study uses it to train
+    its runs to convergence within its time budget.
+
     Args:
-        name: ``"resnet18"``, ``"resnet34"`` (512-d features) or ``"resnet50"``
-            (2048-d, the paper's choice).
+        name: ``"resnet18"``, ``"resnet34"`` (512-d features at width 64) or
+            ``"resnet50"`` (2048-d, the paper's choice).
         in_channels: number of input bands (2 for S1, 10 for S2, ...).
+        width: channels of the first stage (a positive multiple of 8; 64 = torchvision's ResNet).
 
     Returns:
         ``(module, feat_dim)``.
 
     Raises:
-        ValueError: unknown backbone name or non-positive ``in_channels``.
+        ValueError: unknown backbone name, non-positive ``in_channels`` or an invalid ``width``.
     """
     if name not in BACKBONES:
         raise ValueError(f"Invalid backbone {name!r}; choose one of {sorted(BACKBONES)}")
     if not isinstance(in_channels, int) or in_channels <= 0:
         raise ValueError(f"Invalid in_channels {in_channels!r} for backbone {name!r}; must be a positive int")
+    if not isinstance(width, int) or width <= 0 or width % 8:
+        raise ValueError(f"Invalid backbone width {width!r}; must be a positive multiple of 8 (64 = torchvision's)")
     net = getattr(torchvision.models, name)(weights=None)
+    if width != BASE_WIDTH:
+        _narrow(net, width)
     old = net.conv1
     net.conv1 = nn.Conv2d(
         in_channels, old.out_channels, kernel_size=old.kernel_size, stride=old.stride,
@@ -73,7 +88,26 @@ def build_backbone(name: str, in_channels: int) -> tuple[nn.Module, int]:
     )
     nn.init.kaiming_normal_(net.conv1.weight, mode="fan_out", nonlinearity="relu")
     net.fc = nn.Identity()
-    return net, BACKBONES[name]
+    return net, BACKBONES[name] * width // BASE_WIDTH
+
+
+def _narrow(net: torchvision.models.ResNet, width: int) -> None:
+    """Rebuild a torchvision ResNet's stem and stages with ``width, 2 width, 4 width, 8 width`` channels."""
+    block = type(net.layer1[0])
+    depths = [len(stage) for stage in (net.layer1, net.layer2, net.layer3, net.layer4)]
+    net.inplanes = width
+    net.bn1 = nn.BatchNorm2d(width)
+    net.conv1 = nn.Conv2d(3, width, kernel_size=7, stride=2, padding=3, bias=False)  # replaced by the caller
+    net.layer1 = net._make_layer(block, width, depths[0])
+    net.layer2 = net._make_layer(block, 2 * width, depths[1], stride=2)
+    net.layer3 = net._make_layer(block, 4 * width, depths[2], stride=2)
+    net.layer4 = net._make_layer(block, 8 * width, depths[3], stride=2)
+    for module in net.modules():  # torchvision's initialisation
+        if isinstance(module, nn.Conv2d):
+            nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+        elif isinstance(module, nn.BatchNorm2d):
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)
 
 
 class MergeNet(nn.Sequential):
@@ -141,6 +175,7 @@ class CrossModalNet(nn.Module):
             the order fixes the modality index used by the modality classifier.
         n_classes: number of land-cover classes.
         backbone: ``"resnet18"``, ``"resnet34"`` or ``"resnet50"``.
+        backbone_width: channels of the backbones' first stage (64: torchvision's ResNet).
         latent_dim: size of the shared latent space.
         merge_hidden: the two hidden widths of every merge net.
         classifier_hidden: hidden width of the shared classifier.
@@ -165,6 +200,7 @@ class CrossModalNet(nn.Module):
         classifier_hidden: int = 512,
         modality_hidden: int = 256,
         dropout: float = 0.2,
+        backbone_width: int = BASE_WIDTH,
     ) -> None:
         super().__init__()
         if not in_channels:
@@ -178,7 +214,7 @@ class CrossModalNet(nn.Module):
         self.backbones = nn.ModuleDict()
         self.merges = nn.ModuleDict()
         for m, c in in_channels.items():
-            net, feat_dim = build_backbone(backbone, c)
+            net, feat_dim = build_backbone(backbone, c, backbone_width)
             self.backbones[m] = net
             self.merges[m] = MergeNet(feat_dim, merge_hidden, latent_dim, dropout)
         self.classifier = Classifier(latent_dim, classifier_hidden, n_classes, dropout)

@@ -305,6 +305,7 @@ def build_model(config: ExperimentConfig, in_channels: Mapping[str, int], n_clas
         classifier_hidden=config.classifier_hidden,
         modality_hidden=config.modality_hidden,
         dropout=config.dropout,
+        backbone_width=config.backbone_width,
     )
 
 

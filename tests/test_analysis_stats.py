@@ -225,6 +225,56 @@ def test_bootstrap_errors() -> None:
         S.bootstrap_f1(np.ones((2, 2)) / 2, np.ones((2, 3)) / 3, [0, 1])
 
 
+def test_paired_difference_adds_the_scene_error_with_satterthwaite_df() -> None:
+    # d = 0.1, 0.2, 0.3: mean 0.2, sd 0.1, se_seed = 0.1 / sqrt 3; a scene error equal to it
+    # doubles the variance, so df = 2 * (sqrt 2)^4 = 8 and half = t_{8, .975} * sqrt(2) se_seed.
+    se_seed = 0.1 / math.sqrt(3)
+    res = S.paired_difference([0.1, 0.2, 0.3], se_scene=se_seed)
+    assert res.se_seed == pytest.approx(se_seed) and res.se_scene == pytest.approx(se_seed)
+    assert res.df == pytest.approx(8.0)
+    assert res.half_width == pytest.approx(sps.t.ppf(0.975, 8) * math.sqrt(2) * se_seed)
+    assert res.p == pytest.approx(2 * sps.t.sf(0.2 / (math.sqrt(2) * se_seed), 8))
+    # no scene error (None, NaN or 0): the seeds' t-interval, df = n - 1
+    for none in (None, math.nan, 0.0):
+        plain = S.paired_difference([0.1, 0.2, 0.3], se_scene=none)
+        assert plain.df == 2 and plain.half_width == pytest.approx(sps.t.ppf(0.975, 2) * se_seed)
+    # identical seeds: only the scenes are uncertain, a normal interval
+    flat = S.paired_difference([0.05, 0.05], se_scene=0.01)
+    assert math.isinf(flat.df) and flat.half_width == pytest.approx(sps.norm.ppf(0.975) * 0.01)
+    with pytest.raises(ValueError, match="se_scene"):
+        S.paired_difference([0.1, 0.2], se_scene=-1.0)
+    # claim_verdicts passes a se_scene column on
+    table = pd.DataFrame({"claim": ["x"], "a": [[0.1, 0.2, 0.3]], "se_scene": [se_seed]})
+    row = S.claim_verdicts(table).iloc[0]
+    assert row["half_width"] == pytest.approx(res.half_width) and row["df"] == pytest.approx(8.0)
+
+
+def test_scene_bootstrap_se_matches_a_resample_by_resample_difference() -> None:
+    rng = np.random.default_rng(1)
+    n, c, seeds = 48, 4, 3
+    target = rng.dirichlet(np.full(c, 0.4), n)
+    groups = rng.integers(0, 6, n)
+    runs_a = [(target, 0.7 * target + 0.3 * rng.dirichlet(np.ones(c), n)) for _ in range(seeds)]
+    runs_b = [(target, 0.5 * target + 0.5 * rng.dirichlet(np.ones(c), n)) for _ in range(seeds)]
+    fast = S.scene_bootstrap_se(runs_a, runs_b, groups, n_boot=50, seed=3)
+    codes = np.unique(groups, return_inverse=True)[1]
+    units = np.arange(n)
+    slow = []
+    for row in S.resample_counts(6, 50, 3):
+        idx = np.repeat(units, row[codes])
+        slow.append(np.mean([f1_scores(t[idx], p[idx])["weighted"] - f1_scores(u[idx], q[idx])["weighted"]
+                             for (t, p), (u, q) in zip(runs_a, runs_b, strict=True)]))
+    assert fast == pytest.approx(np.std(slow, ddof=1))
+    # b = None: the error of one method's mean F1, the bootstrap_f1 standard error for one seed
+    one = S.scene_bootstrap_se(runs_a[:1], None, groups, n_boot=50, seed=3)
+    assert one == pytest.approx(S.bootstrap_f1(*runs_a[0], groups, n_boot=50, seed=3).se)
+    # a method against itself: the scenes cancel exactly
+    assert S.scene_bootstrap_se(runs_a, runs_a, groups, n_boot=50) == pytest.approx(0.0)
+    assert math.isnan(S.scene_bootstrap_se([], [], groups))
+    with pytest.raises(ValueError, match="pair them by seed"):
+        S.scene_bootstrap_se(runs_a, runs_b[:2], groups)
+
+
 # ----------------------------------------------------------------------------- homogeneity references
 def test_homogeneity_bounds_hold_per_patch_and_on_average() -> None:
     rng = np.random.default_rng(0)

@@ -385,7 +385,7 @@ def _test_set(root: Path, modality: str, config: Any, stats: Mapping[str, Any] |
     with warnings.catch_warnings():  # skipped patches were reported when the run was trained
         warnings.simplefilter("ignore", UserWarning)
         ds = Sen12MS(root, season=config.season, modality=modality, split="test", split_method=config.split,
-                     test_fraction=config.test_fraction, seed=config.seed, n_samples=config.n_test,
+                     test_fraction=config.test_fraction, seed=config.data_seed, n_samples=config.n_test,
                      label_scheme=config.label_scheme, patch_size=config.patch_size,
                      normalization=config.normalization, bad_patch=config.bad_patch, progress=False)
     if stats and not (np.allclose(ds.stats["mean"], stats["mean"]) and np.allclose(ds.stats["std"], stats["std"])):

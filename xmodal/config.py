@@ -63,6 +63,7 @@ METHODS: tuple[str, ...] = tuple(METHOD_LOSSES)
 
 #: Runtime choices the trainer implements (defined here: the trainer reads them from the config).
 OPTIMIZERS: tuple[str, ...] = ("adam", "adamw", "sgd")
+LR_SCHEDULES: tuple[str, ...] = ("constant", "cosine")
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16")
 
@@ -93,6 +94,7 @@ def choices() -> dict[str, tuple[Any, ...]]:
         "grl_schedule": tuple(GRL_SCHEDULES),
         "alignment": tuple(ALIGNMENTS),
         "optimizer": OPTIMIZERS,
+        "lr_schedule": LR_SCHEDULES,
         "device": DEVICES,
         "precision": PRECISIONS,
         "normalization": tuple(NORMALIZATIONS),
@@ -154,9 +156,11 @@ class ExperimentConfig:
     steps_per_epoch: int | None = None  # optimisation steps per epoch (None = ceil(largest training set / batch_size))
     batch_size: int = 32  # per modality and step
     lr: float = 1e-3  # learning rate
+    lr_schedule: str = "constant"  # constant | cosine (decays to 0 over the run's steps)
     weight_decay: float = 1e-4  # L2 / decoupled weight decay
     optimizer: str = "adam"  # adam | adamw | sgd
-    seed: int = 0  # seeds data order, initialisation and the split
+    seed: int = 0  # seeds data order and initialisation (and the split unless split_seed is set)
+    split_seed: int | None = None  # seeds the split and the n_train/n_test subsample (None: seed)
     # --- runtime -----------------------------------------------------------------
     device: str = "auto"  # auto (CUDA when present) | cpu | cuda
     precision: str = "fp32"  # fp32 | bf16 (autocast) | fp16 (autocast + scaler, CUDA)
@@ -307,6 +311,13 @@ class ExperimentConfig:
             )
         if self.seed < 0:
             raise ConfigError(f"Invalid value for 'seed': {self.seed!r}; must be >= 0")
+        if self.split_seed is not None and self.split_seed < 0:
+            raise ConfigError(f"Invalid value for 'split_seed': {self.split_seed!r}; must be >= 0 or null (= seed)")
+
+    @property
+    def data_seed(self) -> int:
+        """The seed of the split and the subsample: ``split_seed``, or ``seed`` when it is unset."""
+        return self.seed if self.split_seed is None else self.split_seed
 
 
 def _positive(name: str, value: int, allow_zero: bool = False) -> None:

@@ -620,7 +620,7 @@ def aligned_examples(
     class_names = names
     for m in mods:
         ds = Sen12MS(cfg.data_root, season=cfg.season, modality=m, split="test",
-                     split_method=cfg.split, test_fraction=cfg.test_fraction, seed=cfg.seed,
+                     split_method=cfg.split, test_fraction=cfg.test_fraction, seed=cfg.data_seed,
                      label_scheme=cfg.label_scheme, patch_size=cfg.patch_size,
                      normalization="sen12ms", cache_dir=cfg.cache_dir, bad_patch=cfg.bad_patch)
         where = {pid: i for i, pid in enumerate(ds.ids)}

@@ -87,7 +87,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, Sampler
 from torch.utils.data._utils.collate import default_collate
 
 from xmodal import atomic
-from xmodal.config import ConfigError, ExperimentConfig
+from xmodal.config import LR_SCHEDULES, ConfigError, ExperimentConfig
 from xmodal.losses import (
     classification_loss,
     coral_loss,
@@ -292,6 +292,21 @@ def make_optimizer(config: ExperimentConfig, params: Any) -> torch.optim.Optimiz
     if config.optimizer == "adamw":
         return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay, fused=True)
     return torch.optim.SGD(params, lr=config.lr, momentum=0.9, weight_decay=config.weight_decay, nesterov=True)
+
+
+def learning_rate(progress: float, config: ExperimentConfig) -> float:
+    """The learning rate at training ``progress`` in [0, 1] under ``config.lr_schedule``.
+
+    ``constant``: ``lr`` throughout. ``cosine`` (Loshchilov and Hutter, SGDR, 2017, without
+    restarts): ``lr (1 + cos(pi p)) / 2``, from ``lr`` at the first step to 0 at the last,
+    so the run ends with small steps and its final weights depend less on the last batches.
+    """
+    if config.lr_schedule == "constant":
+        return config.lr
+    if config.lr_schedule == "cosine":
+        p = min(max(float(progress), 0.0), 1.0)
+        return config.lr * 0.5 * (1.0 + math.cos(math.pi * p))
+    raise ValueError(f"Invalid lr_schedule {config.lr_schedule!r}; choose one of {list(LR_SCHEDULES)}")
 
 
 def build_model(config: ExperimentConfig, in_channels: Mapping[str, int], n_classes: int) -> CrossModalNet:
@@ -608,7 +623,7 @@ def run_experiment(
             season=config.season,
             split_method=config.split,
             test_fraction=config.test_fraction,
-            seed=config.seed,
+            seed=config.data_seed,
             label_scheme=config.label_scheme,
             patch_size=config.patch_size,
             normalization=config.normalization,
@@ -1004,9 +1019,12 @@ def _train_epoch(
     total_steps = config.epochs * streams.steps
     w = 0.0
     for step, (xs, y) in enumerate(streams.epoch(epoch)):
+        progress = (epoch * streams.steps + step) / max(total_steps - 1, 1)
         if "M" in config.losses:
-            progress = (epoch * streams.steps + step) / max(total_steps - 1, 1)
             w = grl_weight(progress, config.grl_schedule, config.grl_weight)
+        if config.lr_schedule != "constant":
+            for group in state.optimizer.param_groups:
+                group["lr"] = learning_rate(progress, config)
         sums.add(train_step(model, xs, y, config, state.optimizer, state.scaler, w))
         if bar is not None:
             bar.update(1)

@@ -78,6 +78,8 @@ __all__ = [
     "resample_counts",
     "bootstrap_interval",
     "bootstrap_f1",
+    "scene_counts",
+    "scene_bootstrap_se",
     "row_intersection",
     "homogeneity_references",
 ]
@@ -135,6 +137,10 @@ class PairedDifference:
             (NaN when ``n < 2``; with ``sd = 0`` it is 0 if ``estimate != null``, else 1).
         confidence: the interval's confidence level.
         null: the value tested by ``p``.
+        se_seed: ``sd / sqrt(n)``, the standard error from the training seeds.
+        se_scene: standard error that the choice of test scenes adds (a bootstrap over test
+            scenes, :func:`scene_bootstrap_se`; 0 when not given).
+        df: degrees of freedom of the t quantile (``n - 1``, or Welch-Satterthwaite's with ``se_scene``).
     """
 
     estimate: float
@@ -146,6 +152,9 @@ class PairedDifference:
     p: float
     confidence: float
     null: float = 0.0
+    se_seed: float = math.nan
+    se_scene: float = 0.0
+    df: float = math.nan
 
 
 def _check_confidence(confidence: float, where: str) -> float:
@@ -179,6 +188,7 @@ def paired_difference(
     *,
     confidence: float = CONFIDENCE,
     null: float = 0.0,
+    se_scene: float | None = None,
 ) -> PairedDifference:
     """Mean paired difference ``a - b`` over seeds, its t-interval and a two-sided p-value.
 
@@ -188,12 +198,22 @@ def paired_difference(
     t_{n-1, (1+confidence)/2} se`` and ``p = 2 P(T_{n-1} > |mean(d) - null| / se)``
     (Student's one-sample t-test on the differences).
 
+    When every seed is scored on the *same* test scenes (one split, a split seed apart
+    from the training seed), the seeds' spread says nothing of how lucky those scenes
+    are. ``se_scene`` adds that part: the standard error of ``mean(d)`` over resampled
+    test scenes (:func:`scene_bootstrap_se`). The two sources are independent, so
+    ``se = sqrt(se_seed^2 + se_scene^2)``; the t quantile then takes the
+    Welch-Satterthwaite degrees of freedom ``df = (n - 1) (se / se_seed)^4`` (the
+    bootstrap part counted as exactly known), which lie between ``n - 1`` and infinity.
+
     Args:
         a, b: per-seed scores. Two ``pandas.Series`` are paired by index (seeds present in
             both); otherwise by position (equal lengths). ``b=None``: ``a`` already holds
             the differences. Pairs with a NaN (a failed run) are dropped; ``n`` counts the rest.
         confidence: confidence level of the interval.
         null: the value of ``mean(d)`` tested by ``p`` (``-margin`` for a non-inferiority claim).
+        se_scene: the test scenes' standard error of ``mean(d)`` (None or NaN: not
+            known, the seeds' t-interval alone).
 
     Returns:
         A :class:`PairedDifference`. ``n = 0``: everything NaN. ``n = 1``: the estimate
@@ -204,22 +224,27 @@ def paired_difference(
         ValueError: for an invalid ``confidence``, non-1-d inputs or unequal lengths.
     """
     conf = _check_confidence(confidence, "paired_difference")
+    scene = 0.0 if se_scene is None or not math.isfinite(se_scene) else float(se_scene)
+    if scene < 0.0:
+        raise ValueError(f"paired_difference: invalid se_scene {se_scene!r}; a standard error is >= 0")
     d = _differences(a, b)
     n = int(d.size)
     nan = math.nan
     if n == 0:
-        return PairedDifference(nan, nan, 0, nan, nan, nan, nan, conf, float(null))
+        return PairedDifference(nan, nan, 0, nan, nan, nan, nan, conf, float(null), nan, scene, nan)
     est = float(d.mean())
     if n == 1:
-        return PairedDifference(est, nan, 1, nan, nan, nan, nan, conf, float(null))
+        return PairedDifference(est, nan, 1, nan, nan, nan, nan, conf, float(null), nan, scene, nan)
     sd = float(d.std(ddof=1))
-    se = sd / math.sqrt(n)
-    half = float(sps.t.ppf(0.5 + conf / 2.0, n - 1)) * se
+    se_seed = sd / math.sqrt(n)
+    se = math.hypot(se_seed, scene)
+    df = float(n - 1) if scene == 0.0 else (math.inf if se_seed == 0.0 else (n - 1) * (se / se_seed) ** 4)
+    half = float(sps.t.ppf(0.5 + conf / 2.0, df)) * se
     if se == 0.0:
         p = 1.0 if est == null else 0.0
     else:
-        p = float(2.0 * sps.t.sf(abs(est - null) / se, n - 1))
-    return PairedDifference(est, sd, n, est - half, est + half, half, p, conf, float(null))
+        p = float(2.0 * sps.t.sf(abs(est - null) / se, df))
+    return PairedDifference(est, sd, n, est - half, est + half, half, p, conf, float(null), se_seed, scene, df)
 
 
 # ----------------------------------------------------------------------------- verdicts
@@ -321,7 +346,8 @@ def _missing(value: Any) -> bool:
 
 
 _STAT_COLUMNS: Final[tuple[str, ...]] = (
-    "kind", "margin", "null", "estimate", "sd", "n", "low", "high", "half_width", "p", "p_holm", "verdict",
+    "kind", "margin", "null", "estimate", "sd", "n", "se_seed", "se_scene", "df", "low", "high", "half_width",
+    "p", "p_holm", "verdict",
 )
 
 
@@ -343,9 +369,11 @@ def claim_verdicts(
             * ``a`` (per-seed scores: Series indexed by seed, or array-like) and optionally
               ``b`` (the same for the method compared with; missing or None: ``a`` holds
               the differences);
-            * optionally ``kind`` (one of :data:`CLAIM_KINDS`, default ``"greater"``) and
+            * optionally ``kind`` (one of :data:`CLAIM_KINDS`, default ``"greater"``),
               ``margin`` (non-inferiority margin, default :data:`NONINFERIORITY_MARGIN`;
-              ignored by the other kinds).
+              ignored by the other kinds) and ``se_scene`` (the test scenes' standard
+              error of the mean difference, :func:`scene_bootstrap_se`; missing: the
+              seeds' t-interval alone).
 
             Any other columns (e.g. "paper reports") are carried through.
         confidence: level of the reported intervals; ``1 - confidence`` is the family-wise
@@ -355,7 +383,7 @@ def claim_verdicts(
 
     Returns:
         The input's columns other than ``a``/``b``, then ``kind, margin, null, estimate,
-        sd, n, low, high, half_width, p, p_holm, verdict``: ``null`` is the threshold
+        sd, n, se_seed, se_scene, df, low, high, half_width, p, p_holm, verdict``: ``null`` is the threshold
         ``t``, ``p`` the two-sided p-value of ``H0: mean(d) = t``, ``low``/``high`` the
         unadjusted interval.
     """
@@ -372,8 +400,10 @@ def claim_verdicts(
         t = claim_threshold(kind, margin)
         margin = margin if kind == "noninferior" else math.nan
         b = None if _missing(rec.get("b")) else rec["b"]
-        d = paired_difference(rec["a"], b, confidence=conf, null=t)
+        se_scene = None if _missing(rec.get("se_scene")) else float(rec["se_scene"])
+        d = paired_difference(rec["a"], b, confidence=conf, null=t, se_scene=se_scene)
         rows.append({"kind": kind, "margin": margin, "null": t, "estimate": d.estimate, "sd": d.sd, "n": d.n,
+                     "se_seed": d.se_seed, "se_scene": d.se_scene, "df": d.df,
                      "low": d.low, "high": d.high, "half_width": d.half_width, "p": d.p})
     stats_df = pd.DataFrame(rows, columns=list(_STAT_COLUMNS[:-2]), index=claims.index)
     p = stats_df["p"].to_numpy(dtype=np.float64)
@@ -577,6 +607,88 @@ def bootstrap_f1(
     counts = resample_counts(n_groups, n_boot, seed).astype(np.float64)
     boot = _f1_from_counts(counts @ tp, counts @ fp, counts @ fn, average)
     return _interval(estimate, boot, n_groups, conf)
+
+
+def scene_counts(
+    target_hist: np.ndarray, pred_prob: np.ndarray, codes: np.ndarray, n_groups: int,
+    threshold: float = F1_THRESHOLD,
+) -> np.ndarray:
+    """Per-scene true positives, false positives and false negatives, ``[3, G, C]``.
+
+    Args:
+        target_hist, pred_prob: ``[N, C]`` soft labels and predicted probabilities.
+        codes: ``[N]`` scene index in ``0 .. n_groups - 1`` of every patch.
+        n_groups: number of scenes.
+        threshold: decision threshold of :func:`xmodal.metrics.binarize`.
+    """
+    y = np.asarray(target_hist, dtype=np.float64)
+    p = np.asarray(pred_prob, dtype=np.float64)
+    if y.ndim != 2 or y.shape != p.shape:
+        raise ValueError(f"scene_counts: target_hist {y.shape} and pred_prob {p.shape} must be equal [N, C] arrays")
+    if codes.shape != (y.shape[0],):
+        raise ValueError(f"scene_counts: {codes.size} scene codes for {y.shape[0]} patches")
+    t = binarize(y, threshold).astype(np.float64)
+    q = binarize(p, threshold).astype(np.float64)
+    out = np.zeros((3, n_groups, y.shape[1]))
+    np.add.at(out[0], codes, t * q)
+    np.add.at(out[1], codes, (1 - t) * q)
+    np.add.at(out[2], codes, t * (1 - q))
+    return out
+
+
+def scene_bootstrap_se(
+    a: Sequence[tuple[np.ndarray, np.ndarray]],
+    b: Sequence[tuple[np.ndarray, np.ndarray]] | None,
+    groups: Any,
+    *,
+    average: str = "weighted",
+    threshold: float = F1_THRESHOLD,
+    n_boot: int = N_BOOT,
+    seed: int = 0,
+) -> float:
+    """Standard error that the choice of test scenes gives the seed-mean F1 difference ``a - b``.
+
+    Every seed of both methods is scored on the same test patches (one split). Each of
+    ``n_boot`` resamples draws the test scenes with replacement (a scene enters with
+    all its patches, as in :func:`bootstrap_f1`), recomputes every run's F1 on the
+    resample and takes ``mean over seeds of (F1_a - F1_b)``; the standard deviation of
+    that over the resamples is the returned standard error. Resampling the scenes of
+    all runs together keeps what the methods share (a scene hard for both cancels in
+    the difference). :func:`paired_difference` adds it to the seeds' spread.
+
+    Args:
+        a: per seed, ``(target_hist [N, C], pred_prob [N, C])`` of method a on the test patches.
+        b: the same for method b, paired with ``a`` by position (same seeds, same patches in
+            the same order); None: the standard error of ``mean F1_a`` itself.
+        groups: ``[N]`` scene id of every test patch.
+        average: one of :data:`F1_AVERAGES`.
+        threshold: decision threshold of :func:`xmodal.metrics.binarize`.
+        n_boot, seed: as in :func:`bootstrap_interval` (same seed, same resamples).
+
+    Returns:
+        The bootstrap standard error (``ddof=1``); NaN with no seeds.
+
+    Raises:
+        ValueError: unequal numbers of seeds or patches, or fewer than 2 scenes.
+    """
+    if average not in F1_AVERAGES:
+        raise ValueError(f"Invalid F1 average {average!r}; choose one of {list(F1_AVERAGES)}")
+    if b is not None and len(a) != len(b):
+        raise ValueError(f"scene_bootstrap_se: {len(a)} seeds of a but {len(b)} of b; pair them by seed")
+    if not a:
+        return math.nan
+    codes, n_groups = _group_codes(groups, None, "scene_bootstrap_se")
+    counts = resample_counts(n_groups, n_boot, seed).astype(np.float64)
+
+    def f1(run: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        tp, fp, fn = scene_counts(run[0], run[1], codes, n_groups, threshold)
+        return _f1_from_counts(counts @ tp, counts @ fp, counts @ fn, average)
+
+    diffs = np.zeros(n_boot)
+    for k, run in enumerate(a):
+        diffs += f1(run) - (f1(b[k]) if b is not None else 0.0)
+    diffs /= len(a)
+    return float(diffs.std(ddof=1)) if n_boot > 1 else math.nan
 
 
 # ----------------------------------------------------------------------------- homogeneity references

@@ -47,6 +47,20 @@ def test_choices_come_from_the_modules_that_define_them() -> None:
         ExperimentConfig(data_fingerprint=" ")
 
 
+def test_pairing_is_validated() -> None:
+    from xmodal.data.splits import PAIRINGS
+
+    assert choices()["pairing"] == PAIRINGS == ("aligned", "disjoint")
+    assert ExperimentConfig().pairing == "aligned"
+    disjoint = ExperimentConfig(pairing="disjoint")
+    assert disjoint.hash() != ExperimentConfig().hash() and disjoint.to_dict()["pairing"] == "disjoint"
+    with pytest.raises(ConfigError, match=r"Invalid value for 'pairing': 'paired'; choose one of \['aligned', 'disj"):
+        ExperimentConfig(pairing="paired")
+    with pytest.raises(ConfigError, match="'pairing': pairing 'disjoint' needs at least two modalities"):
+        ExperimentConfig(method="baseline", modalities=["s1"], pairing="disjoint")
+    assert ExperimentConfig(method="baseline", modalities=["s1"], pairing="aligned").pairing == "aligned"
+
+
 def test_config_imports_without_torch() -> None:
     code = "import sys, xmodal.config; assert 'torch' not in sys.modules, 'config pulled torch'"
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -49,6 +49,7 @@ from xmodal.data import (
     make_split,
     make_synthetic,
     n_classes,
+    partition_scenes,
     patch_path,
     read_official_lists,
     soft_label,
@@ -555,6 +556,73 @@ def test_random_split_of_the_dataset(synthetic_root: Path) -> None:
     assert len(train) == N_PATCHES - 5 and set(train.ids).isdisjoint(test.ids)
     other = Sen12MS(synthetic_root, modality="s2", split="test", split_method="random", seed=1, progress=False)
     assert other.ids != test.ids
+
+
+@pytest.mark.parametrize("modalities", [["s1", "s2"], ["s1", "s2", "rgb"]])
+def test_partition_scenes_gives_every_modality_scenes_of_its_own(modalities: list[str]) -> None:
+    # 10 scenes of unequal sizes: scene s holds s patches
+    keys = [PatchKey(SF, s, p) for s in range(1, 11) for p in range(1, s + 1)]
+    m = len(modalities)
+    partitions = []
+    for seed in range(5):
+        parts = partition_scenes(keys, modalities, seed)
+        assert list(parts) == modalities
+        scenes = {mod: {k.scene for k in part} for mod, part in parts.items()}
+        for a in modalities:
+            for b in modalities:
+                if a != b:
+                    assert scenes[a].isdisjoint(scenes[b]), (seed, a, b)
+            assert len(scenes[a]) in (10 // m, -(-10 // m))  # about 1/M of the scenes each
+            assert parts[a] == [k for k in keys if k.scene in scenes[a]]  # whole scenes, in input order
+        assert sorted(k for part in parts.values() for k in part) == sorted(keys)  # every patch, once
+        assert partition_scenes(keys, modalities, seed) == parts  # seeded
+        assert partition_scenes(list(reversed(keys)), modalities, seed) == {
+            mod: list(reversed(part)) for mod, part in parts.items()}  # the input order only orders the parts
+        partitions.append(scenes)
+    assert len({tuple(sorted(p[modalities[0]])) for p in partitions}) > 1  # the seed matters
+
+
+def test_partition_scenes_needs_a_scene_per_modality() -> None:
+    keys = _keys(2, 3)
+    assert [len(part) for part in partition_scenes(keys, ["s1", "s2"]).values()] == [3, 3]
+    with pytest.raises(ValueError, match=r"has 2 scene\(s\) \[1, 2\] for 3 modalities \['s1', 's2', 'rgb'\]"):
+        partition_scenes(keys, ["s1", "s2", "rgb"])
+    with pytest.raises(ValueError, match="distinct modalities"):
+        partition_scenes(keys, ["s1", "s1"])
+
+
+def test_disjoint_pairing_of_the_dataset(synthetic_root: Path) -> None:
+    common = dict(split_method="scene", test_fraction=0.25, progress=False, pairing="disjoint",
+                  pairing_modalities=["s1", "s2"])
+    train = {m: Sen12MS(synthetic_root, modality=m, split="train", **common) for m in ("s1", "s2")}
+    test = {m: Sen12MS(synthetic_root, modality=m, split="test", **common) for m in ("s1", "s2")}
+    aligned = Sen12MS(synthetic_root, modality="s1", split="train", split_method="scene", test_fraction=0.25,
+                      progress=False)
+    scenes = {m: {k.scene for k in ds.keys} for m, ds in train.items()}
+    assert scenes["s1"] and scenes["s2"] and scenes["s1"].isdisjoint(scenes["s2"])
+    assert sorted(train["s1"].keys + train["s2"].keys) == sorted(aligned.keys)  # the whole training split
+    assert train["s1"].keys == train["s1"].train_part and train["s1"].train_keys == aligned.train_keys
+    assert test["s1"].ids == test["s2"].ids == Sen12MS(  # the test set stays aligned
+        synthetic_root, modality="s2", split="test", split_method="scene", test_fraction=0.25, progress=False).ids
+    small = Sen12MS(synthetic_root, modality="s2", split="train", n_samples=3, **common)
+    assert set(small.keys) <= set(train["s2"].keys) and len(small) == 3
+    too_many = len(train["s1"]) + 1
+    with pytest.raises(ValueError, match=rf"n_samples={too_many} exceeds the {len(train['s1'])} patches of the "
+                                         r"s1 part of the train split \(scene; pairing 'disjoint'"):
+        Sen12MS(synthetic_root, modality="s1", split="train", n_samples=too_many, **common)
+    with pytest.raises(ValueError, match="must hold modality 'rgb'"):
+        Sen12MS(synthetic_root, modality="rgb", split="train", **common)
+    with pytest.raises(ValueError, match=r"Unknown pairing 'paired'; choose one of \['aligned', 'disjoint'\]"):
+        Sen12MS(synthetic_root, modality="s1", pairing="paired", progress=False)
+
+
+def test_disjoint_pairing_normalises_with_the_own_scenes(synthetic_root: Path) -> None:
+    common = dict(test_fraction=0.25, progress=False, normalization="dataset", pairing="disjoint",
+                  pairing_modalities=["s1", "s2"])
+    own = Sen12MS(synthetic_root, modality="s2", split="test", **common)
+    part = np.stack([_expected(synthetic_root, k, "s2") for k in own.train_part]).astype(np.float64)
+    np.testing.assert_allclose(own.stats["mean"], part.mean(axis=(0, 2, 3)), rtol=1e-9)
+    assert len(own.train_part) < len(own.train_keys)
 
 
 def test_official_split_reads_the_lists(synthetic_copy: Path) -> None:

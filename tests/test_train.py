@@ -506,6 +506,71 @@ def test_run_experiment_on_synthetic_sen12ms(synthetic_root: Path, tmp_path: Pat
     pred = RunDir(tmp_path / "run").predictions()
     assert list(pred.ids["s1"]) == list(pred.ids["s2"]) == list(test_ids)
     assert set(r.homogeneity) == {"s1|s2"} and r.config["data_root"] == str(synthetic_root)
+    assert r.data["pairing"] == "aligned" and r.data["train_scenes"] == {"s1": 3, "s2": 3}
+    assert r.data["shared_train_scenes"] == 3 and r.data["shared_train_patches"] == len(ds)
+
+
+def test_disjoint_pairing_trains_each_sensor_on_scenes_of_its_own(
+    synthetic_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import xmodal.train as trainer
+    from xmodal.data.layout import parse_patch_id
+
+    seen: dict[str, dict] = {}
+    real = trainer.train_on_datasets
+
+    def spy(config, train_sets, test_sets, *args, **kwargs):  # the training sets run_experiment built
+        seen.update(train=dict(train_sets), test=dict(test_sets))
+        return real(config, train_sets, test_sets, *args, **kwargs)
+
+    monkeypatch.setattr(trainer, "train_on_datasets", spy)
+    cfg = _cfg(method="C+T+M", data_root=str(synthetic_root), test_fraction=0.25, epochs=1, batch_size=8,
+               pairing="disjoint")
+    r = run_experiment(cfg, tmp_path / "run")
+    train = seen["train"]
+    scenes = {m: {parse_patch_id(pid).scene for pid in train[m].ids} for m in ("s1", "s2")}
+    assert scenes["s1"] and scenes["s2"] and scenes["s1"].isdisjoint(scenes["s2"])  # no place seen by both
+    assert len(scenes["s1"] | scenes["s2"]) == 3  # every training scene of the split is used
+    assert r.config["pairing"] == "disjoint" and r.data["pairing"] == "disjoint"
+    assert r.data["n_train"] == {m: len(train[m]) for m in ("s1", "s2")}
+    assert r.data["train_scenes"] == {m: len(scenes[m]) for m in ("s1", "s2")}
+    assert r.data["shared_train_scenes"] == 0 and r.data["shared_train_patches"] == 0
+    both = np.concatenate([train["s1"].labels, train["s2"].labels]).astype(np.float64)
+    assert np.allclose(r.data["train_prior"], both.mean(axis=0))  # every training patch of the run
+    for m in ("s1", "s2"):
+        assert np.isfinite(r.metrics[m]["macro"]) and np.isfinite(r.metrics[m]["weighted"])
+    pred = RunDir(tmp_path / "run").predictions()
+    assert list(pred.ids["s1"]) == list(pred.ids["s2"]) == list(seen["test"]["s1"].ids)  # the test set stays aligned
+    assert set(r.homogeneity) == {"s1|s2"} and np.isfinite(r.history[0]["L_T"])
+
+
+def test_disjoint_batches_carry_their_own_labels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import xmodal.train as trainer
+
+    train, test = _sets(["s1", "s2"], n_train=32, n_test=16)
+    with pytest.raises(ConfigError, match=r"'pairing': 'disjoint', but the training sets of \['s1', 's2'\] share 32"):
+        train_on_datasets(_cfg(pairing="disjoint"), train, test, tmp_path / "shared")
+    own = MemoryPatches("s2", 32, "train", seed=5)
+    own.ids = [f"s2_only_{i}" for i in range(32)]
+    own.labels = np.full((32, K), 1.0 / K, np.float32)  # labels no s1 patch has
+    train["s2"] = own
+    steps: list[tuple[list[str], torch.Tensor]] = []
+    real = trainer.train_step
+
+    def spy(model, xs, y, *args, **kwargs):
+        steps.append((list(xs), y.detach().cpu().clone()))
+        return real(model, xs, y, *args, **kwargs)
+
+    monkeypatch.setattr(trainer, "train_step", spy)
+    r = train_on_datasets(_cfg(method="C+T+M", pairing="disjoint", epochs=1, steps_per_epoch=2), train, test,
+                          tmp_path / "own")
+    assert len(steps) == 2
+    for mods, y in steps:
+        assert mods == ["s1", "s2"] and y.shape == (2 * TINY["batch_size"], K)
+        s1, s2 = y.split(TINY["batch_size"])
+        assert torch.all(s1.max(dim=1).values >= 0.7) and torch.allclose(s2, torch.full_like(s2, 1.0 / K))
+    assert r.data["shared_train_patches"] == 0 and r.data["train_scenes"] == {"s1": None, "s2": None}
+    assert r.data["shared_train_scenes"] is None and np.isfinite(r.metrics["s1"]["weighted"])
 
 
 def test_module_entry_point(synthetic_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -29,6 +29,12 @@ Names follow the paper: ``alpha`` and ``beta`` weight the triplet and the
 classification loss (eq. 4), ``lam`` and ``mu`` are the negative-pair weight
 and margin of the triplet loss (eq. 3).
 
+``pairing`` (:data:`xmodal.data.splits.PAIRINGS`) says whether the sensors train on the same
+patches (``"aligned"``) or on scenes of their own (``"disjoint"``: the training scenes are
+partitioned between the sensors by :func:`xmodal.data.splits.partition_scenes`, ``n_train`` applies
+to each sensor's part, and the test set stays aligned). ``"disjoint"`` tests the paper's claim that
+the method needs no co-located training data; it needs two or more modalities.
+
 How the modality loss ``M`` hides the sensor is ``alignment`` (:data:`xmodal.losses.ALIGNMENTS`):
 ``"reversal"``, the paper's ``- L_M`` of eq. (4) through a gradient reversal layer (Ganin &
 Lempitsky 2015), is the default; the others are named ablations: ``"confusion"``, the encoders
@@ -72,7 +78,7 @@ PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "fp16")
 def choices() -> dict[str, tuple[Any, ...]]:
     """Config key -> its valid values, taken from the modules that define them.
 
-    Seasons, label schemes, split methods, normalizations, bad-patch policies and
+    Seasons, label schemes, split methods, pairings, normalizations, bad-patch policies and
     modalities come from :mod:`xmodal.data`, backbones from :mod:`xmodal.models`,
     GRL schedules and alignments from :mod:`xmodal.losses`. Those modules import torch, so the
     first call costs that import (about two seconds); importing this module and
@@ -81,7 +87,7 @@ def choices() -> dict[str, tuple[Any, ...]]:
     from xmodal.data import MODALITIES, SEASONS
     from xmodal.data.labels import LABEL_SCHEMES
     from xmodal.data.sen12ms import BAD_PATCH_CHOICES, NORMALIZATIONS  # the reader's own lists
-    from xmodal.data.splits import SPLIT_METHODS
+    from xmodal.data.splits import PAIRINGS, SPLIT_METHODS
     from xmodal.losses import ALIGNMENTS, GRL_SCHEDULES
     from xmodal.models import BACKBONES
 
@@ -90,6 +96,7 @@ def choices() -> dict[str, tuple[Any, ...]]:
         "season": tuple(SEASONS),
         "label_scheme": tuple(LABEL_SCHEMES),
         "split": tuple(SPLIT_METHODS),
+        "pairing": tuple(PAIRINGS),
         "backbone": tuple(BACKBONES),
         "grl_schedule": tuple(GRL_SCHEDULES),
         "alignment": tuple(ALIGNMENTS),
@@ -126,6 +133,8 @@ class ExperimentConfig:
     label_scheme: str = "dfc9"  # dfc9 (Savanna ignored, the paper's nine classes) | dfc10
     split: str = "scene"  # scene (no overlap leak) | random (the paper's) | official (train_list.txt/test_list.txt)
     test_fraction: float = 4000 / 31825  # share of patches (random) or scenes (scene) held out
+    pairing: str = "aligned"  # aligned (every sensor trains on the same patches) | disjoint (each sensor
+    #                           trains on its own scenes: no place is seen by two sensors; the test set stays aligned)
     n_train: int | None = None  # training patches per modality (None = all of the split)
     n_test: int | None = None  # test patches (None = all of the split)
     patch_size: int | None = None  # side in pixels fed to the network (None = as stored)
@@ -271,6 +280,11 @@ class ExperimentConfig:
         if self.method != "baseline" and len(mods) < 2:
             raise ConfigError(
                 f"Invalid value for 'modalities': method {self.method!r} needs at least two modalities, got {mods}"
+            )
+        if self.pairing == "disjoint" and len(mods) < 2:
+            raise ConfigError(
+                f"Invalid value for 'pairing': pairing 'disjoint' needs at least two modalities (each trains on "
+                f"scenes of its own), got {mods} (method {self.method!r}); use 'aligned'"
             )
         _positive("epochs", self.epochs)
         _positive("batch_size", self.batch_size)

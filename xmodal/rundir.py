@@ -100,8 +100,9 @@ class Result:
         config: the run's :class:`~xmodal.config.ExperimentConfig` as a dict.
         config_hash: the config's hash (names the run folder in a study).
         data: which data the run saw: kind (synthetic / sen12ms), root, season,
-            split, n_train per sensor, n_test, class_names, stats, steps_per_epoch,
-            skipped patches, the root's description.
+            split, pairing, n_train per sensor, training scenes per sensor and how many
+            they share, n_test, class_names, stats, steps_per_epoch, skipped patches,
+            the root's description.
         metrics: sensor -> F1 scores (macro, weighted, micro, per_class, support).
         homogeneity: ``"a|b"`` -> eq.-(5) score of every pair of sensors.
         history: one dict per epoch (losses, GRL weight, triplet validity, seconds).

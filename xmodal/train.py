@@ -20,7 +20,8 @@ Training (Sec. 2 of the paper):
 * **baseline**: one modality, the same network, classification loss only.
 * **C, C+M, C+T, C+T+M**: all configured modalities. Every step draws an
   *independent* batch of ``batch_size`` patches per modality (independent
-  shuffles, no alignment: the paper does not need aligned pairs), and minimises
+  shuffles, no alignment: the paper does not need aligned pairs), each batch
+  with its own soft labels, and minimises
   ``alpha * L_T + beta * L_C - L_M`` (eq. 4, :func:`total_loss`) where present; the minus sign of
   ``L_M`` is the gradient reversal layer in front of the modality classifier,
   its weight following ``grl_schedule`` over training progress (updated every
@@ -46,6 +47,15 @@ Training (Sec. 2 of the paper):
   per sensor, and the seconds it took (``probe_seconds``). A flipped code fools the
   modality classifier (``L_M`` above ``ln M``, accuracy below chance) but not the
   probe. Single-sensor runs record neither.
+* ``pairing`` says which patches the modalities train on: ``"aligned"``, the
+  same training split for every modality (each place seen by every sensor, in
+  different batches); ``"disjoint"``, the training scenes partitioned between the
+  modalities (:func:`xmodal.data.splits.partition_scenes`): no place is seen by
+  two sensors. The losses need nothing else: ``L_C`` reads each batch's own
+  labels, ``L_T`` relates the modalities' batches by their labels alone, ``L_M``
+  by the sensor. The test split stays aligned. :func:`train_on_datasets` refuses
+  ``"disjoint"`` training sets that share a patch or a scene, and the result's data
+  records the training scenes per modality and how many they share.
 * An epoch is ``ceil(n_max / batch_size)`` steps, ``n_max`` the largest
   training set among the modalities, or ``steps_per_epoch`` steps when that is
   set (a fixed optimisation budget, so that runs on training sets of different
@@ -631,6 +641,8 @@ def run_experiment(
             cache_dir=config.cache_dir,
             bad_patch=config.bad_patch,
             progress=config.progress and ctx.main,
+            pairing=config.pairing,
+            pairing_modalities=list(config.modalities),
         )
         train_sets, test_sets = {}, {}
         if not ctx.main:
@@ -683,7 +695,8 @@ def train_on_datasets(
     ``train_sets`` and ``test_sets`` map every modality of ``config`` to a
     dataset following the :class:`xmodal.data.Sen12MS` contract
     (:class:`PatchDataset`). The test sets of different modalities must list
-    the same patches (``ids``).
+    the same patches (``ids``). With ``pairing: disjoint`` the training sets
+    must share no patch id and (when the ids are SEN12MS patch ids) no scene.
 
     Returns:
         The run's :class:`~xmodal.rundir.Result` (also written to the run folder).
@@ -813,7 +826,8 @@ def _check_inputs(
 
     Raises:
         ConfigError: fp16 without CUDA, a modality of the config missing from the
-            datasets or with an empty split, or fewer than 2 patches per process and step.
+            datasets or with an empty split, fewer than 2 patches per process and step,
+            or pairing ``"disjoint"`` with training sets that share a patch or a scene.
     """
     _check_runtime(config, ctx.device)
     mods = list(config.modalities)
@@ -826,9 +840,68 @@ def _check_inputs(
             if len(sets[m]) == 0:
                 raise ConfigError(f"The {split} split of modality {m!r} is empty (data_root {config.data_root!r})")
     _batch_per_process(config, ctx.world)
+    if config.pairing == "disjoint":
+        _check_disjoint(train_sets, mods)
     first = train_sets[mods[0]]
     return _Inputs(mods, int(first.n_classes), list(first.class_names),
                    {m: int(train_sets[m].in_channels) for m in mods})
+
+
+def _train_scenes(dataset: PatchDataset) -> set[tuple[str, int]] | None:
+    """The scenes of a training set as ``(season folder, scene)``; ``None`` when its ids are not SEN12MS patch ids."""
+    from xmodal.data.layout import parse_patch_id
+
+    try:
+        keys = [parse_patch_id(str(pid)) for pid in dataset.ids]
+    except ValueError:
+        return None
+    return {(k.season_folder, k.scene) for k in keys}
+
+
+def _shared(groups: Sequence[set[Any]]) -> set[Any]:
+    """The elements in two or more of ``groups``."""
+    seen: set[Any] = set()
+    shared: set[Any] = set()
+    for group in groups:
+        shared |= seen & group
+        seen |= group
+    return shared
+
+
+def _check_disjoint(train_sets: Mapping[str, PatchDataset], mods: Sequence[str]) -> None:
+    """Pairing ``"disjoint"``: no patch and no scene in two modalities' training sets.
+
+    Raises:
+        ConfigError: naming the shared patches or scenes.
+    """
+    patches = _shared([{str(pid) for pid in train_sets[m].ids} for m in mods])
+    scenes = [_train_scenes(train_sets[m]) for m in mods]
+    places = _shared([s for s in scenes if s is not None]) if all(s is not None for s in scenes) else set()
+    if patches or places:
+        what = (f"{len(places)} scene(s), e.g. {sorted(places)[:3]}" if places
+                else f"{len(patches)} patch(es), e.g. {sorted(patches)[:3]}")
+        raise ConfigError(
+            f"Invalid value for 'pairing': 'disjoint', but the training sets of {list(mods)} share {what}; give "
+            "each modality the patches of scenes of its own (xmodal.data.partition_scenes; run_experiment does)"
+        )
+
+
+def _train_prior(train_sets: Mapping[str, PatchDataset], mods: Sequence[str]) -> np.ndarray:
+    """The mean soft label of the run's training patches: every modality's, each patch id once.
+
+    With pairing ``"aligned"`` that is the first modality's training set.
+    """
+    seen: set[str] = set()
+    rows = []
+    for m in mods:
+        dataset = train_sets[m]
+        keep = []
+        for j, pid in enumerate(dataset.ids):
+            if str(pid) not in seen:
+                seen.add(str(pid))
+                keep.append(j)
+        rows.append(np.asarray(dataset.labels, dtype=np.float64)[keep])
+    return np.concatenate(rows).mean(axis=0)
 
 
 @contextlib.contextmanager
@@ -1131,20 +1204,32 @@ def _data_record(
     config: ExperimentConfig, train_sets: Mapping[str, PatchDataset], test_sets: Mapping[str, PatchDataset],
     inputs: _Inputs, steps: int, description: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
-    """:attr:`Result.data <xmodal.rundir.Result.data>`: which data the run saw."""
+    """:attr:`Result.data <xmodal.rundir.Result.data>`: which data the run saw.
+
+    Beside the sizes, the pairing's record: ``train_scenes`` (modality -> its
+    training scenes; ``None`` when the ids are not SEN12MS patch ids),
+    ``shared_train_scenes`` (scenes in two or more modalities' training sets: 0
+    under ``"disjoint"``) and ``shared_train_patches`` (likewise for patch ids).
+    """
     mods = inputs.modalities
+    scenes = {m: _train_scenes(train_sets[m]) for m in mods}
+    known = [s for s in scenes.values() if s is not None]
     return {
         "kind": (description or {}).get("kind", "unknown"),
         "root": str(config.data_root),
         "season": config.season,
         "split": config.split,
+        "pairing": config.pairing,
         "n_train": {m: len(train_sets[m]) for m in mods},
+        "train_scenes": {m: len(s) if s is not None else None for m, s in scenes.items()},
+        "shared_train_scenes": len(_shared(known)) if len(known) == len(mods) else None,
+        "shared_train_patches": len(_shared([{str(pid) for pid in train_sets[m].ids} for m in mods])),
         "n_test": len(test_sets[mods[0]]),
         "class_names": inputs.class_names,
         "stats": {m: getattr(train_sets[m], "stats", None) for m in mods},
         "steps_per_epoch": steps,
         "skipped": _skipped(*(train_sets[m] for m in mods), *(test_sets[m] for m in mods)),
-        "train_prior": np.asarray(train_sets[mods[0]].labels, dtype=np.float64).mean(axis=0),
+        "train_prior": _train_prior(train_sets, mods),
         "description": description,
     }
 

@@ -3,7 +3,7 @@
 Public names: :class:`Sen12MS` (a torch Dataset per modality), :func:`make_synthetic`
 and :class:`SyntheticParams` (SEN12MS-like GeoTIFFs in the official layout),
 :data:`IGBP_TO_SIMPLE`, :func:`soft_label`, :data:`INVALID_CODE_MAX_SHARE`,
-:func:`class_names`, :func:`make_split`, :func:`read_official_lists`,
+:func:`class_names`, :func:`make_split`, :func:`partition_scenes`, :func:`read_official_lists`,
 :func:`describe_root`, :func:`check_root`, the errors (all subclasses of
 :class:`Sen12MSError`) and the warnings (all subclasses of :class:`Sen12MSWarning`). Clouds
 (:mod:`xmodal.data.clouds`): :func:`cloud_cover`, :func:`select_patches`,
@@ -43,7 +43,16 @@ from .layout import SEASONS, PatchKey, patch_path, season_folder
 from .normalize import MODALITIES as MODALITY_SPECS
 from .normalize import PUBLISHED_STATS, modality_spec
 from .sen12ms import MARKER_NAME, FileProblem, Sen12MS, check_root, describe_root, split_leakage
-from .splits import PAPER_TEST_FRACTION, OfficialLists, leakage, make_split, read_official_lists, subsample
+from .splits import (
+    PAIRINGS,
+    PAPER_TEST_FRACTION,
+    OfficialLists,
+    leakage,
+    make_split,
+    partition_scenes,
+    read_official_lists,
+    subsample,
+)
 from .synthetic import SyntheticParams, make_cloud_variant, make_synthetic
 
 #: Modality name -> number of input channels.
@@ -59,6 +68,7 @@ __all__ = [
     "MODALITIES", "MODALITY_SPECS", "PUBLISHED_STATS", "modality_spec",
     "MARKER_NAME", "FileProblem", "Sen12MS", "check_root", "describe_root", "split_leakage",
     "PAPER_TEST_FRACTION", "OfficialLists", "leakage", "make_split", "read_official_lists", "subsample",
+    "PAIRINGS", "partition_scenes",
     "PackedCache", "SyntheticParams", "make_synthetic",
     "CloudDataError", "cloud_cover", "make_cloudy_root", "select_patches", "make_cloud_variant",
 ]

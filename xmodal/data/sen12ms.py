@@ -30,7 +30,16 @@ from .labels import (
 )
 from .layout import SEASONS, SENSORS, PatchKey, patch_path, season_folder
 from .normalize import PUBLISHED_STATS, SENSOR_BANDS, modality_spec
-from .splits import PAPER_TEST_FRACTION, SPLIT_METHODS, leakage, make_split, read_official_lists, subsample
+from .splits import (
+    PAIRINGS,
+    PAPER_TEST_FRACTION,
+    SPLIT_METHODS,
+    leakage,
+    make_split,
+    partition_scenes,
+    read_official_lists,
+    subsample,
+)
 
 __all__ = ["Sen12MS", "describe_root", "check_root", "FileProblem", "MARKER_NAME", "split_leakage",
            "NORMALIZATIONS", "BAD_PATCH_CHOICES"]
@@ -83,7 +92,13 @@ class Sen12MS(Dataset):
     root, season, split, split_method, test_fraction, seed, n_samples and
     label_scheme list the same patches in the same order whatever the modality,
     so ``ds_s1[i]`` and ``ds_s2[i]`` are an aligned pair (given the same cloud
-    filters).
+    filters and pairing ``"aligned"``).
+
+    With ``pairing="disjoint"`` the training split's scenes are partitioned between
+    ``pairing_modalities`` (:func:`~xmodal.data.splits.partition_scenes`, seeded by
+    ``seed``): the training set of a modality holds only the patches of its own
+    scenes, and ``"dataset"`` normalisation statistics come from those patches
+    alone. The test split (and ``"all"``) is the same for every pairing.
 
     Args:
         root: SEN12MS root in the official layout
@@ -105,13 +120,17 @@ class Sen12MS(Dataset):
         bad_patch: "raise" on the first bad patch, or "skip" bad patches and
             report them in :attr:`skipped_patches` and a warning.
         progress: progress bar while the cache is built.
+        pairing: "aligned" (every modality trains on the whole training split) or
+            "disjoint" (each trains on scenes of its own, see above).
+        pairing_modalities: the modalities the training scenes are partitioned
+            between (pairing "disjoint"), in the config's order; must hold ``modality``.
         max_cloud_cover: keep only patches whose cloud cover (from the cloud masks
             or cover list, see :mod:`xmodal.data.clouds`) is at most this (0..1).
         cloudy_list: leave out the patches of this cloudy-patch list (a text file
             of patch ids or file names, or a list of them).
 
-    The cloud filters apply to the chosen split after splitting and before
-    ``n_samples``: the split does not depend on them.
+    The cloud filters apply to the chosen split after splitting (and the
+    pairing's partition) and before ``n_samples``: the split does not depend on them.
 
     Attributes:
         skipped_patches: the patches left out, as JSON-able dicts ``{"patch": id,
@@ -125,6 +144,10 @@ class Sen12MS(Dataset):
         label_code_patches: the patches kept despite a few values outside IGBP
             1..17, as JSON-able dicts ``{"patch": id, "file": LC path, "codes":
             [int, ...], "share": float}``.
+        train_keys, test_keys: the split (the same for every modality and pairing).
+        train_part: the training patches of this modality: ``train_keys``, or
+            with pairing "disjoint" the patches of its own scenes (before the cloud
+            filters and ``n_samples``).
 
     Raises:
         Sen12MSError: (subclasses) naming the file and the problem.
@@ -156,6 +179,8 @@ class Sen12MS(Dataset):
         progress: bool = True,
         max_cloud_cover: float | None = None,
         cloudy_list: str | os.PathLike[str] | Sequence[str] | None = None,
+        pairing: str = "aligned",
+        pairing_modalities: Sequence[str] | None = None,
     ) -> None:
         if season not in SEASONS:
             raise ValueError(f"Unknown season {season!r}; choose one of {sorted(SEASONS)}")
@@ -172,11 +197,19 @@ class Sen12MS(Dataset):
             raise ValueError(f"Invalid bad_patch {bad_patch!r}; choose 'raise' or 'skip'")
         if patch_size is not None and patch_size <= 0:
             raise ValueError(f"Invalid patch_size {patch_size!r}; must be > 0")
+        if pairing not in PAIRINGS:
+            raise ValueError(f"Unknown pairing {pairing!r}; choose one of {list(PAIRINGS)}")
+        if pairing == "disjoint" and (pairing_modalities is None or modality not in pairing_modalities):
+            raise ValueError(
+                f"pairing 'disjoint' partitions the training scenes between pairing_modalities, which must "
+                f"hold modality {modality!r}; got {pairing_modalities!r}"
+            )
         self.root = Path(root)
         self.season = season
         self.modality = modality
         self.split = split
         self.split_method = split_method
+        self.pairing = pairing
         self.label_scheme = label_scheme
         self.use_cache = cache
 
@@ -223,11 +256,18 @@ class Sen12MS(Dataset):
         if len(usable) < 2:
             raise RootError(f"{self.root}: fewer than two usable patches in season {season!r}")
         self.train_keys, self.test_keys = make_split(usable, split_method, test_fraction, seed, self.root, lists)
-        keys = {"train": self.train_keys, "test": self.test_keys, "all": usable}[split]
+        # the training patches this modality may train on: the whole training split, or its own scenes
+        self.train_part: list[PatchKey] = self.train_keys
+        what = f"{split} split ({split_method})"
+        if pairing == "disjoint" and pairing_modalities is not None:
+            self.train_part = partition_scenes(self.train_keys, pairing_modalities, seed)[modality]
+            if split == "train":
+                what = f"{modality} part of the train split ({split_method}; pairing 'disjoint': scenes of its own)"
+        keys = {"train": self.train_part, "test": self.test_keys, "all": usable}[split]
         if max_cloud_cover is not None or cloudy_list is not None:
             keys = select_patches(keys, self.root, season, max_cloud_cover=max_cloud_cover,
                                   cloudy_list=cloudy_list)
-        self.keys: list[PatchKey] = subsample(keys, n_samples, seed, what=f"{split} split ({split_method})")
+        self.keys: list[PatchKey] = subsample(keys, n_samples, seed, what=what)
         self._rows = self.store.rows[[pos[k] for k in self.keys]]
         self.ids: list[str] = [k.id for k in self.keys]
         c = counts[[pos[k] for k in self.keys]]
@@ -237,7 +277,7 @@ class Sen12MS(Dataset):
         self.band_names = list(self.spec.bands)
         self.in_channels = self.spec.in_channels
         self._band_idx = np.asarray(self.spec.band_index)
-        self.stats = self._statistics(normalization, [pos[k] for k in self.train_keys])
+        self.stats = self._statistics(normalization, [pos[k] for k in self.train_part])
         self._mean = np.asarray(self.stats["mean"], dtype=np.float32)[:, None, None]
         self._std = np.asarray(self.stats["std"], dtype=np.float32)[:, None, None]
 

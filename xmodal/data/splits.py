@@ -36,6 +36,14 @@ overlaps training patches, and test scores are optimistic. Three methods:
 
 :func:`leakage` measures, for a split, the share of test patches whose
 footprint overlaps a training patch.
+
+How the sensors share the training split is the *pairing* (:data:`PAIRINGS`):
+
+- ``"aligned"``: every sensor trains on the same patches (each place is seen by
+  every sensor).
+- ``"disjoint"``: the training scenes are partitioned between the sensors
+  (:func:`partition_scenes`), so no place is seen by two sensors in training;
+  the test split stays aligned (every test patch is read by every sensor).
 """
 
 from __future__ import annotations
@@ -52,10 +60,12 @@ from .layout import PatchKey, parse_patch_filename
 
 __all__ = [
     "SPLIT_METHODS", "OfficialLists", "read_official_lists", "make_split", "subsample", "leakage",
-    "PAPER_TEST_FRACTION",
+    "PAPER_TEST_FRACTION", "PAIRINGS", "partition_scenes",
 ]
 
 SPLIT_METHODS = ("random", "scene", "official")
+#: How the sensors share the training split: the same patches, or scenes of their own (see the module docstring).
+PAIRINGS = ("aligned", "disjoint")
 #: The paper's split: 4,000 of 31,825 winter patches for testing.
 PAPER_TEST_FRACTION = 4000 / 31825
 
@@ -262,6 +272,45 @@ def make_split(
     test_set = set(test)
     train = [k for k in keys if k not in test_set]
     return train, test
+
+
+def partition_scenes(
+    keys: Sequence[PatchKey], modalities: Sequence[str], seed: int = 0
+) -> dict[str, list[PatchKey]]:
+    """Partition the scenes of ``keys`` (a training split) between ``modalities``: pairing ``"disjoint"``.
+
+    The scenes are shuffled with ``seed`` and dealt round-robin in the order of
+    ``modalities``, so each modality gets ``floor`` or ``ceil`` of ``1/M`` of the
+    scenes (their patch counts follow the scenes' sizes) and no scene goes to two
+    modalities. Every patch goes with its scene; each part keeps the order of ``keys``.
+
+    Args:
+        keys: the patches to partition (the training split).
+        modalities: the sensors, in the config's order (distinct).
+        seed: seeds the shuffle of the scenes.
+
+    Returns:
+        modality -> its patches, for every modality of ``modalities``.
+
+    Raises:
+        ValueError: no or repeated modalities, or fewer scenes than modalities.
+    """
+    mods = list(modalities)
+    if not mods or len(set(mods)) != len(mods):
+        raise ValueError(f"partition_scenes: need distinct modalities, got {mods}")
+    scenes = sorted({k.scene for k in keys})
+    if len(scenes) < len(mods):
+        raise ValueError(
+            f"pairing 'disjoint' gives every modality scenes of its own, but the training split has "
+            f"{len(scenes)} scene(s) {scenes} for {len(mods)} modalities {mods}; use more scenes "
+            "(a smaller test_fraction or more data) or pairing 'aligned'"
+        )
+    order = np.random.default_rng([seed, 15485863]).permutation(len(scenes)).tolist()
+    owner = {scenes[j]: mods[i % len(mods)] for i, j in enumerate(order)}
+    parts: dict[str, list[PatchKey]] = {m: [] for m in mods}
+    for k in keys:
+        parts[owner[k.scene]].append(k)
+    return parts
 
 
 def subsample(keys: Sequence[PatchKey], n: int | None, seed: int = 0, what: str = "split") -> list[PatchKey]:

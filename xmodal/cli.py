@@ -30,6 +30,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from xmodal.workers import EXECUTORS
+
 __all__ = ["main", "build_parser", "DEBUG_ENV"]
 
 #: Environment variable that turns on ``--debug`` (any value but "", "0", "false", "no").
@@ -131,6 +133,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         runs_dir=args.runs,
         print_commands=args.print_commands,
         only=args.only,
+        executor=args.executor,
     )
 
 
@@ -272,6 +275,10 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--data", help="SEN12MS root to use instead of the study's own")
     sweep.add_argument("--runs", default="runs", help="folder holding one directory per study")
     sweep.add_argument("--only", help="run only points whose name contains this text")
+    sweep.add_argument("--executor", choices=EXECUTORS,
+                       help="notebook: a Jupyter kernel per point; process: --jobs long-lived workers, then the "
+                            "executed notebooks the study's 'notebooks' key asks for (default: the study's "
+                            "'executor', else notebook)")
     sweep.add_argument("--print-commands", action="store_true",
                        help="prepare every pending point and print one shell command per point "
                             "(e.g. for a Slurm job array) instead of running them")

@@ -98,6 +98,7 @@ from xmodal import atomic
 from xmodal.atomic import DiskFullError
 from xmodal.config import ConfigError, ExperimentConfig
 from xmodal.rundir import RunDir, RunError, read_json, study_meta_path
+from xmodal.workers import EXECUTORS, WorkerPool
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -159,7 +160,14 @@ _STATUS_TEXT = {
     "no space": "not started (disk full)",
 }
 
-_TOP_KEYS = {"name", "description", "data", "base", "seeds", "n_train", "runs"}
+_TOP_KEYS = {"name", "description", "data", "base", "seeds", "n_train", "runs", "executor", "notebooks"}
+
+#: Which points get an executed notebook when the ``process`` executor trained them: every
+#: point, those of the first seed of their group, or none (the notebook executor makes every one).
+NOTEBOOK_CHOICES: tuple[str, ...] = ("all", "first-seed", "none")
+
+#: File in a study's folder: each point's job time and how it ran (``sweep`` writes it).
+SWEEP_TIMES_FILE = "sweep-times.json"
 _GROUP_KEYS = {"method", "modalities", "n_train", "seeds", "set", "name"}
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -252,8 +260,16 @@ def load_study(name_or_path: str | os.PathLike[str] | Mapping[str, Any]) -> dict
         "seeds": list(raw.get("seeds") or [0]),
         "n_train": list(raw.get("n_train") or [None]),
         "runs": list(raw.get("runs") or []),
+        "executor": raw.get("executor") or "notebook",
+        "notebooks": raw.get("notebooks") or "all",
         "source": source,
     }
+    if spec["executor"] not in EXECUTORS:
+        raise StudyError(
+            f"Study file {where}: invalid 'executor' {spec['executor']!r}; choose one of {list(EXECUTORS)}")
+    if spec["notebooks"] not in NOTEBOOK_CHOICES:
+        raise StudyError(
+            f"Study file {where}: invalid 'notebooks' {spec['notebooks']!r}; choose one of {list(NOTEBOOK_CHOICES)}")
     if not spec["name"] or not re.fullmatch(r"[\w.+-]+", str(spec["name"])):
         raise StudyError(f"Study file {where}: 'name' must be a simple folder name, got {spec['name']!r}")
     if not spec["runs"]:
@@ -778,8 +794,9 @@ def _mb(n: float) -> str:
 
 def _execute_point(
     point: StudyPoint, study_dir: Path, notebook: Path, kernel_name: str, stop: _Stop | None = None,
+    pool: WorkerPool | None = None,
 ) -> dict[str, Any]:
-    """Run one point with papermill; return a summary dict (never raises for a failing run).
+    """Run one point with papermill or in a worker of ``pool``; return a summary (never raises for a failing run).
 
     Statuses: ``ok``, ``failed`` (an error record was written: ``error_file``),
     ``busy`` (another sweep holds the point), ``interrupted`` (stopped: partial
@@ -816,17 +833,27 @@ def _execute_point(
         partial = run.partial_notebook_path
         error: RunError | None = None
         try:
-            pm.execute_notebook(
-                str(notebook),
-                str(partial),
-                parameters=_parameters(point, run),
-                kernel_name=kernel_name,
-                progress_bar=False,
-                log_output=False,
-                kernel_manager_class=_tracked_kernel_manager(stop, point.name),
-            )
-            if run.status() != "ok":
-                error = RunError("MissingResult", f"the notebook finished but {run.result_path} is missing or not ok")
+            if pool is not None:
+                outcome = pool.train(point.config.to_dict(), str(run.path))
+                if outcome["status"] == "failed":
+                    error = RunError(outcome["exception"], outcome["message"],
+                                     _traceback_tail(outcome.get("traceback") or []))
+                elif run.status() != "ok":
+                    error = RunError("MissingResult" if outcome["status"] == "ok" else "WorkerStopped",
+                                     f"the run ended ({outcome['status']}) but {run.result_path} is missing or not ok")
+            else:
+                pm.execute_notebook(
+                    str(notebook),
+                    str(partial),
+                    parameters=_parameters(point, run),
+                    kernel_name=kernel_name,
+                    progress_bar=False,
+                    log_output=False,
+                    kernel_manager_class=_tracked_kernel_manager(stop, point.name),
+                )
+                if run.status() != "ok":
+                    error = RunError("MissingResult",
+                                     f"the notebook finished but {run.result_path} is missing or not ok")
         except pm.PapermillExecutionError as exc:
             error = RunError(exc.ename, _ANSI.sub("", str(exc.evalue)), _traceback_tail(exc.traceback))
         except Exception as exc:  # kernel died or was killed, notebook unreadable, ...
@@ -917,8 +944,12 @@ def _run_points(
     progress: bool,
     title: str,
     n_total: int | None = None,
+    executor: str = "notebook",
 ) -> list[dict[str, Any]]:
     """Execute ``points`` (``jobs`` at a time) until done or stopped; one summary dict per point.
+
+    ``executor``: ``notebook`` (a Jupyter kernel per point) or ``process`` (``jobs`` long-lived
+    worker processes, :class:`xmodal.workers.WorkerPool`).
 
     Raises:
         SweepInterrupted: SIGINT or SIGTERM arrived (running kernels were killed).
@@ -933,11 +964,12 @@ def _run_points(
         space_needed(p.config)
     bar = tqdm(total=n_total, initial=n_total - len(points), unit="run", desc=title,
                disable=not progress, file=sys.stderr)
+    workers = WorkerPool(min(jobs, len(points))) if executor == "process" and points else None
     with _stop_on_signals(stop):
         pool = ThreadPoolExecutor(max_workers=max(1, min(jobs, len(points))))
         try:
             futures: dict[Future[dict[str, Any]], StudyPoint] = {
-                pool.submit(_execute_point, p, study_dir, notebook, kernel_name, stop): p for p in points}
+                pool.submit(_execute_point, p, study_dir, notebook, kernel_name, stop, workers): p for p in points}
             pending = set(futures)
             while pending:
                 try:
@@ -967,8 +999,12 @@ def _run_points(
                         fut.cancel()
                     if stop.signum is not None:
                         stop.kill_kernels()
+                        if workers is not None:
+                            workers.kill()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+            if workers is not None:
+                workers.close()
             bar.close()
     rows = [results.get(p.name) or {"point": p.name, "dir": p.dir_name, "status": "not started", "seconds": 0.0}
             for p in points]
@@ -1037,6 +1073,7 @@ def run_sweep(
     notebook: str | os.PathLike[str] | None = None,
     kernel_name: str = "python3",
     progress: bool = True,
+    executor: str | None = None,
 ) -> int:
     """Run every pending point of a study through the experiment notebook.
 
@@ -1060,6 +1097,10 @@ def run_sweep(
         notebook: the experiment notebook (default: see :func:`notebook_path`).
         kernel_name: Jupyter kernel that executes the notebook.
         progress: show a tqdm bar over the grid and print the summary table.
+        executor: ``notebook`` (a Jupyter kernel per point) or ``process`` (``jobs``
+            long-lived workers, :mod:`xmodal.workers`; then the spec's ``notebooks``
+            says which finished points get their executed notebook afterwards).
+            None: the spec's ``executor`` (default ``notebook``).
 
     Returns:
         The exit code: 0 when every selected point finished (or is running in
@@ -1074,6 +1115,9 @@ def run_sweep(
     if jobs < 1:
         raise StudyError(f"Invalid value for --jobs: {jobs!r}; must be >= 1")
     spec = load_study(study)
+    executor = executor or spec["executor"]
+    if executor not in EXECUTORS:
+        raise StudyError(f"Invalid value for --executor: {executor!r}; choose one of {list(EXECUTORS)}")
     root = _resolve_data_root(spec, data_root)
     points = grid(spec, data_root=root, jobs=jobs, fingerprints=False)
     everything = points
@@ -1101,13 +1145,118 @@ def run_sweep(
 
     title = f"study {spec['name']}"
     rows = _run_points(pending, study_dir, nb, kernel_name, jobs=jobs, progress=progress, title=title,
-                       n_total=len(points))
+                       n_total=len(points), executor=executor)
+    _record_times(study_dir, rows, executor)
     done = {r["point"]: r for r in rows}
     rows = [done.get(p.name) or {"point": p.name, "dir": p.dir_name, "status": "ok", "seconds": 0.0,
                                  "skipped": True} for p in points]
     if progress:
         _report(rows, study_dir, f"Study {spec['name']!r}", len(pending), grid_dirs)
-    return _exit_code(rows)
+    code = _exit_code(rows)
+    if executor == "process":
+        wanted = notebook_points(points, spec["notebooks"])
+        failed = _render_notebooks(wanted, study_dir, nb, kernel_name, jobs=jobs, progress=progress)
+        code = max(code, 1 if failed else 0)
+    return code
+
+
+def notebook_points(points: Sequence[StudyPoint], which: str) -> list[StudyPoint]:
+    """The points whose executed notebook a ``process`` sweep renders (see :data:`NOTEBOOK_CHOICES`).
+
+    ``first-seed``: of the points that differ only in their seed, the one with the smallest.
+    """
+    if which not in NOTEBOOK_CHOICES:
+        raise StudyError(f"Invalid 'notebooks' {which!r}; choose one of {list(NOTEBOOK_CHOICES)}")
+    if which == "all":
+        return list(points)
+    if which == "none":
+        return []
+    first: dict[str, StudyPoint] = {}
+    for p in points:
+        key = re.sub(r"-seed\d+$", "", p.name)
+        if key not in first or p.config.seed < first[key].config.seed:
+            first[key] = p
+    chosen = {p.name for p in first.values()}
+    return [p for p in points if p.name in chosen]
+
+
+def _record_times(study_dir: Path, rows: Sequence[Mapping[str, Any]], executor: str, kind: str = "train") -> None:
+    """Add the job time of the points run now to the study's :data:`SWEEP_TIMES_FILE`."""
+    path = study_dir / SWEEP_TIMES_FILE
+    times = read_json(path) or {}
+    section = times.setdefault(kind, {})
+    for r in rows:
+        if r.get("status") == "ok" and not r.get("skipped") and r.get("seconds"):
+            section[str(r["dir"])] = {"seconds": round(float(r["seconds"]), 3), "executor": executor}
+    atomic.write_json(path, times)
+
+
+def _render_point(point: StudyPoint, study_dir: Path, notebook: Path, kernel_name: str, stop: _Stop) -> dict[str, Any]:
+    """Execute the notebook of a finished point (it loads the result: nothing is trained again)."""
+    import papermill as pm
+
+    run = RunDir(study_dir / point.dir_name)
+    summary: dict[str, Any] = {"point": point.name, "dir": point.dir_name, "seconds": 0.0}
+    if stop.is_set() or run.status() != "ok" or run.has_notebook():
+        return {**summary, "status": "not started" if stop.is_set() else "ok", "skipped": True}
+    t0 = time.time()
+    with _run_lock(run) as locked:
+        if not locked:
+            return {**summary, "status": "busy"}
+        partial = run.partial_notebook_path
+        try:
+            pm.execute_notebook(str(notebook), str(partial), parameters=_parameters(point, run),
+                                kernel_name=kernel_name, progress_bar=False, log_output=False,
+                                kernel_manager_class=_tracked_kernel_manager(stop, point.name))
+            os.replace(partial, run.notebook_path)
+            status, error = "ok", None
+        except Exception as exc:  # noqa: BLE001 - reported; the run itself stays finished
+            partial.unlink(missing_ok=True)
+            status, error = ("interrupted" if stop.signum is not None else "failed"), f"{type(exc).__name__}: {exc}"
+        finally:
+            stop.kernel_ended(point.name)
+    return {**summary, "status": status, "error": error, "seconds": time.time() - t0}
+
+
+def _render_notebooks(
+    points: Sequence[StudyPoint], study_dir: Path, notebook: Path, kernel_name: str, *, jobs: int, progress: bool,
+) -> int:
+    """Render the executed notebooks of finished ``points`` that lack one; return how many failed.
+
+    Raises:
+        SweepInterrupted: SIGINT or SIGTERM arrived (the runs are all kept; the notebooks resume next time).
+    """
+    todo = [p for p in points if RunDir(study_dir / p.dir_name).status() == "ok"
+            and not RunDir(study_dir / p.dir_name).has_notebook()]
+    if not todo:
+        return 0
+    stop = _Stop()
+    rows: list[dict[str, Any]] = []
+    with _stop_on_signals(stop), ThreadPoolExecutor(max_workers=max(1, min(jobs, len(todo)))) as pool:
+        futures = [pool.submit(_render_point, p, study_dir, notebook, kernel_name, stop) for p in todo]
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=_POLL_SECONDS, return_when=FIRST_COMPLETED)
+            rows.extend(f.result() for f in done)
+            if stop.signum is not None:
+                stop.kill_kernels()
+                for f in pending:
+                    f.cancel()
+    _record_times(study_dir, rows, "notebook", kind="notebooks")
+    if stop.signum is not None:
+        n_ok = sum(r["status"] == "ok" and not r.get("skipped") for r in rows)
+        raise SweepInterrupted(
+            f"Interrupted ({signal.Signals(stop.signum).name}) while rendering notebooks: every run is finished, "
+            f"{n_ok} of {len(todo)} notebooks rendered; run the same command to render the rest", stop.signum,
+            {"ok": n_ok})
+    failed = [r for r in rows if r["status"] == "failed"]
+    if progress:
+        seconds = sum(r["seconds"] for r in rows)
+        print(f"Rendered {sum(r['status'] == 'ok' for r in rows)} executed notebook(s) of finished runs "
+              f"in {seconds:.0f} s of job time")
+        for r in failed:
+            print(f"  notebook of {r['point']} failed: {r['error']}")
+    return len(failed)
 
 
 def run_point(
@@ -1200,14 +1349,18 @@ def _alignment_of(config: Mapping[str, Any]) -> str | None:
 
 
 def method_of(config: Mapping[str, Any]) -> str:
-    """The run's method as the results tables name it: the config's method, with a non-default alignment.
+    """The run's method as the results tables name it: the config's method, with a non-default alignment or pairing.
 
-    ``C+T+M`` with ``alignment: confusion`` is ``"C+T+M (confusion)"``, so the tables and claims
+    ``C+T+M`` with ``alignment: confusion`` is ``"C+T+M (confusion)"``, ``C`` with ``pairing: disjoint``
+    is ``"C (disjoint)"``, so the tables and claims
     that select the paper's method names exactly never mix an ablation into the paper's method.
     """
     method = str(config.get("method"))
     alignment = _alignment_of(config)
-    return method if alignment in (None, "reversal") else f"{method} ({alignment})"
+    tags = [] if alignment in (None, "reversal") else [str(alignment)]
+    if config.get("pairing") not in (None, "aligned"):
+        tags.append(str(config.get("pairing")))
+    return f"{method} ({', '.join(tags)})" if tags else method
 
 
 def _runs_once(root: Path) -> list[tuple[RunDir, Result | None, RunError | None]]:

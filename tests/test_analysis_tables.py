@@ -609,3 +609,97 @@ def test_label_settings_keeps_the_settings_of_a_method_apart() -> None:
     assert len(tables.latent_summary(labelled)["method"].unique()) == 3
     same = _measures({"C+T+M": [1.0, 0.9, 0.8]})
     assert tables.label_settings(same)["method"].tolist() == ["C+T+M"] * 3  # one setting: its own name
+
+
+# ----------------------------------------------------------------------------- paired comparisons and pairing
+def _predictions(df: pd.DataFrame, n_scenes: int = 6, per_scene: int = 5, seed: int = 0) -> dict[str, Predictions]:
+    """Predictions for every run of ``df`` on one shared test set (``n_scenes`` scenes), noisier for lower F1."""
+    rng = np.random.default_rng(seed)
+    ids = np.array([f"ROIs2017_winter_{s}_p{p}" for s in range(1, n_scenes + 1) for p in range(per_scene)])
+    target = rng.dirichlet(np.full(4, 0.3), len(ids))
+    out: dict[str, Predictions] = {}
+    for run_dir, sub in df.groupby("run_dir"):
+        sensors = list(sub["modality"])
+        probs = {}
+        for s in sensors:
+            noise = 1.0 - float(sub.loc[sub["modality"] == s, "weighted"].iloc[0])
+            probs[s] = (1 - noise) * target + noise * rng.dirichlet(np.ones(4), len(ids))
+        out[str(run_dir)] = Predictions(sensors, ["a", "b", "c", "d"], {s: ids for s in sensors},
+                                        {s: target for s in sensors}, probs)
+    return out
+
+
+def test_scene_ids_and_scene_se_need_one_shared_test_set(two_seeds: pd.DataFrame) -> None:
+    assert list(tables.scene_ids(["ROIs2017_winter_12_p3", "ROIs1158_spring_7_p10"])) == [
+        "ROIs2017_winter_12", "ROIs1158_spring_7"]
+    preds = _predictions(two_seeds)
+    df = tables.final_runs(two_seeds)
+    se = tables.scene_se(df, preds, ("C", "s1"), ("baseline", "s1"))
+    assert se > 0
+    # the same number computed directly by the statistics module
+    def of(method: str) -> list[Predictions]:
+        sub = df[(df["method"] == method) & (df["modality"] == "s1")].sort_values("seed")
+        return [preds[d] for d in sub["run_dir"]]
+
+    runs, base = of("C"), of("baseline")
+    groups = tables.scene_ids(runs[0].ids["s1"])
+    direct = tables.stats.scene_bootstrap_se([(p.target["s1"], p.prob["s1"]) for p in runs],
+                                              [(p.target["s1"], p.prob["s1"]) for p in base], groups)
+    assert se == pytest.approx(direct)
+    # a run tested on other patches (its own split): no shared test set, so no scene share
+    other = dict(preds)
+    key = str(df[(df["method"] == "C") & (df["seed"] == 1)]["run_dir"].iloc[0])
+    p = other[key]
+    other[key] = Predictions(p.modalities, p.class_names, {s: np.array([i + "x" for i in v]) for s, v in p.ids.items()},
+                             p.target, p.prob)
+    assert math.isnan(tables.scene_se(df, other, ("C", "s1"), ("baseline", "s1")))
+    assert math.isnan(tables.scene_se(df, preds, ("C+M", "s1"), ("baseline", "s1")))  # no such runs
+
+
+def test_comparisons_pair_every_method_per_sensor_with_scene_share(two_seeds: pd.DataFrame) -> None:
+    preds = _predictions(two_seeds)
+    table = tables.comparisons(two_seeds, preds)
+    assert list(table.columns) == list(tables.COMPARISON_COLUMNS)
+    assert list(zip(table["sensor"], table["comparison"], strict=True)) == [
+        ("s1", "C − Baseline"), ("s2", "C − Baseline")]
+    row = table.iloc[0]  # C - Baseline on S1: differences 0.10 and 0.12 over two seeds
+    assert row["estimate"] == pytest.approx(0.11) and row["n"] == 2
+    assert row["se_seed"] == pytest.approx(0.01) and row["se_scene"] > 0
+    assert row["df"] > 1  # Welch-Satterthwaite: the scene share adds degrees of freedom
+    plain = tables.comparisons(two_seeds)  # without predictions: the seeds' t-interval
+    assert plain.iloc[0]["half_width"] == pytest.approx(tables.stats.paired_difference([0.10, 0.12]).half_width)
+    assert plain.iloc[0]["se_scene"] == 0.0
+    text = tables.comparisons_text(plain, "synthetic data")
+    assert "2 paired comparisons (synthetic data), 2 seeds each" in text and "seeds' spread alone" in text
+    assert "0 of 2" in text  # two seeds: t_{1} makes every interval wide
+    shown = tables.comparisons_display(plain)
+    assert list(shown.columns) == ["comparison", "S1", "S2"] and shown.iloc[0]["S1"].startswith("+0.110 [")
+
+
+def test_pairing_table_compares_disjoint_with_aligned_runs_of_the_same_size() -> None:
+    rows = []
+    for seed in range(3):
+        for s, w_al, w_dis in (("s1", 0.60, 0.59), ("s2", 0.70, 0.60)):
+            rows += [("C", s, "s1+s2", 500, seed, 0.5, w_al + 0.01 * seed),
+                     ("C (disjoint)", s, "s1+s2", 500, seed, 0.5, w_dis + 0.01 * seed),
+                     ("C", s, "s1+s2", None, seed, 0.5, 0.9)]
+    df = _rows(rows)
+    assert tables.is_disjoint("C (disjoint)") and tables.is_disjoint("C+T+M (confusion, disjoint)")
+    assert not tables.is_disjoint("C+T+M (confusion)") and not tables.is_disjoint("C")
+    assert "C (disjoint)" not in set(tables.final_runs(df)["method"])  # never a Figure-2 bar
+    pairs = pd.DataFrame([{"study": "t", "method": m, "sensor_a": "s1", "sensor_b": "s2", "n_train": 500,
+                           "seed": k, "homogeneity": h + 0.001 * k, "n_pairs": 30, "run_dir_a": "x", "run_dir_b": "x"}
+                          for k in range(3) for m, h in (("C", 0.80), ("C (disjoint)", 0.79))])
+    table = tables.pairing_table(df, pairs)
+    assert list(table.columns) == list(tables.PAIRING_COLUMNS)
+    got = table.set_index("measure")
+    # S1: -0.01 exactly on every seed (sd 0): above -0.02, so it keeps the aligned accuracy
+    assert got.loc["weighted F1, S1", "estimate"] == pytest.approx(-0.01)
+    assert got.loc["weighted F1, S1", "verdict"] == tables.stats.HOLDS
+    # S2: -0.10 on every seed: significantly below the margin
+    assert got.loc["weighted F1, S2", "verdict"] == tables.stats.DOES_NOT_HOLD
+    assert got.loc["homogeneity s, S1, S2", "aligned"] == pytest.approx(0.801)
+    assert got.loc["homogeneity s, S1, S2", "verdict"] == tables.stats.HOLDS
+    shown = tables.pairing_display(table)
+    assert shown.iloc[0]["disjoint − aligned"].startswith("-0.010 [")
+    assert len(tables.pairing_table(df[df["method"] == "C"])) == 0

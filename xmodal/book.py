@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xmodal.data.normalize import modality_label
-from xmodal.rundir import Latents, Result, RunDir
+from xmodal.rundir import Latents, Predictions, Result, RunDir
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -164,6 +164,13 @@ class PageContext:
         from xmodal.study import load_homogeneity
 
         return load_homogeneity(self.results)
+
+    @functools.cached_property
+    def predictions(self) -> dict[str, Predictions]:
+        """Test predictions of every finished run, by run folder (read once per page)."""
+        from xmodal.study import load_predictions
+
+        return load_predictions(self.results)
 
     def run_dir(self, method: str, modality: str | None = None, seed: int | None = None) -> Path | None:
         """Folder of one finished run of ``method`` on the full training set.

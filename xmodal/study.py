@@ -1330,7 +1330,7 @@ def run_point(
 if TYPE_CHECKING:  # the results section's types (imported where used at run time)
     import pandas as pd
 
-    from xmodal.rundir import Result, RunDir, RunError
+    from xmodal.rundir import Predictions, Result, RunDir, RunError
 
 RESULT_COLUMNS: tuple[str, ...] = (
     "study", "point", "method", "alignment", "modality", "trained_modalities", "n_train", "n_train_requested",
@@ -1544,6 +1544,24 @@ def baseline_homogeneity(results: pd.DataFrame | str | os.PathLike[str]) -> pd.D
     pairs = tables.baseline_pairs(_results_table(results))
     runs = {str(r) for r in pairs["run_dir_a"]} | {str(r) for r in pairs["run_dir_b"]}
     return tables.baseline_homogeneity(pairs, {r: RunDir(r).predictions() for r in sorted(runs)})
+
+
+def load_predictions(results: pd.DataFrame | str | os.PathLike[str]) -> dict[str, Predictions]:
+    """The test predictions of every finished run of a results table, by run folder.
+
+    A run whose ``predictions.npz`` is missing or unreadable is left out (the tables that
+    need predictions then give no test-scene share for it).
+    """
+    from xmodal.rundir import RunDir
+
+    df = _results_table(results)
+    out: dict[str, Predictions] = {}
+    for run_dir in df.loc[df["status"] == "ok", "run_dir"].drop_duplicates():
+        try:
+            out[str(run_dir)] = RunDir(run_dir).predictions()
+        except (OSError, ValueError, KeyError):
+            continue
+    return out
 
 
 def load_homogeneity(results: pd.DataFrame | str | os.PathLike[str]) -> pd.DataFrame:

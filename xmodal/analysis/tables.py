@@ -210,16 +210,25 @@ def ok_runs(results: pd.DataFrame) -> pd.DataFrame:
     return results
 
 
+def is_disjoint(method: str) -> bool:
+    """Whether a results table's method label is a run on disjoint scenes (``"C (disjoint)"``, see ``method_of``)."""
+    tags = method.partition("(")[2].rstrip(")")
+    return "disjoint" in [t.strip() for t in tags.split(",")]
+
+
 def final_runs(results: pd.DataFrame) -> pd.DataFrame:
     """Rows of the runs on the full training set (the runs of the paper's Figure 2).
 
     Rows with ``n_train_requested`` missing (the whole split); for a method without such
-    runs, those with its largest training set.
+    runs, those with its largest training set, except runs on disjoint scenes (which see
+    part of the training set by design: :func:`pairing_table` compares them).
     """
     ok = ok_runs(results)
     full = ok[ok["n_train_requested"].isna()]
     rest = []
     for m in sorted(set(ok["method"]) - set(full["method"])):
+        if is_disjoint(str(m)):
+            continue
         sub = ok[ok["method"] == m]
         rest.append(sub[sub["n_train"] == sub["n_train"].max()])
     return pd.concat([full, *rest]) if rest else full
@@ -351,7 +360,9 @@ def final_pairs(pairs: pd.DataFrame) -> pd.DataFrame:
     """
     df = pairs.dropna(subset=["homogeneity"])
     keep = []
-    for _, sub in df.groupby("method", sort=False):
+    for method, sub in df.groupby("method", sort=False):
+        if is_disjoint(str(method)):
+            continue
         full = sub[sub["n_train"].isna()]
         keep.append(full if len(full) else sub[sub["n_train"] == sub["n_train"].max()])
     return pd.concat(keep) if keep else df
@@ -506,14 +517,228 @@ def gap_table(results: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
+# ----------------------------------------------------------------------------- paired comparisons
+#: Columns of :func:`comparisons`.
+COMPARISON_COLUMNS: tuple[str, ...] = (
+    "sensor", "a", "b", "comparison", "estimate", "low", "high", "half_width", "n", "se_seed", "se_scene", "df",
+)
+
+#: The half-width the default study is designed to reach on every paired comparison of Figure 2.
+TARGET_HALF_WIDTH: float = 0.03
+
+
+def scene_ids(ids: Sequence[str] | np.ndarray) -> np.ndarray:
+    """The scene of every patch id (``"ROIs2017_winter_12_p34"`` -> ``"ROIs2017_winter_12"``)."""
+    return np.array([str(i).rsplit("_p", 1)[0] for i in ids])
+
+
+def seed_predictions(rows: pd.DataFrame, predictions: Mapping[str, Predictions], method: str,
+                     sensor: str) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per seed, ``(ids, target, prob)`` of ``method`` on ``sensor`` among ``rows`` (runs without predictions: none)."""
+    sub = rows[(rows["method"] == method) & (rows["modality"] == sensor)]
+    out: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    for _, r in sub.drop_duplicates("seed").iterrows():
+        p = predictions.get(str(r["run_dir"]))
+        if p is None or sensor not in p.ids:
+            continue
+        out[int(r["seed"])] = (np.asarray(p.ids[sensor]).astype(str), p.target[sensor], p.prob[sensor])
+    return out
+
+
+def scene_se(rows: pd.DataFrame, predictions: Mapping[str, Predictions], a: tuple[str, str],
+             b: tuple[str, str] | None, metric: str = "weighted") -> float:
+    """The test scenes' standard error of ``mean over seeds (F1_a - F1_b)`` (:func:`stats.scene_bootstrap_se`).
+
+    ``a`` and ``b`` are ``(method, sensor)``, paired by seed among ``rows``. Defined only when every
+    run was tested on the same patches (one split for all seeds); otherwise each seed drew its
+    own test scenes, the seeds' spread already holds the split's share, and the result is NaN.
+    """
+    ra = seed_predictions(rows, predictions, *a)
+    rb = seed_predictions(rows, predictions, *b) if b is not None else {}
+    seeds = sorted(set(ra) & set(rb)) if b is not None else sorted(ra)
+    if not seeds:
+        return math.nan
+    ref = ra[seeds[0]][0]
+    runs = [ra[k] for k in seeds] + ([rb[k] for k in seeds] if b is not None else [])
+    if any(len(r[0]) != len(ref) or set(r[0]) != set(ref) for r in runs):
+        return math.nan
+    aligned = []
+    for ids, target, prob in runs:
+        ia, ib = align_ids(ref, ids)
+        aligned.append((target[ib], prob[ib]))
+    groups = scene_ids(ref)
+    if len(set(groups)) < 2:
+        return math.nan
+    k = len(seeds)
+    return stats.scene_bootstrap_se(aligned[:k], aligned[k:] if b is not None else None, groups, average=metric)
+
+
+def comparisons(results: pd.DataFrame, predictions: Mapping[str, Predictions] | None = None, *,
+                metric: str = "weighted", methods: Sequence[str] | None = None,
+                confidence: float = stats.CONFIDENCE) -> pd.DataFrame:
+    """Every paired comparison of Figure 2: method against method, same sensor, full training set.
+
+    For each sensor and each pair of methods (later minus earlier in the paper's order;
+    the Baseline first), the mean difference over the seeds both methods ran, its
+    ``confidence`` interval and half-width (:func:`stats.paired_difference`): the seeds'
+    spread plus, when every run saw the same test patches and ``predictions`` are given,
+    the test scenes' bootstrap standard error (:func:`scene_se`).
+
+    Returns:
+        :data:`COMPARISON_COLUMNS`, one row per comparison.
+    """
+    df = final_runs(results)
+    order = [m for m in (methods or METHODS) if m in set(df["method"])]
+    rows = []
+    for sensor in sensors_in(df):
+        for i, j in itertools.combinations(range(len(order)), 2):
+            a, b = order[j], order[i]
+
+            def series(m: str, sensor: str = sensor) -> pd.Series:
+                sub = df[(df["method"] == m) & (df["modality"] == sensor)]
+                return sub.groupby("seed")[metric].mean()
+
+            sa, sb = series(a), series(b)
+            if not len(sa) or not len(sb):
+                continue
+            se = scene_se(df, predictions, (a, sensor), (b, sensor), metric) if predictions is not None else math.nan
+            d = stats.paired_difference(sa, sb, confidence=confidence, se_scene=se)
+            rows.append({"sensor": sensor, "a": a, "b": b,
+                         "comparison": f"{method_label(a)} − {method_label(b)}",
+                         "estimate": d.estimate, "low": d.low, "high": d.high, "half_width": d.half_width,
+                         "n": d.n, "se_seed": d.se_seed, "se_scene": d.se_scene, "df": d.df})
+    return pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS))
+
+
+def comparisons_display(table: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
+    """:func:`comparisons` as the book shows it: one row per comparison, sensors side by side."""
+    if not len(table):
+        return pd.DataFrame()
+    texts = []
+    for r in table.to_dict(orient="records"):
+        n = int(r["n"])
+        est = f"{float(r['estimate']):+.{digits}f}"
+        if n > 1:
+            texts.append(f"{est} [{float(r['low']):+.{digits}f}, {float(r['high']):+.{digits}f}] "
+                         f"±{float(r['half_width']):.{digits}f} (n={n})")
+        else:
+            texts.append(f"{est} (n={n})" if n else "–")
+    cells = table.assign(text=texts)
+    wide = cells.pivot_table(index="comparison", columns="sensor", values="text", aggfunc="first", sort=False)
+    wide.columns = [modality_label(c) for c in wide.columns]
+    return wide.reset_index()
+
+
+def comparisons_text(table: pd.DataFrame, source: str | None = None,
+                     target: float = TARGET_HALF_WIDTH) -> str:
+    """How precise the Figure-2 comparisons are: widest half-width, how many meet ``target`` (computed)."""
+    ok = table.dropna(subset=["half_width"])
+    if not len(ok):
+        return "No paired comparison has two seeds or more: no interval can be given."
+    widest = ok.sort_values("half_width").iloc[-1]
+    within = int((ok["half_width"] <= target).sum())
+    seeds = sorted({int(n) for n in ok["n"]})
+    n_text = f"{seeds[0]}" if len(seeds) == 1 else f"{seeds[0]}-{seeds[-1]}"
+    scene = ok["se_scene"].fillna(0.0) > 0
+    how = ("the seeds' spread and a bootstrap over the test scenes" if scene.all() else
+           "the seeds' spread alone" if not scene.any() else
+           "the seeds' spread, and a bootstrap over the test scenes where all runs share them")
+    where = f" ({source})" if source else ""
+    return (f"{len(ok)} paired comparisons{where}, {n_text} seeds each; intervals from {how}. "
+            f"Half-widths {ok['half_width'].min():.3f}-{ok['half_width'].max():.3f}: **{within} of {len(ok)}** "
+            f"are within ±{target:.2f}; the widest is {widest['comparison']} on "
+            f"{modality_label(str(widest['sensor']))} (±{widest['half_width']:.3f}).")
+
+
+#: Columns of :func:`pairing_table`.
+PAIRING_COLUMNS: tuple[str, ...] = (
+    "method", "measure", "aligned", "disjoint", "estimate", "low", "high", "half_width", "n", "verdict",
+)
+
+
+def pairing_table(results: pd.DataFrame, pairs: pd.DataFrame | None = None,
+                  predictions: Mapping[str, Predictions] | None = None, *,
+                  margin: float = stats.NONINFERIORITY_MARGIN, confidence: float = stats.CONFIDENCE) -> pd.DataFrame:
+    """Training without aligned data: each method on disjoint scenes against itself on aligned patches.
+
+    For every method run with ``pairing: disjoint`` (method label ``"<m> (disjoint)"``) and
+    the same method on aligned patches at the same training-set size, paired by seed: the
+    weighted F1 on each sensor and the homogeneity of every pair of sensors, the disjoint
+    run minus the aligned one, with its interval (test scenes included for F1, as in
+    :func:`comparisons`) and a non-inferiority verdict at ``margin`` (the paper's premise:
+    aligned training data is not needed, so the disjoint runs should *keep* the aligned
+    ones' accuracy and homogeneity). The verdicts form one Holm family.
+
+    Returns:
+        :data:`PAIRING_COLUMNS` (``aligned``/``disjoint``: mean over seeds).
+    """
+    ok = ok_runs(results)
+    claims_rows = []
+    for dis in sorted(m for m in set(ok["method"]) if is_disjoint(str(m))):
+        base = str(dis).partition(" (")[0]
+        sizes = ok.loc[ok["method"] == dis, "n_train_requested"]
+        for n in sizes.drop_duplicates():
+            same = ok["n_train_requested"].isna() if pd.isna(n) else ok["n_train_requested"] == n
+            rows = ok[same & ok["method"].isin([dis, base])]
+            for sensor in sensors_in(rows[rows["method"] == dis]):
+                def series(m: str, sensor: str = sensor, rows: pd.DataFrame = rows) -> pd.Series:
+                    return rows[(rows["method"] == m) & (rows["modality"] == sensor)].groupby("seed")["weighted"].mean()
+
+                se = (scene_se(rows, predictions, (dis, sensor), (base, sensor)) if predictions is not None
+                      else math.nan)
+                claims_rows.append({"claim": f"{base}: {modality_label(sensor)} weighted F1", "method": base,
+                                    "measure": f"weighted F1, {modality_label(sensor)}", "a": series(dis),
+                                    "b": series(base), "se_scene": se, "kind": "noninferior", "margin": margin})
+            if pairs is not None and len(pairs):
+                p_same = pairs["n_train"].isna() if pd.isna(n) else pairs["n_train"] == n
+                psub = pairs[p_same & pairs["method"].isin([dis, base])]
+                for (sa, sb), grp in psub.groupby(["sensor_a", "sensor_b"], sort=False):
+                    def hs(m: str, grp: pd.DataFrame = grp) -> pd.Series:
+                        return grp[grp["method"] == m].groupby("seed")["homogeneity"].mean()
+
+                    if len(hs(dis)):
+                        pair = _pair_text(str(sa), str(sb))
+                        claims_rows.append({"claim": f"{base}: homogeneity {pair}", "method": base,
+                                            "measure": f"homogeneity s, {pair}", "a": hs(dis),
+                                            "b": hs(base), "kind": "noninferior", "margin": margin})
+    if not claims_rows:
+        return pd.DataFrame(columns=list(PAIRING_COLUMNS))
+    table = pd.DataFrame(claims_rows)
+    means = [(float(pd.Series(r["b"]).mean()), float(pd.Series(r["a"]).mean())) for r in claims_rows]
+    out = stats.claim_verdicts(table, confidence=confidence)
+    out["aligned"] = [m[0] for m in means]
+    out["disjoint"] = [m[1] for m in means]
+    return out[list(PAIRING_COLUMNS)].reset_index(drop=True)
+
+
+def pairing_display(table: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
+    """:func:`pairing_table` as text cells."""
+    if not len(table):
+        return pd.DataFrame(columns=["method", "measure", "aligned", "disjoint", "disjoint − aligned", "verdict"])
+    return pd.DataFrame({
+        "method": table["method"].map(lambda m: method_label(str(m))),
+        "measure": table["measure"],
+        "aligned": table["aligned"].map(lambda v: f"{v:.{digits}f}"),
+        "disjoint": table["disjoint"].map(lambda v: f"{v:.{digits}f}"),
+        "disjoint − aligned": [
+            f"{float(r['estimate']):+.{digits}f} [{float(r['low']):+.{digits}f}, {float(r['high']):+.{digits}f}] "
+            f"(n={int(r['n'])})" if int(r["n"]) > 1 else f"{float(r['estimate']):+.{digits}f} (n={int(r['n'])})"
+            for r in table.to_dict(orient="records")],
+        "verdict": table["verdict"],
+    })
+
+
 # ----------------------------------------------------------------------------- the paper's claims
-def claims(results: pd.DataFrame, pairs: pd.DataFrame | None = None, *,
+def claims(results: pd.DataFrame, pairs: pd.DataFrame | None = None,
+           predictions: Mapping[str, Predictions] | None = None, *,
            margin: float = stats.NONINFERIORITY_MARGIN, confidence: float = stats.CONFIDENCE) -> pd.DataFrame:
     """The paper's claims, each checked on this study's results with an interval.
 
     Every claim is a difference ``d = a - b`` between two methods (or sensors) on the full
     training set, paired by seed. Each gets the mean difference, its t-interval over seeds
-    (``confidence``, unadjusted), ``n`` and a verdict from
+    (``confidence``, unadjusted; for the F1 claims widened by the test scenes' bootstrap
+    standard error, :func:`scene_se`, when ``predictions`` are given and all runs share one
+    test set), ``n`` and a verdict from
     :func:`xmodal.analysis.stats.claim_verdicts`: a claim *holds* when the Holm-adjusted
     p-value over the whole table (the family) is below ``1 - confidence`` and the
     estimate lies on the claimed side; *does not hold* when it is significant on the other
@@ -526,6 +751,7 @@ def claims(results: pd.DataFrame, pairs: pd.DataFrame | None = None, *,
     Args:
         results: the tidy results table.
         pairs: the pair homogeneity table (joint models and Baselines), for the claims on eq. (5).
+        predictions: run folder -> its test predictions (for the test scenes' share of the F1 intervals).
         margin: the non-inferiority margin (weighted F1).
         confidence: level of the intervals; ``1 - confidence`` is the family-wise error rate.
 
@@ -547,28 +773,37 @@ def claims(results: pd.DataFrame, pairs: pd.DataFrame | None = None, *,
 
     rows: list[dict[str, Any]] = []
 
-    def add(claim: str, reported: str, a: pd.Series, b: pd.Series, what: str, kind: str = "greater") -> None:
+    def add(claim: str, reported: str, a: pd.Series, b: pd.Series, what: str, kind: str = "greater",
+            scene: tuple[tuple[str, str], tuple[str, str], str] | None = None) -> None:
+        se = math.nan
+        if scene is not None and predictions is not None:
+            se = scene_se(df, predictions, scene[0], scene[1], scene[2])
         rows.append({"claim": claim, "paper reports": reported, "what": what, "a": a, "b": b, "kind": kind,
-                     "margin": margin})
+                     "margin": margin, "se_scene": se})
 
     for s in sensors:
         S = modality_label(s)
         add(f"C beats the Baseline on {S} (weighted F1)",
             f"{paper('C', s, 'weighted')} vs {paper('baseline', s, 'weighted')}",
-            series("C", s, "weighted"), series("baseline", s, "weighted"), "C − Baseline")
+            series("C", s, "weighted"), series("baseline", s, "weighted"), "C − Baseline",
+            scene=(("C", s), ("baseline", s), "weighted"))
         add(f"C+T+M keeps the Baseline's accuracy on {S} (weighted F1, margin {margin:.2f})",
             f"{paper('C+T+M', s, 'weighted')} vs {paper('baseline', s, 'weighted')}",
-            series("C+T+M", s, "weighted"), series("baseline", s, "weighted"), "C+T+M − Baseline", "noninferior")
+            series("C+T+M", s, "weighted"), series("baseline", s, "weighted"), "C+T+M − Baseline", "noninferior",
+            scene=(("C+T+M", s), ("baseline", s), "weighted"))
         add(f"C+T+M loses macro F1 against the Baseline on {S}",
             f"{paper('C+T+M', s, 'macro')} vs {paper('baseline', s, 'macro')}",
-            series("C+T+M", s, "macro"), series("baseline", s, "macro"), "C+T+M − Baseline", "less")
+            series("C+T+M", s, "macro"), series("baseline", s, "macro"), "C+T+M − Baseline", "less",
+            scene=(("C+T+M", s), ("baseline", s), "macro"))
         add(f"C is more accurate than C+T+M on {S} (weighted F1)",
             f"{paper('C', s, 'weighted')} vs {paper('C+T+M', s, 'weighted')}",
-            series("C", s, "weighted"), series("C+T+M", s, "weighted"), "C − C+T+M")
+            series("C", s, "weighted"), series("C+T+M", s, "weighted"), "C − C+T+M",
+            scene=(("C", s), ("C+T+M", s), "weighted"))
         for abl in ("C+M", "C+T"):
             add(f"Dropping a loss ({abl}) is worse than C+T+M on {S} (weighted F1)",
                 "below C+T+M in every case (Figure 2, no numbers)",
-                series("C+T+M", s, "weighted"), series(abl, s, "weighted"), f"C+T+M − {abl}")
+                series("C+T+M", s, "weighted"), series(abl, s, "weighted"), f"C+T+M − {abl}",
+                scene=(("C+T+M", s), (abl, s), "weighted"))
 
     def base_weighted(s: str) -> float:
         return paper_score("baseline", s, "weighted") or 0.0
@@ -579,7 +814,8 @@ def claims(results: pd.DataFrame, pairs: pd.DataFrame | None = None, *,
         for method in (m for m in methods_in(df) if m in METHODS):  # the paper's methods, not the ablations
             add(f"{HI} is more accurate than {LO} ({method_label(method)}, weighted F1)",
                 f"{HI} above {LO} for every method",
-                series(method, hi, "weighted"), series(method, lo, "weighted"), f"{HI} − {LO}")
+                series(method, hi, "weighted"), series(method, lo, "weighted"), f"{HI} − {LO}",
+                scene=((method, hi), (method, lo), "weighted"))
         gaps = gap_per_seed(results, "weighted", lo, hi)
         if len(gaps):
             g = gaps.set_index(["method", "seed"])["gap"]

@@ -320,13 +320,29 @@ class PageContext:
 _NUMBERS = {2: "two", 3: "three", 4: "four", 5: "five"}
 
 
+def display_path(path: str | Path | None) -> str | None:
+    """A data path as a published page may show it: relative to the project, else the folder's name.
+
+    The book is read by others: the absolute path of the machine that built it says nothing
+    to them and may say too much about that machine.
+    """
+    if path is None:
+        return None
+    p = Path(path)
+    try:
+        return str(p.resolve().relative_to(Path(__file__).resolve().parents[1]))
+    except ValueError:
+        return p.name or str(p)
+
+
 def synthetic_intro(synthetic: bool, root: str | Path | None) -> str:
     """Markdown introducing the data-generation section of the data page.
 
     Args:
         synthetic: whether the study ran on synthetic data (else there is no generator to describe).
-        root: the data root, named in the text.
+        root: the data root, named in the text by :func:`display_path` (never the builder's absolute path).
     """
+    root = display_path(root)
     if not synthetic:
         return (f"The study ran on a SEN12MS download (`{root}`), not on synthetic data: "
                 "there is no generator to describe.")

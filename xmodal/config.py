@@ -130,8 +130,8 @@ class ExperimentConfig:
     data_root: str = "data/synthetic"  # a SEN12MS root in the official layout (where to read: not in the hash)
     data_fingerprint: str | None = None  # what the root holds (filled by the sweep; None: not recorded)
     season: str = "winter"  # spring | summer | fall | winter
-    label_scheme: str = "dfc9"  # dfc9 (Savanna ignored, the paper's nine classes) | dfc10
-    split: str = "scene"  # scene (no overlap leak) | random (the paper's) | official (train_list.txt/test_list.txt)
+    label_scheme: str = "dfc9"  # dfc9 (nine classes, Savanna ignored: our reading of the paper's) | dfc10
+    split: str = "scene"  # scene (no overlap leak) | random (a reading of the paper's) | official (train/test lists)
     test_fraction: float = 4000 / 31825  # share of patches (random) or scenes (scene) held out
     pairing: str = "aligned"  # aligned (every sensor trains on the same patches) | disjoint (each sensor
     #                           trains on its own scenes: no place is seen by two sensors; the test set stays aligned)

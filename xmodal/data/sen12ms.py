@@ -106,7 +106,7 @@ class Sen12MS(Dataset):
         season: "spring", "summer", "fall" or "winter".
         modality: "s1", "s2" (10 bands), "s2all" (13 bands) or "rgb".
         split: "train", "test" or "all".
-        split_method: "scene" (no overlap across sets), "random" (the paper's) or
+        split_method: "scene" (no overlap across sets), "random" (a reading of the paper's) or
             "official" (``train_list.txt``/``test_list.txt`` at the root).
         test_fraction: share held out for testing (the paper: 4000/31825).
         seed: seeds the split and the subsample.

@@ -1,12 +1,13 @@
 """Train/test splits of SEN12MS patches, and how much a split leaks.
 
 SEN12MS cuts 256 px patches with a stride of 128 px, so neighbouring patches of
-a scene share half their pixels. The paper splits its 31,825 winter patches at
-random into 27,825 for training and 4,000 for testing: a test patch then often
-overlaps training patches, and test scores are optimistic. Three methods:
+a scene share half their pixels. The paper splits its 31,825 winter patches
+into 27,825 for training and 4,000 for testing without saying how; if the split
+was drawn at random (our reading), a test patch often overlaps training patches,
+and test scores are optimistic. Three methods:
 
-- ``"random"``: the paper's split, a seeded random share ``test_fraction``
-  (default 4000/31825) of patches; proportional on smaller data.
+- ``"random"``: that reading of the paper's split, a seeded random share
+  ``test_fraction`` (default 4000/31825) of patches; proportional on smaller data.
 - ``"scene"``: whole scenes (SEN12MS "ROIs") are held out until the test share
   reaches ``test_fraction`` of the patches: no scene, hence no overlapping
   patch, is in both sets. The honest default of this study.
@@ -66,7 +67,7 @@ __all__ = [
 SPLIT_METHODS = ("random", "scene", "official")
 #: How the sensors share the training split: the same patches, or scenes of their own (see the module docstring).
 PAIRINGS = ("aligned", "disjoint")
-#: The paper's split: 4,000 of 31,825 winter patches for testing.
+#: The paper's split sizes: 4,000 of 31,825 winter patches for testing (how they were drawn is not stated).
 PAPER_TEST_FRACTION = 4000 / 31825
 
 

@@ -703,3 +703,10 @@ def test_pairing_table_compares_disjoint_with_aligned_runs_of_the_same_size() ->
     shown = tables.pairing_display(table)
     assert shown.iloc[0]["disjoint − aligned"].startswith("-0.010 [")
     assert len(tables.pairing_table(df[df["method"] == "C"])) == 0
+
+
+def test_showcase_runs_take_the_first_seeds_of_every_full_set_method(two_seeds: pd.DataFrame) -> None:
+    runs = tables.showcase_runs(two_seeds, seeds=1)
+    assert runs == sorted({"/runs/t/baseline-s1-nNone-seed0", "/runs/t/baseline-s2-nNone-seed0",
+                           "/runs/t/C-s1+s2-nNone-seed0"})
+    assert len(tables.showcase_runs(two_seeds, seeds=5)) == 6  # three full-set models, two seeds each

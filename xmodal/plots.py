@@ -211,6 +211,54 @@ def claims_figure(verdicts: pd.DataFrame, source: str | None = None) -> Figure:
     return fig
 
 
+def comparisons_figure(table: pd.DataFrame, source: str | None = None, target: float | None = None) -> Figure:
+    """A forest plot of :func:`xmodal.analysis.tables.comparisons`: every method-vs-method difference.
+
+    One row per comparison, one colour per sensor; the coloured bar is the 95% interval
+    (seeds and test scenes), the dotted line 0. With ``target``, a thin grey bar of
+    half-width ``target`` (what the study was designed for) sits under each estimate: a
+    coloured bar longer than its grey one is wider than designed.
+    """
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from xmodal.analysis.tables import sensor_order
+
+    df = table.dropna(subset=["estimate"]).reset_index(drop=True)
+    sensors = sensor_order(df["sensor"]) if len(df) else []
+    comps = list(dict.fromkeys(df["comparison"]))
+    sns.set_theme(style="whitegrid", context="paper")
+    fig, ax = plt.subplots(figsize=(7.5, 0.36 * max(len(comps), 3) + 1.3))
+    if len(df):
+        offset = {s: (i - (len(sensors) - 1) / 2) * 0.25 for i, s in enumerate(sensors)}
+        palette = {s: modality_color(s) for s in sensors}
+        y = np.array([comps.index(c) + offset[s] for c, s in zip(df["comparison"], df["sensor"], strict=True)])
+        for s in sensors:
+            sel = (df["sensor"] == s).to_numpy()
+            ax.hlines(y[sel], df["low"][sel], df["high"][sel], color=palette[s], lw=2)
+        sns.scatterplot(x=df["estimate"], y=y, hue=df["sensor"].map(modality_label),
+                        palette={modality_label(s): c for s, c in palette.items()}, ax=ax, s=36, zorder=3,
+                        edgecolor="black", linewidth=0.5)
+        if target is not None:
+            for i, est in enumerate(df["estimate"]):
+                ax.plot([est - target, est + target], [y[i] + 0.09] * 2, color="0.55", lw=1)
+        ax.set_yticks(np.arange(len(comps)), comps, fontsize=7)
+        ax.invert_yaxis()
+        ax.legend(title="sensor", fontsize=7, title_fontsize=7, loc="lower right")
+    ax.axvline(0, color="black", ls=":", lw=1)
+    what = "weighted F1 difference (estimate and 95% interval: seeds and test scenes)"
+    if target is not None:
+        what += f"; grey: ±{target:.2f}"
+    ax.set_xlabel(what, fontsize=8)
+    n = sorted({int(v) for v in df["n"]}) if len(df) else []
+    ax.set_title("Figure 2's comparisons, method against method" + (f" (n = {', '.join(map(str, n))} seeds)" if n
+                                                                    else "") + (f"\n{source}" if source else ""),
+                 fontsize=9)
+    fig.tight_layout()
+    sns.reset_orig()
+    return fig
+
+
 # ---------------------------------------------------------------------------------
 # data
 # ---------------------------------------------------------------------------------

@@ -234,6 +234,20 @@ def final_runs(results: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([full, *rest]) if rest else full
 
 
+def showcase_runs(results: pd.DataFrame, seeds: int = 3) -> list[str]:
+    """Run folders a page shows one by one: every method's full-training-set runs, its first ``seeds`` seeds.
+
+    A study may hold many seeds and sizes; an interactive page (the explorer) needs one
+    model per menu choice, not every run.
+    """
+    df = final_runs(results)
+    out: list[str] = []
+    for _, sub in df.groupby(["method", "trained_modalities"], sort=False):
+        first = sorted(int(v) for v in sub["seed"].dropna().unique())[:seeds]
+        out.extend(sub[sub["seed"].isin(first)]["run_dir"].drop_duplicates().astype(str))
+    return sorted(set(out))
+
+
 def source_note(results: pd.DataFrame, study: str | None = None) -> str:
     """Which data and how many runs a figure shows (one line for captions and titles).
 

@@ -109,9 +109,27 @@ def _unshare_works() -> bool:
 needs_unshare = pytest.mark.skipif(not _unshare_works(), reason="needs root and `unshare -m` to mount a tmpfs")
 
 
+def _workers_of(pid: int) -> list[int]:
+    """Worker processes (multiprocessing spawn) started by process ``pid``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            status = (proc / "status").read_text()
+            cmdline = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if f"\nPPid:\t{pid}\n" in status and b"spawn_main" in cmdline:
+            found.append(int(proc.name))
+    return found
+
+
 # --------------------------------------------------------------------------- SIGINT
 @pytest.mark.slow
-def test_one_sigint_stops_the_sweep_and_leaves_it_resumable(tmp_path: Path, synthetic_root: Path) -> None:
+@pytest.mark.parametrize("executor", ["notebook", "process"])
+def test_one_sigint_stops_the_sweep_and_leaves_it_resumable(tmp_path: Path, synthetic_root: Path,
+                                                            executor: str) -> None:
     study = _study(tmp_path, "sigint", THREE_POINTS, **LONG)
     runs = tmp_path / "runs"
     study_dir = runs / "sigint"
@@ -120,13 +138,14 @@ def test_one_sigint_stops_the_sweep_and_leaves_it_resumable(tmp_path: Path, synt
     stamp = finished.stat().st_mtime_ns
     err = tmp_path / "stderr.txt"
     with open(err, "w") as fh:
-        proc = subprocess.Popen(_sweep_argv(study, synthetic_root, runs, "--jobs", "1"), stderr=fh,
-                                stdout=subprocess.DEVNULL)
+        proc = subprocess.Popen(_sweep_argv(study, synthetic_root, runs, "--jobs", "1", "--executor", executor),
+                                stderr=fh, stdout=subprocess.DEVNULL)
     ckpt = RunDir(study_dir / running.dir_name).checkpoint_path
+    processes = _kernels_of if executor == "notebook" else _workers_of
     try:
         _wait_for("the first checkpoint", ckpt.exists, proc)
-        kernels = _kernels_of(proc.pid)
-        assert kernels, "the running point has a kernel"
+        kernels = processes(proc.pid)
+        assert kernels, f"the running point has a {'kernel' if executor == 'notebook' else 'worker'}"
         t0 = time.monotonic()
         proc.send_signal(signal.SIGINT)  # one Ctrl-C
         code = proc.wait(timeout=60)
@@ -138,7 +157,7 @@ def test_one_sigint_stops_the_sweep_and_leaves_it_resumable(tmp_path: Path, synt
     last = err.read_text().strip().splitlines()[-1]
     assert last == ("xmodal sweep: Interrupted (SIGINT): 1 of 3 points finished, 1 stopped (resumable), "
                     "1 not started; run the same command to continue")
-    _wait_for("the kernel to be gone", lambda: not _kernels_of(proc.pid), timeout=10)
+    _wait_for("the kernel to be gone", lambda: not processes(proc.pid), timeout=10)
     assert not any(Path(f"/proc/{k}").exists() for k in kernels)
     # resumable: checkpoint kept, no error claimed, nothing partial, nothing temporary, the finished run intact
     assert ckpt.exists() and RunDir(ckpt.parent).status() == "partial"

@@ -333,10 +333,11 @@ def test_quick_study_results_table(quick_runs: Path, tmp_path: Path) -> None:
 def test_default_study_has_the_confusion_ablation_and_latent_profile_shares_its_data() -> None:
     default = grid("default", data_root="/data")
     confusion = [p for p in default if p.config.alignment == "confusion"]
-    assert [p.name for p in confusion] == [f"confusion-C+T+M-s1+s2-nall-seed{s}" for s in (0, 1, 2)]
+    assert [p.name for p in confusion] == [f"confusion-C+T+M-s1+s2-nall-seed{s}" for s in (0, 1, 2, 3)]
     assert {p.config.alignment for p in default if p not in confusion} == {"reversal"}
     latent, spec = load_study("latent"), load_study("default")
-    assert latent["data"] == spec["data"] and latent["base"] == spec["base"] and latent["seeds"] == spec["seeds"]
+    assert latent["data"] == spec["data"] and latent["base"] == spec["base"]
+    assert set(latent["seeds"]) <= set(spec["seeds"])
     points = grid("latent", data_root="/data")
     assert {p.config.method for p in points} == {"C+T+M"} and {p.config.n_train for p in points} == {None}
     settings = {(p.config.alignment, p.config.alpha, p.config.grl_weight, p.config.epochs) for p in points}
@@ -345,8 +346,67 @@ def test_default_study_has_the_confusion_ablation_and_latent_profile_shares_its_
             (1.0, 1.0, 10), (1.0, 0.1, 10), (1.0, 5.0, 10), (0.1, 1.0, 10), (5.0, 1.0, 10), (1.0, 1.0, 30)}
 
 
+def test_default_study_is_designed_for_paired_power_and_the_premise() -> None:
+    spec = load_study("default")
+    assert spec["executor"] == "process" and spec["notebooks"] == "first-seed"
+    points = grid(spec, data_root="/data")
+    assert {p.config.split_seed for p in points} == {0}, "one split for every run: the seeds vary training alone"
+    assert {p.config.lr_schedule for p in points} == {"cosine"}
+    full = [p for p in points if p.config.n_train is None and p.config.alignment == "reversal"]
+    per_method: dict[tuple[str, tuple[str, ...]], set[int]] = {}
+    for p in full:
+        per_method.setdefault((p.config.method, tuple(p.config.modalities)), set()).add(p.config.seed)
+    assert len(per_method) == 6 and all(len(s) >= 8 for s in per_method.values()), per_method
+    disjoint = [p for p in points if p.config.pairing == "disjoint"]
+    assert {p.config.method for p in disjoint} == {"C", "C+T+M"}
+    for p in disjoint:  # each has an aligned twin: same method, size and seed
+        twin = [q for q in points if q.config.pairing == "aligned" and q.config.method == p.config.method
+                and q.config.n_train == p.config.n_train and q.config.seed == p.config.seed]
+        assert len(twin) == 1, p.name
+
+
+def torch_cuda_available() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
+def test_process_executor_gives_the_notebooks_numbers(tmp_path: Path, synthetic_root: Path) -> None:
+    path = _tiny_study(tmp_path, "proc", [{"method": "baseline", "modalities": [["s1"]]}, {"method": "C"}],
+                       seeds=(0, 1))
+    nb_runs, proc_runs = tmp_path / "nb", tmp_path / "proc"
+    assert run_sweep(path, data_root=synthetic_root, runs_dir=nb_runs, jobs=2, progress=False) == 0
+    spec = {**load_study(path), "notebooks": "first-seed"}
+    assert run_sweep(spec, data_root=synthetic_root, runs_dir=proc_runs, jobs=2, progress=False,
+                     executor="process") == 0
+    for p in grid(path, data_root=synthetic_root):
+        a, b = RunDir(nb_runs / "proc" / p.dir_name), RunDir(proc_runs / "proc" / p.dir_name)
+        assert b.status() == "ok"
+        for m in p.config.modalities:
+            np.testing.assert_array_equal(a.predictions().prob[m], b.predictions().prob[m])
+        # the executed notebook: every point with the notebook executor, the first seed with the process one
+        assert a.has_notebook() and b.has_notebook() == (p.config.seed == 0), p.name
+    times = json.loads((proc_runs / "proc" / "sweep-times.json").read_text())
+    assert len(times["train"]) == 4 and {t["executor"] for t in times["train"].values()} == {"process"}
+    assert len(times["notebooks"]) == 2 and all(t["seconds"] > 0 for t in times["notebooks"].values())
+    # a failing point in a worker: an error record, the others finish, exit code 1
+    bad = _tiny_study(tmp_path, "bad", [{"method": "C"}], device="cuda")  # this machine has no GPU
+    if torch_cuda_available():
+        pytest.skip("a GPU is present: device cuda does not fail here")
+    assert run_sweep(bad, data_root=synthetic_root, runs_dir=proc_runs, progress=False, executor="process") == 1
+    (err,) = (proc_runs / "bad").rglob("error.json")
+    assert "cuda" in err.read_text().lower()
+    with pytest.raises(StudyError, match="--executor"):
+        run_sweep(path, data_root=synthetic_root, runs_dir=proc_runs, executor="threads")
+
+
 def test_method_of_names_the_ablations_apart() -> None:
     from xmodal.study import method_of
+
+    assert method_of({"method": "C", "pairing": "disjoint"}) == "C (disjoint)"
+    both = {"method": "C+T+M", "alignment": "confusion", "pairing": "disjoint"}
+    assert method_of(both) == "C+T+M (confusion, disjoint)"
+    assert method_of({"method": "C", "pairing": "aligned"}) == "C"
 
     assert method_of({"method": "C+T+M"}) == "C+T+M"  # runs older than the key: the paper's reversal
     assert method_of({"method": "C+T+M", "alignment": "reversal"}) == "C+T+M"

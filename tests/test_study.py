@@ -446,3 +446,27 @@ def test_latent_loaders_on_a_tiny_trained_study(tmp_path: Path, synthetic_root: 
     assert (history["grl_weight"] == 1.0).all() and history["w"].between(0, 1).all()  # the config's, the epoch's
     conf = history[history["method"] == "C+T+M (confusion)"]
     assert (conf["L_align"] >= 0.69).all() and history[history["method"] == "C+M"]["L_align"].isna().all()
+
+
+def test_sweep_time_summary_counts_timed_runs_and_notebooks(tmp_path: Path) -> None:
+    from xmodal.book import timing_text
+    from xmodal.rundir import Result
+    from xmodal.study import SWEEP_TIMES_FILE, sweep_time_summary
+
+    study = tmp_path / "s"
+    assert sweep_time_summary(study) is None
+    for name, train in (("a", 8.0), ("b", 16.0)):
+        RunDir(study / name).write_result(Result(config={"method": "C"}, config_hash=name,
+                                                 timings={"train_seconds": train}))
+    (study / SWEEP_TIMES_FILE).write_text(json.dumps({
+        "train": {"a": {"seconds": 10.0, "executor": "process"}, "b": {"seconds": 20.0, "executor": "process"},
+                  "gone": {"seconds": 99.0, "executor": "process"}},  # no result any more: not counted
+        "notebooks": {"a": {"seconds": 6.0, "executor": "notebook"}}}))
+    got = sweep_time_summary(study)
+    assert got is not None
+    assert got["runs"] == 2 and got["job_seconds"] == 30.0 and got["train_seconds"] == 24.0
+    assert got["notebook_seconds"] == 6.0 and got["outside_seconds"] == 12.0
+    assert got["outside_share"] == pytest.approx(12.0 / 36.0) and got["executors"] == ["process"]
+    text = timing_text(got)
+    assert "2 runs" in text and "**33%**" in text and "0.6 more" not in text
+    assert "No timed sweep" in timing_text(None)

@@ -30,7 +30,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -515,7 +515,22 @@ def _drop_runs_glob(toc_path: Path) -> None:
     toc_path.write_text(yaml.safe_dump(toc, sort_keys=False))
 
 
-def _write_runs_index(rows: list[dict[str, str]], path: Path, study: str) -> None:
+def timing_text(summary: Mapping[str, Any] | None) -> str:
+    """One paragraph on where a sweep's job time went (:func:`xmodal.study.sweep_time_summary`)."""
+    if not summary or not summary.get("runs"):
+        return "No timed sweep is on record for these runs (they were found finished, or copied here)."
+    how = " and ".join(summary["executors"])
+    text = (f"**Where the time went.** {summary['runs']} runs were trained by this study's sweeps "
+            f"(executor: {how}) in {summary['job_seconds'] / 60:.1f} minutes of job time, "
+            f"{summary['train_seconds'] / 60:.1f} of them training")
+    if summary["notebook_seconds"]:
+        text += f"; rendering their executed notebooks took {summary['notebook_seconds'] / 60:.1f} more"
+    return text + (f". Time outside training (process or kernel start, imports, data set-up, evaluation, "
+                   f"writing results, notebooks): **{summary['outside_share']:.0%}** of all job time. "
+                   "Measured on the machine that built this book, which may have been busy with other work.")
+
+
+def _write_runs_index(rows: list[dict[str, str]], path: Path, study: str, timing: str = "") -> None:
     if not rows:
         text = f"The study `{study}` has no executed run notebook yet.\n"
     else:
@@ -528,6 +543,8 @@ def _write_runs_index(rows: list[dict[str, str]], path: Path, study: str) -> Non
         for r in rows:
             lines.append(f"| {{doc}}`{r['title']} <{r['doc']}>` | {r['summary']} |")
         text = "\n".join(lines) + "\n"
+    if timing:
+        text = timing + "\n\n" + text
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
 
@@ -684,7 +701,10 @@ def build_book(
     for py in package.glob("*.py"):
         shutil.copy2(py, source / "xmodal" / py.name)
     rows = _stage_run_notebooks(study_dir, source / "book" / "_generated" / "runs")
-    _write_runs_index(rows, source / "book" / "_generated" / "runs_index.md", ctx.study)
+    from xmodal.study import sweep_time_summary
+
+    _write_runs_index(rows, source / "book" / "_generated" / "runs_index.md", ctx.study,
+                      timing_text(sweep_time_summary(study_dir)))
     if not rows:
         _drop_runs_glob(source / "_toc.yml")
     _stage_vendor(source / STATIC_DIR, mathjax)

@@ -1160,6 +1160,41 @@ def run_sweep(
     return code
 
 
+def sweep_time_summary(study_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """Where a study's job time went, from its :data:`SWEEP_TIMES_FILE` and its runs' results.
+
+    Job time is each point's wall time in its kernel or worker, summed over points (with
+    ``jobs`` points at once the sweep's wall time is about ``job / jobs``); training time is
+    each run's ``timings.train_seconds``; rendering notebooks after a ``process`` sweep counts
+    as job time outside training. Only points a sweep ran and timed (not those found finished)
+    are counted.
+
+    Returns:
+        None without a times file, else ``runs``, ``job_seconds`` (training jobs),
+        ``notebook_seconds``, ``train_seconds``, ``outside_seconds`` and ``outside_share``
+        (of all job time), ``executors``.
+    """
+    folder = Path(study_dir)
+    times = read_json(folder / SWEEP_TIMES_FILE)
+    if not times:
+        return None
+    runs = dict(times.get("train") or {})
+    job = train = 0.0
+    n = 0
+    for name, entry in runs.items():
+        res = RunDir(folder / name).read_result()
+        if res is None or not res.ok:
+            continue
+        n += 1
+        job += float(entry["seconds"])
+        train += float(res.timings.get("train_seconds") or 0.0)
+    notebooks = sum(float(v["seconds"]) for v in (times.get("notebooks") or {}).values())
+    total = job + notebooks
+    return {"runs": n, "job_seconds": job, "notebook_seconds": notebooks, "train_seconds": train,
+            "outside_seconds": total - train, "outside_share": (total - train) / total if total else math.nan,
+            "executors": sorted({str(v.get("executor")) for v in runs.values()})}
+
+
 def notebook_points(points: Sequence[StudyPoint], which: str) -> list[StudyPoint]:
     """The points whose executed notebook a ``process`` sweep renders (see :data:`NOTEBOOK_CHOICES`).
 

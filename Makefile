@@ -78,6 +78,7 @@ results: $(STAMP)
 # exits non-zero then, after printing the sweep's summary of failures.
 book: data mathjax
 	@status=0; MPLBACKEND=Agg $(XMODAL) sweep --study $(STUDY) --jobs $(JOBS) --data $(DATA) --runs $(RUNS) || status=$$?; \
+	if [ "$(STUDY)" = default ]; then MPLBACKEND=Agg $(XMODAL) sweep --study budget --jobs $(JOBS) --data $(DATA) --runs $(RUNS) || status=$$?; fi; \
 	if [ "$(STUDY)" != paper ]; then $(XMODAL) clouds --study $(STUDY) --data $(DATA) --runs $(RUNS) --quiet || status=$$?; fi; \
 	MPLBACKEND=Agg $(XMODAL) book --study $(STUDY) --runs $(RUNS) --data $(DATA) || exit $$?; \
 	if [ $$status != 0 ]; then echo "Some runs of the '$(STUDY)' study failed (see above); the book shows the finished ones."; fi; \

@@ -710,3 +710,22 @@ def test_showcase_runs_take_the_first_seeds_of_every_full_set_method(two_seeds: 
     assert runs == sorted({"/runs/t/baseline-s1-nNone-seed0", "/runs/t/baseline-s2-nNone-seed0",
                            "/runs/t/C-s1+s2-nNone-seed0"})
     assert len(tables.showcase_runs(two_seeds, seeds=5)) == 6  # three full-set models, two seeds each
+
+
+def test_budget_table_pairs_one_curve_at_two_budgets_by_size_and_seed() -> None:
+    short = _rows([("baseline", "s2", "s2", n, k, 0.5, w + 0.01 * k)
+                   for n, w in ((50, 0.50), (None, 0.70)) for k in range(3)])
+    long = _rows([("baseline", "s2", "s2", n, k, 0.5, w + 0.01 * k)
+                  for n, w in ((50, 0.60), (None, 0.70)) for k in range(3)])
+    short["epochs"], long["epochs"] = 10, 20
+    table = tables.budget_table(short, long)
+    assert list(table.columns) == list(tables.BUDGET_COLUMNS)
+    assert list(table["n_train"]) == [50, 100]  # the full set last (its patch count: 100 in _rows)
+    assert table["estimate"].tolist() == pytest.approx([0.10, 0.0])
+    assert table.iloc[0]["low"] == pytest.approx(0.10) and table.iloc[0]["n"] == 3  # identical gains: sd 0
+    text = tables.budget_text(table)
+    assert text.startswith("Baseline S2 trained 2 times as long")
+    assert "helps at 50 patches" in text and "100 patches: 0.710 → 0.710" in text
+    same = tables.budget_table(short, short.assign(epochs=20))
+    assert "No size changes beyond its interval" in tables.budget_text(same)
+    assert tables.budget_text(tables.budget_table(short, long, sensor="s1")) == "No size was trained at both budgets."

@@ -170,6 +170,37 @@ def figure3(results: pd.DataFrame, source: str | None = None,
     return fig
 
 
+def budget_figure(results: pd.DataFrame, longer: pd.DataFrame, method: str = "baseline", sensor: str = "s2",
+                  source: str | None = None) -> Figure:
+    """One size curve at the study's budget and at a longer one (seaborn: mean and ± sd over seeds)."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    frames = []
+    for df in (results, longer):
+        ok = ok_runs(df)
+        sub = ok[(ok["method"] == method) & (ok["modality"] == sensor)].dropna(subset=["weighted", "n_train"])
+        steps = sub["epochs"].astype(int).astype(str) + " epochs"
+        frames.append(sub.assign(budget=steps))
+    data = pd.concat(frames, ignore_index=True)
+    sns.set_theme(style="whitegrid", context="paper")
+    fig, ax = plt.subplots(figsize=(6.0, 3.8))
+    if len(data):
+        sns.lineplot(data=data, x="n_train", y="weighted", hue="budget", style="budget", markers=True,
+                     errorbar="sd", ax=ax, color=modality_color(sensor))
+        ax.set_xscale("log")
+        sizes = sorted({float(v) for v in data["n_train"]})
+        ax.set_xticks(sizes, [f"{v:g}" for v in sizes])
+        ax.minorticks_off()
+    ax.set_xlabel("training samples per modality")
+    ax.set_ylabel(f"weighted F1 (threshold {F1_THRESHOLD:g})")
+    ax.set_title(f"{method_label(method, sensor)} at two training budgets (band: ± sd over seeds)"
+                 + (f"\n{source}" if source else ""), fontsize=9)
+    fig.tight_layout()
+    sns.reset_orig()
+    return fig
+
+
 #: Colour of each verdict in :func:`claims_figure`.
 VERDICT_COLORS: dict[str, str] = {"holds": "#2ca02c", "does not hold": "#d62728", "inconclusive": "#7f7f7f",
                                   "one seed": "#bcbd22", "not measured": "#c7c7c7"}

@@ -117,8 +117,7 @@ def scan_season(root: Path, season: str) -> dict[str, dict[PatchKey, tuple[str, 
                         continue
                     key, sensor = parsed
                     st = f.stat()
-                    rel = os.path.relpath(f.path, root)
-                    found[sensor][key] = (rel, st.st_size, st.st_mtime_ns)
+                    found[sensor][key] = (f"{sf}/{scene.name}/{f.name}", st.st_size, st.st_mtime_ns)
     if not any(found.values()):
         raise RootError(f"No SEN12MS patch files under {sdir} (expected {layout})")
     return found

@@ -375,19 +375,31 @@ class _TrainingScale:
         return x * self.scale + self.shift, y
 
 
-def _test_set(root: Path, modality: str, config: Any, stats: Mapping[str, Any] | None) -> Any:
-    """The run's test split of ``modality`` read from ``root``, scaled as the run trained."""
+def _test_set(root: Path, modality: str, config: Any, stats: Mapping[str, Any] | None,
+              cache: dict[tuple[Any, ...], Any] | None = None) -> Any:
+    """The run's test split of ``modality`` read from ``root``, scaled as the run trained.
+
+    ``cache`` keeps the data sets read so far, by what determines them (root, sensor and the
+    split's settings): runs that share one split (a study with a ``split_seed``) read each
+    variant's test split once.
+    """
     import warnings
 
     from xmodal.data import Sen12MS
 
-    # The variant's own packed cache (not the run's cache_dir, which holds the clear S2).
-    with warnings.catch_warnings():  # skipped patches were reported when the run was trained
-        warnings.simplefilter("ignore", UserWarning)
-        ds = Sen12MS(root, season=config.season, modality=modality, split="test", split_method=config.split,
-                     test_fraction=config.test_fraction, seed=config.data_seed, n_samples=config.n_test,
-                     label_scheme=config.label_scheme, patch_size=config.patch_size,
-                     normalization=config.normalization, bad_patch=config.bad_patch, progress=False)
+    key = (str(root), modality, config.season, config.split, config.test_fraction, config.data_seed,
+           config.n_test, config.label_scheme, config.patch_size, config.normalization, config.bad_patch)
+    ds = cache.get(key) if cache is not None else None
+    if ds is None:
+        # The variant's own packed cache (not the run's cache_dir, which holds the clear S2).
+        with warnings.catch_warnings():  # skipped patches were reported when the run was trained
+            warnings.simplefilter("ignore", UserWarning)
+            ds = Sen12MS(root, season=config.season, modality=modality, split="test", split_method=config.split,
+                         test_fraction=config.test_fraction, seed=config.data_seed, n_samples=config.n_test,
+                         label_scheme=config.label_scheme, patch_size=config.patch_size,
+                         normalization=config.normalization, bad_patch=config.bad_patch, progress=False)
+        if cache is not None:
+            cache[key] = ds
     if stats and not (np.allclose(ds.stats["mean"], stats["mean"]) and np.allclose(ds.stats["std"], stats["std"])):
         return _TrainingScale(ds, stats["mean"], stats["std"])
     return ds
@@ -412,8 +424,11 @@ def _is_current(path: Path, model_fp: str, data_fp: str) -> bool:
 
 
 def _evaluate_cover(net: Any, run: RunDir, res: Result, own: Predictions | None, variant: _Variant,
-                    device: str) -> dict[str, np.ndarray]:
-    """Predict every sensor of a run on the test split of one cloud variant (checked against ``own``)."""
+                    device: str, cache: dict[tuple[Any, ...], Any] | None = None) -> dict[str, np.ndarray]:
+    """Predict every sensor of a run on the test split of one cloud variant (checked against ``own``).
+
+    ``cache`` holds the test sets and cover lists read by earlier calls (see :func:`_test_set`).
+    """
     from xmodal import train
     from xmodal.config import ExperimentConfig
     from xmodal.data import cloud_cover
@@ -423,7 +438,7 @@ def _evaluate_cover(net: Any, run: RunDir, res: Result, own: Predictions | None,
     ids: np.ndarray | None = None
     arrays: dict[str, np.ndarray] = {}
     for m in res.modalities:
-        ds = _test_set(variant.root, m, config, stats.get(m))
+        ds = _test_set(variant.root, m, config, stats.get(m), cache)
         e = train.evaluate(net, ds, m, device=device, precision=config.precision,
                            channels_last=config.channels_last)
         got = np.asarray(e["ids"]).astype(str)
@@ -438,7 +453,14 @@ def _evaluate_cover(net: Any, run: RunDir, res: Result, own: Predictions | None,
         arrays[f"prob_{m}"] = np.asarray(e["prob"], np.float32)
         arrays["target"] = np.asarray(e["target"], np.float32)
     assert ids is not None
-    covers = pd.Series(cloud_cover(variant.root, config.season)).reindex(ids)
+    cover_key = ("cover", str(variant.root), config.season)
+    if cache is None or cover_key not in cache:
+        listed = cloud_cover(variant.root, config.season)
+        if cache is not None:
+            cache[cover_key] = listed
+    else:
+        listed = cache[cover_key]
+    covers = pd.Series(listed).reindex(ids)
     if covers.isna().any():
         raise CloudEvalError(f"{variant.root}: no cloud cover for patch {covers.index[covers.isna()][0]} "
                              "(its cover list or mask is missing)")
@@ -508,11 +530,12 @@ def evaluate_clouds(
             todo.append((run, res, fp, missing))
     bar = tqdm(total=sum(len(t[3]) for t in todo), desc="cloud covers", unit="eval", disable=not progress)
     t1 = time.perf_counter()
+    cache: dict[tuple[Any, ...], Any] = {}
     for run, res, fp, missing in todo:
         net, _ = train.load_model(run.path, device=device)
         own = run.predictions() if run.predictions_path.is_file() else None
         for c in missing:
-            arrays = _evaluate_cover(net, run, res, own, variants[c], device)
+            arrays = _evaluate_cover(net, run, res, own, variants[c], device, cache)
             meta = {"schema": SCHEMA, "run": run.name, "method": res.method, "modalities": res.modalities,
                     "seed": res.seed, "cover": c, "model_fingerprint": fp,
                     "data_fingerprint": variants[c].fingerprint, "variant": str(variants[c].root),

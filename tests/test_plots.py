@@ -375,3 +375,32 @@ def test_claims_figure_draws_one_interval_per_measured_claim() -> None:
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["a beats b", "c keeps d"]
     assert "n = 5 seeds" in ax.get_title() and "synthetic data" in ax.get_title()
+
+
+def test_comparisons_and_budget_figures_draw_their_rows() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import pandas as pd
+
+    from xmodal.analysis import tables
+    from xmodal.plots import budget_figure, comparisons_figure
+
+    table = pd.DataFrame({"sensor": ["s1", "s2", "s1"], "comparison": ["C − Baseline", "C − Baseline", "C+T − C"],
+                          "estimate": [0.01, -0.02, 0.0], "low": [-0.01, -0.04, -0.03], "high": [0.03, 0.0, 0.03],
+                          "n": [8, 8, 8]})
+    fig = comparisons_figure(table, "synthetic data", target=0.03)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["C − Baseline", "C+T − C"]
+    assert "±0.03" in ax.get_xlabel() and "n = 8 seeds" in ax.get_title()
+    assert len(ax.collections) >= 2  # one set of interval bars per sensor (and the points)
+
+    def rows(epochs: int, shift: float) -> pd.DataFrame:
+        return pd.DataFrame([{"method": "baseline", "modality": "s2", "n_train": n, "n_train_requested": n,
+                              "seed": k, "weighted": 0.5 + shift + 0.01 * k, "epochs": epochs, "status": "ok"}
+                             for n in (50, 150) for k in range(3)])
+
+    fig = budget_figure(rows(10, 0.0), rows(20, 0.05), "baseline", "s2", "synthetic data")
+    ax = fig.axes[0]
+    assert {t.get_text() for t in ax.get_legend().get_texts()} >= {"10 epochs", "20 epochs"}
+    assert tables.method_label("baseline", "s2") in ax.get_title()

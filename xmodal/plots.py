@@ -174,6 +174,7 @@ def budget_figure(results: pd.DataFrame, longer: pd.DataFrame, method: str = "ba
                   source: str | None = None) -> Figure:
     """One size curve at the study's budget and at a longer one (seaborn: mean and ± sd over seeds)."""
     import matplotlib.pyplot as plt
+    import pandas as pd
     import seaborn as sns
 
     frames = []

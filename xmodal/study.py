@@ -164,7 +164,7 @@ _TOP_KEYS = {"name", "description", "data", "base", "seeds", "n_train", "runs", 
 
 #: Which points get an executed notebook when the ``process`` executor trained them: every
 #: point, those of the first seed of their group, or none (the notebook executor makes every one).
-NOTEBOOK_CHOICES: tuple[str, ...] = ("all", "first-seed", "none")
+NOTEBOOK_CHOICES: tuple[str, ...] = ("all", "first-seed", "none")  # first-seed: of every method
 
 #: File in a study's folder: each point's job time and how it ran (``sweep`` writes it).
 SWEEP_TIMES_FILE = "sweep-times.json"
@@ -1198,7 +1198,9 @@ def sweep_time_summary(study_dir: str | os.PathLike[str]) -> dict[str, Any] | No
 def notebook_points(points: Sequence[StudyPoint], which: str) -> list[StudyPoint]:
     """The points whose executed notebook a ``process`` sweep renders (see :data:`NOTEBOOK_CHOICES`).
 
-    ``first-seed``: of the points that differ only in their seed, the one with the smallest.
+    ``first-seed``: of the points that differ only in their seed and training-set size (one
+    method, sensors and settings), the one with the smallest seed, on the largest training
+    set (the whole split first).
     """
     if which not in NOTEBOOK_CHOICES:
         raise StudyError(f"Invalid 'notebooks' {which!r}; choose one of {list(NOTEBOOK_CHOICES)}")
@@ -1206,10 +1208,13 @@ def notebook_points(points: Sequence[StudyPoint], which: str) -> list[StudyPoint
         return list(points)
     if which == "none":
         return []
+    def rank(p: StudyPoint) -> tuple[int, float]:
+        return p.config.seed, -(math.inf if p.config.n_train is None else float(p.config.n_train))
+
     first: dict[str, StudyPoint] = {}
     for p in points:
-        key = re.sub(r"-seed\d+$", "", p.name)
-        if key not in first or p.config.seed < first[key].config.seed:
+        key = re.sub(r"-n(?:\d+|all)-seed\d+$", "", p.name)
+        if key not in first or rank(p) < rank(first[key]):
             first[key] = p
     chosen = {p.name for p in first.values()}
     return [p for p in points if p.name in chosen]

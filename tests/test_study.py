@@ -371,15 +371,14 @@ def torch_cuda_available() -> bool:
     return bool(torch.cuda.is_available())
 
 
-def test_notebook_points_take_the_first_seed_of_every_method_on_its_largest_set() -> None:
+def test_notebook_points_take_the_first_seed_of_every_full_set_model() -> None:
     from xmodal.study import notebook_points
 
     points = grid("default", data_root="/data")
     chosen = [p.name for p in notebook_points(points, "first-seed")]
     assert chosen == [
         "baseline-s1-nall-seed0", "baseline-s2-nall-seed0", "C-s1+s2-nall-seed0", "C+M-s1+s2-nall-seed0",
-        "C+T-s1+s2-nall-seed0", "C+T+M-s1+s2-nall-seed0", "confusion-C+T+M-s1+s2-nall-seed0",
-        "disjoint-C-s1+s2-n500-seed0", "disjoint-C+T+M-s1+s2-n500-seed0"]
+        "C+T-s1+s2-nall-seed0", "C+T+M-s1+s2-nall-seed0", "confusion-C+T+M-s1+s2-nall-seed0"]
     assert notebook_points(points, "none") == [] and len(notebook_points(points, "all")) == len(points)
     with pytest.raises(StudyError, match="'notebooks'"):
         notebook_points(points, "some")

@@ -1199,8 +1199,8 @@ def notebook_points(points: Sequence[StudyPoint], which: str) -> list[StudyPoint
     """The points whose executed notebook a ``process`` sweep renders (see :data:`NOTEBOOK_CHOICES`).
 
     ``first-seed``: of the points that differ only in their seed and training-set size (one
-    method, sensors and settings), the one with the smallest seed, on the largest training
-    set (the whole split first).
+    method, sensors and settings) and include the whole training split, the one with the
+    smallest seed on the whole split: one notebook per model of Figure 2 and its ablations.
     """
     if which not in NOTEBOOK_CHOICES:
         raise StudyError(f"Invalid 'notebooks' {which!r}; choose one of {list(NOTEBOOK_CHOICES)}")
@@ -1208,13 +1208,10 @@ def notebook_points(points: Sequence[StudyPoint], which: str) -> list[StudyPoint
         return list(points)
     if which == "none":
         return []
-    def rank(p: StudyPoint) -> tuple[int, float]:
-        return p.config.seed, -(math.inf if p.config.n_train is None else float(p.config.n_train))
-
     first: dict[str, StudyPoint] = {}
     for p in points:
         key = re.sub(r"-n(?:\d+|all)-seed\d+$", "", p.name)
-        if key not in first or rank(p) < rank(first[key]):
+        if p.config.n_train is None and (key not in first or p.config.seed < first[key].config.seed):
             first[key] = p
     chosen = {p.name for p in first.values()}
     return [p for p in points if p.name in chosen]

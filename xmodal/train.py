@@ -46,7 +46,10 @@ Training (Sec. 2 of the paper):
   by patch) on the latents of a fixed set of up to :data:`PROBE_PATCHES` test patches
   per sensor, and the seconds it took (``probe_seconds``). A flipped code fools the
   modality classifier (``L_M`` above ``ln M``, accuracy below chance) but not the
-  probe. Single-sensor runs record neither.
+  probe. The probe runs after every other epoch (the 1st, 3rd, ...) and the last for
+  the methods with ``M`` (whose adversary it watches), and after the last epoch only for
+  the others (C, C+T): a probe costs about a tenth of a second, which a study of many
+  short runs feels. Single-sensor runs record neither.
 * ``pairing`` says which patches the modalities train on: ``"aligned"``, the
   same training split for every modality (each place seen by every sensor, in
   different batches); ``"disjoint"``, the training scenes partitioned between the
@@ -388,6 +391,12 @@ class LossRecord(NamedTuple):
     triplet_valid: Tensor
     modality_accuracy: Tensor
     L_align: Tensor
+
+
+def _probe_due(config: ExperimentConfig, epoch: int) -> bool:
+    """Whether the probe runs after ``epoch`` (0-based): with M every other epoch and the last, else the last."""
+    last = epoch == config.epochs - 1
+    return last or ("M" in config.losses and epoch % 2 == 0)
 
 
 def _aligns(config: ExperimentConfig) -> bool:
@@ -747,7 +756,7 @@ def _train_and_evaluate(
         bar = _progress_bar(config, ctx, state.epoch, streams.steps)
         for epoch in range(state.epoch, config.epochs):
             entry = _train_epoch(model, state, streams, config, epoch, ctx, bar)
-            if probe is not None:
+            if probe is not None and _probe_due(config, epoch):
                 entry.update(probe.measure(state.net, config, ctx.device))
             state.history.append(entry)
             if ctx.main:

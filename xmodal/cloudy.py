@@ -1054,14 +1054,14 @@ def pair_homogeneity(study_dir: str | os.PathLike[str]) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------- what the chapter says
-#: Wall time of ``xmodal clouds`` on the default study (12 runs: 3 seeds of Baseline S1 and S2, C,
-#: C+T+M) on a busy 2-core CPU, extrapolated from its seed-0 runs (4 runs, 51 s): 5 variants in
-#: 16-25 s, their packed caches 4-7 s each, then 10 s for the 20 (run, cover) evaluations of a seed.
-CLOUDS_MINUTES: Final[str] = "about 1-2 minutes"
-#: Wall time of the ``sensors`` profile's sweep (15 runs, ``--jobs 2``) on a busy 2-core CPU,
-#: extrapolated from two measured runs (seed 0, run in parallel: Baseline RGB 75 s, three-sensor
-#: C+T+M 135 s, 139 s of wall time for both) and the default study's C+T+M (about 100 s).
-SENSORS_MINUTES: Final[str] = "about 15 minutes"
+#: Wall time of ``xmodal clouds`` on the default study (40 runs: 10 seeds of Baseline S1 and S2, C,
+#: C+T+M; 5 covers of the 108 test scenes), measured from a fresh clone on a 2-core CPU on
+#: 2026-11-25: 212 s (variants 38 s, evaluation 169 s) while other work shared the CPU; alone,
+#: about 100 s. The sensors profile's evaluation took 121 s.
+CLOUDS_MINUTES: Final[str] = "about 2-4 minutes"
+#: Wall time of the ``sensors`` profile's ``make study`` (its data, 15 runs with ``--jobs 2`` and
+#: three notebooks), measured from a fresh clone on a 2-core CPU on 2026-11-25: 3 min 49 s.
+SENSORS_MINUTES: Final[str] = "about 4 minutes"
 
 
 def evaluation_note(ev: CloudEvaluation | None, study: str, data_root: str | os.PathLike[str] | None) -> str:

@@ -74,19 +74,29 @@ def _leftovers(folder: Path) -> list[Path]:
             if p.is_file() and (p.name.endswith(".tmp") or ".tmp" in p.name or p.name.startswith(".partial-"))]
 
 
-def _kernels_of(pid: int) -> list[int]:
-    """Processes started as Jupyter kernels of process ``pid`` (their environment names it)."""
+def _processes(test: Callable[[Path], bool]) -> list[int]:
+    """Ids of the running processes whose ``/proc/<id>`` folder passes ``test`` (unreadable ones are skipped)."""
     found = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         try:
-            env = (proc / "environ").read_bytes().split(b"\0")
+            if test(proc):
+                found.append(int(proc.name))
         except OSError:
             continue
-        if f"JPY_PARENT_PID={pid}".encode() in env:
-            found.append(int(proc.name))
     return found
+
+
+def _kernels_of(pid: int) -> list[int]:
+    """Processes started as Jupyter kernels of process ``pid`` (their environment names it)."""
+    return _processes(lambda p: f"JPY_PARENT_PID={pid}".encode() in (p / "environ").read_bytes().split(b"\0"))
+
+
+def _workers_of(pid: int) -> list[int]:
+    """Worker processes (multiprocessing spawn) started by process ``pid``."""
+    return _processes(lambda p: f"\nPPid:\t{pid}\n" in (p / "status").read_text()
+                      and b"spawn_main" in (p / "cmdline").read_bytes())
 
 
 def _wait_for(what: str, condition: Callable[[], bool], proc: subprocess.Popen | None = None,
@@ -107,22 +117,6 @@ def _unshare_works() -> bool:
 
 
 needs_unshare = pytest.mark.skipif(not _unshare_works(), reason="needs root and `unshare -m` to mount a tmpfs")
-
-
-def _workers_of(pid: int) -> list[int]:
-    """Worker processes (multiprocessing spawn) started by process ``pid``."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            status = (proc / "status").read_text()
-            cmdline = (proc / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if f"\nPPid:\t{pid}\n" in status and b"spawn_main" in cmdline:
-            found.append(int(proc.name))
-    return found
 
 
 # --------------------------------------------------------------------------- SIGINT

@@ -380,7 +380,8 @@ def test_moved_data_and_runs_are_found_and_reused(tmp_path: Path, synthetic_root
     assert run_sweep(study, data_root=new / "data", runs_dir=new / "runs") == 0
     out = capsys.readouterr().out
     assert "1 of 1 points finished (0 run now)" in out, "0 points retrained"
-    assert _stamps(new / "runs") == stamps and len(list((new / "runs" / "moved").iterdir())) == 2
+    assert _stamps(new / "runs") == stamps
+    assert len([p for p in (new / "runs" / "moved").iterdir() if p.is_dir()]) == 1, "no second run folder"
     # the book, asked without --data, names the old location and the option
     import xmodal.book
 

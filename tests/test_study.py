@@ -483,3 +483,14 @@ def test_sweep_time_summary_counts_timed_runs_and_notebooks(tmp_path: Path) -> N
     text = timing_text(got)
     assert "2 runs" in text and "**33%**" in text and "0.6 more" not in text
     assert "No timed sweep" in timing_text(None)
+
+
+def test_a_sweep_that_runs_nothing_writes_no_times(tmp_path: Path) -> None:
+    from xmodal.study import SWEEP_TIMES_FILE, _record_times
+
+    _record_times(tmp_path, [{"point": "a", "dir": "a", "status": "ok", "skipped": True, "seconds": 0.0}], "process")
+    assert not (tmp_path / SWEEP_TIMES_FILE).exists()
+    _record_times(tmp_path, [{"point": "b", "dir": "b", "status": "ok", "seconds": 2.5}], "process")
+    _record_times(tmp_path, [{"point": "c", "dir": "c", "status": "failed", "seconds": 1.0}], "process")
+    assert json.loads((tmp_path / SWEEP_TIMES_FILE).read_text()) == {"train": {"b": {"seconds": 2.5,
+                                                                                     "executor": "process"}}}

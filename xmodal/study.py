@@ -1218,13 +1218,14 @@ def notebook_points(points: Sequence[StudyPoint], which: str) -> list[StudyPoint
 
 
 def _record_times(study_dir: Path, rows: Sequence[Mapping[str, Any]], executor: str, kind: str = "train") -> None:
-    """Add the job time of the points run now to the study's :data:`SWEEP_TIMES_FILE`."""
+    """Add the job time of the points run now to the study's :data:`SWEEP_TIMES_FILE` (none run: nothing written)."""
+    timed = {str(r["dir"]): {"seconds": round(float(r["seconds"]), 3), "executor": executor}
+             for r in rows if r.get("status") == "ok" and not r.get("skipped") and r.get("seconds")}
+    if not timed:
+        return
     path = study_dir / SWEEP_TIMES_FILE
     times = read_json(path) or {}
-    section = times.setdefault(kind, {})
-    for r in rows:
-        if r.get("status") == "ok" and not r.get("skipped") and r.get("seconds"):
-            section[str(r["dir"])] = {"seconds": round(float(r["seconds"]), 3), "executor": executor}
+    times.setdefault(kind, {}).update(timed)
     atomic.write_json(path, times)
 
 

@@ -792,6 +792,15 @@ def _mb(n: float) -> str:
     return f"{n / 2**20:,.0f} MB" if n < 2**30 else f"{n / 2**30:,.1f} GB"
 
 
+def _papermill(point: StudyPoint, run: RunDir, notebook: Path, kernel_name: str, stop: _Stop) -> None:
+    """Execute the experiment notebook of ``point`` into the run's partial notebook (its kernel tracked by ``stop``)."""
+    import papermill as pm
+
+    pm.execute_notebook(str(notebook), str(run.partial_notebook_path), parameters=_parameters(point, run),
+                        kernel_name=kernel_name, progress_bar=False, log_output=False,
+                        kernel_manager_class=_tracked_kernel_manager(stop, point.name))
+
+
 def _execute_point(
     point: StudyPoint, study_dir: Path, notebook: Path, kernel_name: str, stop: _Stop | None = None,
     pool: WorkerPool | None = None,
@@ -842,15 +851,7 @@ def _execute_point(
                     error = RunError("MissingResult" if outcome["status"] == "ok" else "WorkerStopped",
                                      f"the run ended ({outcome['status']}) but {run.result_path} is missing or not ok")
             else:
-                pm.execute_notebook(
-                    str(notebook),
-                    str(partial),
-                    parameters=_parameters(point, run),
-                    kernel_name=kernel_name,
-                    progress_bar=False,
-                    log_output=False,
-                    kernel_manager_class=_tracked_kernel_manager(stop, point.name),
-                )
+                _papermill(point, run, notebook, kernel_name, stop)
                 if run.status() != "ok":
                     error = RunError("MissingResult",
                                      f"the notebook finished but {run.result_path} is missing or not ok")
@@ -1210,8 +1211,10 @@ def notebook_points(points: Sequence[StudyPoint], which: str) -> list[StudyPoint
         return []
     first: dict[str, StudyPoint] = {}
     for p in points:
-        key = re.sub(r"-n(?:\d+|all)-seed\d+$", "", p.name)
-        if p.config.n_train is None and (key not in first or p.config.seed < first[key].config.seed):
+        if p.config.n_train is not None:
+            continue
+        key = p.config.replace(seed=0).hash()  # the same model but for its seed
+        if key not in first or p.config.seed < first[key].config.seed:
             first[key] = p
     chosen = {p.name for p in first.values()}
     return [p for p in points if p.name in chosen]
@@ -1231,8 +1234,6 @@ def _record_times(study_dir: Path, rows: Sequence[Mapping[str, Any]], executor: 
 
 def _render_point(point: StudyPoint, study_dir: Path, notebook: Path, kernel_name: str, stop: _Stop) -> dict[str, Any]:
     """Execute the notebook of a finished point (it loads the result: nothing is trained again)."""
-    import papermill as pm
-
     run = RunDir(study_dir / point.dir_name)
     summary: dict[str, Any] = {"point": point.name, "dir": point.dir_name, "seconds": 0.0}
     if stop.is_set() or run.status() != "ok" or run.has_notebook():
@@ -1243,9 +1244,7 @@ def _render_point(point: StudyPoint, study_dir: Path, notebook: Path, kernel_nam
             return {**summary, "status": "busy"}
         partial = run.partial_notebook_path
         try:
-            pm.execute_notebook(str(notebook), str(partial), parameters=_parameters(point, run),
-                                kernel_name=kernel_name, progress_bar=False, log_output=False,
-                                kernel_manager_class=_tracked_kernel_manager(stop, point.name))
+            _papermill(point, run, notebook, kernel_name, stop)
             os.replace(partial, run.notebook_path)
             status, error = "ok", None
         except Exception as exc:  # noqa: BLE001 - reported; the run itself stays finished

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from xmodal.config import METHODS
+from xmodal.data.layout import parse_patch_id
 from xmodal.data.normalize import MODALITIES, modality_label
 from xmodal.metrics import F1_THRESHOLD, homogeneity
 from xmodal.rundir import Latents, Predictions, align_ids
@@ -542,8 +543,13 @@ TARGET_HALF_WIDTH: float = 0.03
 
 
 def scene_ids(ids: Sequence[str] | np.ndarray) -> np.ndarray:
-    """The scene of every patch id (``"ROIs2017_winter_12_p34"`` -> ``"ROIs2017_winter_12"``)."""
-    return np.array([str(i).rsplit("_p", 1)[0] for i in ids])
+    """The scene of every patch id (``"ROIs2017_winter_12_p34"`` -> ``"ROIs2017_winter_12"``).
+
+    Raises:
+        ValueError: an id that is not a SEN12MS patch id (:func:`xmodal.data.layout.parse_patch_id`).
+    """
+    keys = [parse_patch_id(str(i)) for i in ids]
+    return np.array([f"{k.season_folder}_{k.scene}" for k in keys])
 
 
 def seed_predictions(rows: pd.DataFrame, predictions: Mapping[str, Predictions], method: str,

@@ -595,3 +595,16 @@ def test_the_probe_runs_every_other_epoch_with_m_and_after_the_last_without(tmp_
     assert 0.0 <= r.history[-1]["probe_accuracy"] <= 1.0
     m = train_on_datasets(_cfg(method="C+M", epochs=4), train, test, tmp_path / "cm")  # every other epoch, and the last
     assert ["probe_accuracy" in h for h in m.history] == [True, False, True, True]
+
+
+def test_a_diverged_network_gives_a_nan_probe_not_a_failed_run(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import xmodal.train as train_module
+
+    train, test = _sets(["s1", "s2"], n_train=32, n_test=16)
+    net = train_module.build_model(_cfg(method="C+M"), {"s1": 2, "s2": 10}, 9)
+    probe = train_module._ProbeSet.of(test, ["s1", "s2"])
+    assert probe is not None
+    monkeypatch.setattr(net, "embed", lambda x, m: torch.full((x.shape[0], net.latent_dim), float("nan")))
+    got = probe.measure(net, _cfg(method="C+M"), torch.device("cpu"))
+    assert np.isnan(got["probe_accuracy"]) and got["probe_seconds"] >= 0

@@ -1070,6 +1070,8 @@ class _ProbeSet(NamedTuple):
         finally:
             net.train(was_training)
         z = torch.cat(zs).numpy()
+        if not np.isfinite(z).all():  # a diverged network: no probe, and the run goes on to say so in its losses
+            return {"probe_accuracy": math.nan, "probe_seconds": time.perf_counter() - t0}
         accuracy = modality_probe(z, np.array(mods), groups=np.array(self.ids * len(self.datasets)))
         return {"probe_accuracy": accuracy, "probe_seconds": time.perf_counter() - t0}
 

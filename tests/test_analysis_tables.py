@@ -1,6 +1,6 @@
 """The study's tables and statistics (xmodal.analysis.tables) on hand-made tables with known answers.
 
-Also the loading side (xmodal.study.load_results / load_homogeneity / baseline_homogeneity) on
+Also the loading side (xmodal.results.load_results / load_homogeneity / baseline_homogeneity) on
 run folders written through xmodal.rundir by hand: nothing here trains.
 """
 
@@ -344,8 +344,8 @@ def _write_run(study: Path, name: str, method: str, sensors: list[str], seed: in
 
 
 def test_load_results_reads_runs_through_rundir_and_counts_a_copied_run_once(tmp_path: Path) -> None:
+    from xmodal.results import load_per_class, load_results
     from xmodal.rundir import study_meta_path
-    from xmodal.study import load_per_class, load_results
 
     study = tmp_path / "runs" / "mine"
     study_meta_path(study).parent.mkdir(parents=True)
@@ -364,15 +364,15 @@ def test_load_results_reads_runs_through_rundir_and_counts_a_copied_run_once(tmp
     bad = df[df["status"] == "failed"].iloc[0]
     assert bad["error"] == "ValueError: bad patch" and bad["point"] == "baseline-s1-nall-seed0"
     assert len(load_per_class(tmp_path / "runs")) == 2 * 2  # the copy is not counted twice
-    from xmodal.study import StudyError
+    from xmodal.results import ResultsError
 
-    with pytest.raises(StudyError, match="No results: .*nowhere does not exist"):
+    with pytest.raises(ResultsError, match="No results: .*nowhere does not exist"):
         load_results(tmp_path / "nowhere")
 
 
 def test_micro_f1_falls_back_on_the_predictions_at_the_threshold(tmp_path: Path) -> None:
     from xmodal.metrics import f1_scores
-    from xmodal.study import load_results
+    from xmodal.results import load_results
 
     probs = {"s1": [[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]]}
     _write_run(tmp_path, "baseline-s1", "baseline", ["s1"], probs=probs, micro=False)
@@ -381,7 +381,7 @@ def test_micro_f1_falls_back_on_the_predictions_at_the_threshold(tmp_path: Path)
 
 
 def test_load_homogeneity_joins_joint_models_and_every_pair_of_baselines(tmp_path: Path) -> None:
-    from xmodal.study import baseline_homogeneity, load_homogeneity, load_results
+    from xmodal.results import baseline_homogeneity, load_homogeneity, load_results
 
     _write_run(tmp_path, "C+T+M-s1+s2+rgb", "C+T+M", ["s1", "s2", "rgb"], config_hash="a" * 12,
                homogeneity={"s1|s2": 0.7, "s1|rgb": 0.6, "rgb|s2": 0.9})

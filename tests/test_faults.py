@@ -30,8 +30,9 @@ import yaml
 from xmodal import atomic
 from xmodal.atomic import DiskFullError
 from xmodal.cli import main
+from xmodal.results import load_results
 from xmodal.rundir import Result, RunDir
-from xmodal.study import StudyPoint, grid, load_results, run_sweep
+from xmodal.study import StudyPoint, grid, run_sweep
 
 #: A tiny model (seconds per point on the tiny synthetic root); threads fixed, as in the profiles.
 TINY = dict(

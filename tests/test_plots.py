@@ -314,7 +314,7 @@ def study_dir(synthetic_root: Path, tmp_path_factory: pytest.TempPathFactory) ->
 
 @pytest.fixture(scope="module")
 def results(study_dir: Path) -> pd.DataFrame:
-    from xmodal.study import load_results
+    from xmodal.results import load_results
 
     df = load_results(study_dir)
     assert (df["status"] == "ok").all(), df[df["status"] != "ok"][["point", "error"]]
@@ -324,8 +324,8 @@ def results(study_dir: Path) -> pd.DataFrame:
 @pytest.mark.slow
 def test_tables_of_a_trained_study_match_its_runs(results: pd.DataFrame, study_dir: Path) -> None:
     from xmodal.analysis.tables import comparison_table, final_runs, homogeneity_table, source_note
+    from xmodal.results import load_homogeneity
     from xmodal.rundir import RunDir, find_runs
-    from xmodal.study import load_homogeneity
 
     note = source_note(results, study="booktest")
     assert note.startswith("synthetic SEN12MS-like data, winter, scene split;")

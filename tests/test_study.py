@@ -19,21 +19,16 @@ import yaml
 
 from xmodal.config import ConfigError, ExperimentConfig
 from xmodal.data import MARKER_NAME, RootError
+from xmodal.results import RESULT_COLUMNS, baseline_homogeneity, export_csv, load_per_class, load_results, summarize
 from xmodal.rundir import RunDir
 from xmodal.study import (
-    RESULT_COLUMNS,
     STUDY_NAMES,
     StudyError,
-    baseline_homogeneity,
     check_parameters,
-    export_csv,
     grid,
-    load_per_class,
-    load_results,
     load_study,
     point_status,
     run_sweep,
-    summarize,
     sweep_threads,
 )
 
@@ -414,7 +409,7 @@ def test_process_executor_gives_the_notebooks_numbers(tmp_path: Path, synthetic_
 
 
 def test_method_of_names_the_ablations_apart() -> None:
-    from xmodal.study import method_of
+    from xmodal.results import method_of
 
     assert method_of({"method": "C", "pairing": "disjoint"}) == "C (disjoint)"
     both = {"method": "C+T+M", "alignment": "confusion", "pairing": "disjoint"}
@@ -429,7 +424,7 @@ def test_method_of_names_the_ablations_apart() -> None:
 
 
 def test_latent_loaders_on_a_tiny_trained_study(tmp_path: Path, synthetic_root: Path) -> None:
-    from xmodal.study import LATENT_KEY_COLUMNS, load_histories, load_homogeneity, load_latent_measures
+    from xmodal.results import LATENT_KEY_COLUMNS, load_histories, load_homogeneity, load_latent_measures
     from xmodal.train import run_experiment
 
     study = tmp_path / "runs" / "tiny"

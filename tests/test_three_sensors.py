@@ -45,7 +45,7 @@ def study_dir(synthetic_root: Path, tmp_path_factory: pytest.TempPathFactory) ->
 
 @pytest.fixture(scope="module")
 def results(study_dir: Path) -> pd.DataFrame:
-    from xmodal.study import load_results
+    from xmodal.results import load_results
 
     df = load_results(study_dir)
     assert (df["status"] == "ok").all(), df[df["status"] != "ok"][["point", "error"]]
@@ -71,7 +71,7 @@ def test_results_have_a_row_per_run_and_sensor(results: pd.DataFrame) -> None:
 
 def test_homogeneity_of_every_pair_of_sensors_and_of_baselines(results: pd.DataFrame) -> None:
     from xmodal.analysis import tables
-    from xmodal.study import baseline_homogeneity, load_homogeneity
+    from xmodal.results import baseline_homogeneity, load_homogeneity
 
     base = baseline_homogeneity(results)
     assert list(zip(base["sensor_a"], base["sensor_b"], strict=True)) == PAIRS

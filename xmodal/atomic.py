@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from xmodal.errors import EXIT_FAILED, XmodalError
+
 __all__ = [
     "DiskFullError",
     "jsonable",
@@ -50,8 +52,10 @@ TEMP_RE = re.compile(r"^\.(?P<target>.+)\.(?P<pid>\d+)\.[0-9a-f]{8}\.tmp$")
 _LEGACY_TEMP_RE = re.compile(r"^\.(?P<target>.+)\.tmp(?P<pid>\d+)$")
 
 
-class DiskFullError(OSError):
+class DiskFullError(XmodalError, OSError):
     """No space left on the device while writing a file; the message names the folder."""
+
+    exit_code = EXIT_FAILED
 
 
 def temp_name(path: Path) -> Path:

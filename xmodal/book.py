@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xmodal.data.normalize import modality_label
+from xmodal.errors import EXIT_FAILED, XmodalError
 from xmodal.rundir import Latents, Predictions, Result, RunDir
 
 if TYPE_CHECKING:
@@ -78,8 +79,10 @@ _URL_ATTR_RE = re.compile(r"""\b(?:src|href|data)\s*=\s*["']\s*(?P<url>(?:https?
 _CSS_URL_RE = re.compile(r"""(?:url\(\s*["']?|@import\s+["'])(?P<url>(?:https?:)?//[^"')]+)""", re.I)
 
 
-class BookError(RuntimeError):
+class BookError(XmodalError, RuntimeError):
     """The book cannot be built; the message says what is missing and how to get it."""
+
+    exit_code = EXIT_FAILED
 
 
 def project_root() -> Path:
@@ -109,7 +112,7 @@ class PageContext:
         study: the study's name.
         study_dir: folder holding one sub-folder per run (``runs/<study>``).
         data_root: the SEN12MS root the study ran on (None if unknown or gone).
-        results: the tidy results table of :func:`xmodal.study.load_results`
+        results: the tidy results table of :func:`xmodal.results.load_results`
             (a row per run and sensor).
     """
 
@@ -156,19 +159,19 @@ class PageContext:
 
     @functools.cached_property
     def homogeneity(self) -> pd.DataFrame:
-        """Homogeneity of every pair of sensors per run (:func:`xmodal.study.load_homogeneity`).
+        """Homogeneity of every pair of sensors per run (:func:`xmodal.results.load_homogeneity`).
 
         The joint models' scores and those of the pairs of separately trained single-sensor
         Baselines; read once per page.
         """
-        from xmodal.study import load_homogeneity
+        from xmodal.results import load_homogeneity
 
         return load_homogeneity(self.results)
 
     @functools.cached_property
     def predictions(self) -> dict[str, Predictions]:
         """Test predictions of every finished run, by run folder (read once per page)."""
-        from xmodal.study import load_predictions
+        from xmodal.results import load_predictions
 
         return load_predictions(self.results)
 
@@ -283,7 +286,7 @@ class PageContext:
 
         Args:
             methods: the joint methods to show, as the results table names them (e.g.
-                ``"C+T+M (confusion)"``, see :func:`xmodal.study.method_of`).
+                ``"C+T+M (confusion)"``, see :func:`xmodal.results.method_of`).
         """
         panels: dict[str, list[Latents]] = {}
         base = [RunDir(b) for b in (self.run_dir("baseline", m) for m in self.sensors) if b is not None]
@@ -305,7 +308,7 @@ class PageContext:
         The latent page shows the ``latent`` profile's sensitivity study this way when its
         runs exist; when the book is built from that study itself, its own results.
         """
-        from xmodal.study import load_results
+        from xmodal.results import load_results
 
         if name == self.study:
             return self.results
@@ -383,7 +386,7 @@ def page_context(
     Raises:
         BookError: if the study has no finished run.
     """
-    from xmodal.study import load_results
+    from xmodal.results import load_results
 
     study = study or os.environ.get(ENV_STUDY) or "default"
     if runs_dir is None:

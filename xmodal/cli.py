@@ -30,15 +30,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from xmodal.errors import EXIT_BAD_INPUT, EXIT_FAILED, XmodalError
 from xmodal.workers import EXECUTORS
 
 __all__ = ["main", "build_parser", "DEBUG_ENV"]
 
 #: Environment variable that turns on ``--debug`` (any value but "", "0", "false", "no").
 DEBUG_ENV = "XMODAL_DEBUG"
-#: Exit codes: bad input, failed runs and other failures.
-EXIT_BAD_INPUT = 2
-EXIT_FAILED = 1
 
 
 def _parse_set(items: Sequence[str]) -> dict[str, Any]:
@@ -144,7 +142,7 @@ def _cmd_run_point(args: argparse.Namespace) -> int:
 
 
 def _cmd_results(args: argparse.Namespace) -> int:
-    from xmodal.study import export_csv, load_results, summarize
+    from xmodal.results import export_csv, load_results, summarize
 
     run_dir = Path(args.runs) / args.study
     df = load_results(run_dir)
@@ -337,27 +335,22 @@ def _target_of(filename: object) -> str:
     return str(path.with_name(m.group("target"))) if m else str(path)
 
 
-def _is_instance(exc: BaseException, module: str, name: str) -> bool:
-    """Whether ``exc`` is a ``module.name`` (a module that raised it is imported already)."""
-    cls = getattr(sys.modules.get(module), name, None)
-    return isinstance(cls, type) and isinstance(exc, cls)
-
-
 def describe_error(exc: BaseException) -> tuple[str, int]:
     """The one-line message and exit code of an error, as :func:`main` prints it.
 
-    The project's errors carry messages that name the file, value or option;
-    an :class:`OSError` is described by its file (a permission problem or a
-    read-only file system names the path it could not write; a temporary file
+    The project's errors (:class:`~xmodal.errors.XmodalError`) carry messages that name the file,
+    value or option, and their class says the exit code; an :class:`OSError` is described by its
+    file (a permission problem or a read-only file system names the path it could not write; a temporary file
     of :mod:`xmodal.atomic` is named by the file it was to become). Only the first line of a message is kept:
     it says what is wrong and what to do; ``--debug`` shows the rest.
     """
     from xmodal.atomic import DiskFullError
-    from xmodal.config import ConfigError
 
     code = EXIT_BAD_INPUT
     if isinstance(exc, DiskFullError):
-        message, code = str(exc.strerror or exc), EXIT_FAILED
+        message, code = str(exc.strerror or exc), exc.exit_code
+    elif isinstance(exc, XmodalError):
+        message, code = str(exc), exc.exit_code
     elif isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         where = _target_of(exc.filename) if exc.filename is not None else "a file"
         message = (f"{(exc.strerror or 'permission denied').lower()}: cannot write {where}; choose a folder "
@@ -370,11 +363,7 @@ def describe_error(exc: BaseException) -> tuple[str, int]:
         message, code = f"{exc.strerror}: {target}", EXIT_FAILED
     elif isinstance(exc, OSError):
         message, code = str(exc), EXIT_FAILED
-    elif isinstance(exc, (ConfigError, ValueError)):
-        message = str(exc)
-    elif _is_instance(exc, "xmodal.book", "BookError"):
-        message, code = str(exc), EXIT_FAILED
-    elif _is_instance(exc, "xmodal.train", "ResumeError"):
+    elif isinstance(exc, ValueError):
         message = str(exc)
     else:
         message = (f"unexpected {type(exc).__name__}: {exc} (a bug: run again with --debug for the traceback "

@@ -79,6 +79,7 @@ from xmodal.analysis.stats import (
 )
 from xmodal.config import METHODS
 from xmodal.data.clouds import CLOUD_FREE_SENSOR, CLOUDED_SENSOR
+from xmodal.errors import XmodalError
 from xmodal.metrics import f1_scores, homogeneity
 from xmodal.rundir import Predictions, Result, RunDir, align_ids, iter_results, read_json
 
@@ -154,7 +155,7 @@ _SYNTHETIC_MARKER: Final[str] = "xmodal_synthetic.json"
 _VARIANT_ENTRIES: Final[tuple[str, ...]] = (_SYNTHETIC_MARKER, ".xmodal_cache")
 
 
-class CloudEvalError(ValueError):
+class CloudEvalError(XmodalError, ValueError):
     """The cloud evaluation cannot run or its files cannot be read; the message names what and where."""
 
 

@@ -55,6 +55,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar, get_type_hints
 
+from xmodal.errors import XmodalError
+
 __all__ = ["ConfigError", "ExperimentConfig", "METHODS", "METHOD_LOSSES", "choices"]
 
 #: Method -> which losses it trains with (C = classification, M = modality, T = triplet).
@@ -110,7 +112,7 @@ def choices() -> dict[str, tuple[Any, ...]]:
     }
 
 
-class ConfigError(ValueError):
+class ConfigError(XmodalError, ValueError):
     """A configuration key or value is invalid; the message names it."""
 
 

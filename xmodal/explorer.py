@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 
 from xmodal.data.normalize import DISPLAY_COMPOSITES, MODALITIES
+from xmodal.errors import EXIT_FAILED, XmodalError
 from xmodal.rundir import RunDir
 from xmodal.rundir import find_runs as find_run_dirs
 
@@ -99,8 +100,10 @@ _ASSETS = Path(__file__).with_name("explorer_assets")
 _COUNTER = itertools.count()
 
 
-class ExplorerError(RuntimeError):
+class ExplorerError(XmodalError, RuntimeError):
     """The explorer cannot be built; the message says what is missing."""
+
+    exit_code = EXIT_FAILED
 
 
 # ---------------------------------------------------------------------------------

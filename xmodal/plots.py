@@ -1,7 +1,7 @@
 """Study-wide figures of the book: they only draw.
 
 Every figure is drawn from a table (the tidy results table of
-:func:`xmodal.study.load_results`, or a table of :mod:`xmodal.analysis.tables`), from
+:func:`xmodal.results.load_results`, or a table of :mod:`xmodal.analysis.tables`), from
 the synthetic generator's parameters, or from patches read through the data layer
 (:func:`xmodal.data.layout.read_patch`). The statistics and tables themselves live in
 :mod:`xmodal.analysis.tables`; figures of a single run (shown by the experiment notebook)

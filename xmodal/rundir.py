@@ -35,6 +35,7 @@ from typing import Any, Literal
 import numpy as np
 
 from xmodal import atomic
+from xmodal.errors import XmodalError
 
 __all__ = [
     "RESULT_SCHEMA",
@@ -72,7 +73,7 @@ Status = Literal["ok", "failed", "partial", "pending"]
 RUN_STATUSES: tuple[str, ...] = ("ok", "failed", "partial", "pending")
 
 
-class RunFolderError(FileNotFoundError):
+class RunFolderError(XmodalError, FileNotFoundError):
     """A run folder lacks a file that was asked for, or holds an unreadable one; the message names it."""
 
 

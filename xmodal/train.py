@@ -101,6 +101,7 @@ from torch.utils.data._utils.collate import default_collate
 
 from xmodal import atomic
 from xmodal.config import LR_SCHEDULES, ConfigError, ExperimentConfig
+from xmodal.errors import XmodalError
 from xmodal.losses import (
     classification_loss,
     coral_loss,
@@ -148,7 +149,7 @@ EVAL_BATCH_SIZE = 128
 PROBE_PATCHES = 128
 
 
-class ResumeError(RuntimeError):
+class ResumeError(XmodalError, RuntimeError):
     """``out_dir`` holds a checkpoint or result of a different configuration."""
 
 

@@ -2,10 +2,10 @@
 
 The inputs are what :mod:`xmodal.study` loads from the run folders:
 
-* the tidy *results* table of :func:`xmodal.study.load_results`: one row per run and
+* the tidy *results* table of :func:`xmodal.results.load_results`: one row per run and
   sensor (columns ``method``, ``modality``, ``trained_modalities``, ``n_train``,
   ``n_train_requested``, ``seed``, ``macro``, ``weighted``, ``status``, ``run_dir``, ...);
-* the tidy *pair homogeneity* table of :func:`xmodal.study.load_homogeneity`: one row
+* the tidy *pair homogeneity* table of :func:`xmodal.results.load_homogeneity`: one row
   per run (or pair of single-sensor baselines) and pair of sensors, columns
   :data:`PAIR_COLUMNS`;
 * a run's :class:`~xmodal.rundir.Predictions` and :class:`~xmodal.rundir.Latents`,
@@ -123,7 +123,7 @@ PAPER_HOMOGENEITY: dict[tuple[str, str, str], float] = {
 PAPER_LABEL = "reported by the paper (SEN12MS winter, 27,825 training and 4,000 test patches, ResNet50)"
 
 #: Columns of the pair homogeneity tables (:func:`baseline_homogeneity`,
-#: :func:`xmodal.study.load_homogeneity`): ``n_train`` is the requested training-set size
+#: :func:`xmodal.results.load_homogeneity`): ``n_train`` is the requested training-set size
 #: (missing: the whole split); ``run_dir_a`` and ``run_dir_b`` are the same folder for a joint model.
 PAIR_COLUMNS: tuple[str, ...] = (
     "study", "method", "sensor_a", "sensor_b", "n_train", "seed", "homogeneity", "n_pairs",
@@ -387,7 +387,7 @@ def homogeneity_table(pairs: pd.DataFrame) -> pd.DataFrame:
     """Homogeneity s (eq. 5) per method and pair of sensors, beside the value reported by the paper.
 
     Args:
-        pairs: the pair homogeneity table (:func:`xmodal.study.load_homogeneity`): the
+        pairs: the pair homogeneity table (:func:`xmodal.results.load_homogeneity`): the
             joint models' scores and the Baselines' (two separately trained models).
 
     Returns:
@@ -1286,7 +1286,7 @@ def latent_summary(measures: pd.DataFrame, *, k: int | None = None,
     """Every latent measure per method: its mean over seeds, t-interval and chance level.
 
     Args:
-        measures: :func:`xmodal.study.load_latent_measures` (one row per run: ``method``,
+        measures: :func:`xmodal.results.load_latent_measures` (one row per run: ``method``,
             ``alignment``, ``seed``, ``sensors`` and the measures). Pass the runs of one
             training-set size (:func:`final_runs`): the seeds of a method are its units.
         k: the cut-off whose recall@k is shown (default: the table's, :func:`latent_measure_specs`).
@@ -1442,7 +1442,7 @@ def adversary_curves(history: pd.DataFrame, methods: Sequence[str] | None = None
     """The adversary's quantities per run and epoch, in long form for plotting.
 
     Args:
-        history: :func:`xmodal.study.load_histories` (one row per run and epoch).
+        history: :func:`xmodal.results.load_histories` (one row per run and epoch).
         methods: the methods to keep (default: all, in the paper's order).
 
     Returns:
@@ -1654,7 +1654,7 @@ def label_settings(table: pd.DataFrame) -> pd.DataFrame:
     become e.g. ``"C+T+M (α=1, w=5, 150 steps)"``. A method run with one setting keeps its name.
 
     Args:
-        table: :func:`xmodal.study.load_latent_measures` or :func:`xmodal.study.load_histories`.
+        table: :func:`xmodal.results.load_latent_measures` or :func:`xmodal.results.load_histories`.
     """
     keys = [k for k in TRADEOFF_KEYS[2:] if k in table.columns]
     if not keys or len(table) == 0:
@@ -1674,8 +1674,8 @@ def tradeoff_summary(measures: pd.DataFrame, results: pd.DataFrame, *,
     the modality probe's accuracy and the label-retrieval mAP in each direction.
 
     Args:
-        measures: :func:`xmodal.study.load_latent_measures` of the study's runs.
-        results: the tidy results table (:func:`xmodal.study.load_results`) of the same runs.
+        measures: :func:`xmodal.results.load_latent_measures` of the study's runs.
+        results: the tidy results table (:func:`xmodal.results.load_results`) of the same runs.
         confidence: level of the intervals.
 
     Returns:

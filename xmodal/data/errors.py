@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from xmodal.errors import XmodalError
+
 __all__ = [
     "Sen12MSError",
     "RootError",
@@ -20,7 +22,7 @@ __all__ = [
 ]
 
 
-class Sen12MSError(ValueError):
+class Sen12MSError(XmodalError, ValueError):
     """Base class: the SEN12MS data cannot be read as asked."""
 
 

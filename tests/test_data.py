@@ -1109,3 +1109,19 @@ def test_cli_data_info_check(synthetic_root: Path, synthetic_copy: Path, capsys:
 
     assert cli_main(["data", "info", str(synthetic_copy), "--check", "--season", "summer"]) == 2
     assert "has no folder ROIs1868_summer" in capsys.readouterr().err
+
+
+def test_the_one_data_root_check_names_the_value_and_what_is_wrong(tmp_path: Path) -> None:
+    from xmodal.data import RootError, check_data_root
+
+    with pytest.raises(RootError, match=r"Invalid --data '.*nowhere': the folder does not exist; make it"):
+        check_data_root(tmp_path / "nowhere", name="--data", hint="make it")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(RootError, match="is not a folder"):
+        check_data_root(tmp_path / "file")
+    with pytest.raises(RootError, match="holds no ROIs2017_winter folder"):
+        check_data_root(tmp_path, season="winter")
+    with pytest.raises(RootError, match="Invalid season 'monsoon'"):
+        check_data_root(tmp_path, season="monsoon")
+    (tmp_path / "ROIs2017_winter").mkdir()
+    assert check_data_root(str(tmp_path), season="winter") == tmp_path

@@ -39,7 +39,7 @@ from .labels import (
     soft_label,
     soft_labels,
 )
-from .layout import SEASONS, PatchKey, patch_path, season_folder
+from .layout import SEASONS, PatchKey, check_data_root, patch_path, season_folder
 from .normalize import MODALITIES as MODALITY_SPECS
 from .normalize import PUBLISHED_STATS, modality_spec
 from .sen12ms import MARKER_NAME, FileProblem, Sen12MS, check_root, describe_root, split_leakage
@@ -64,7 +64,7 @@ __all__ = [
     "LabelCodeWarning", "Sen12MSWarning", "SplitListWarning",
     "IGBP_TO_SIMPLE", "INVALID_CODE_MAX_SHARE", "LABEL_SCHEMES", "SIMPLE_CLASS_NAMES", "class_names",
     "label_codes", "n_classes", "soft_label", "soft_labels",
-    "SEASONS", "PatchKey", "patch_path", "season_folder",
+    "SEASONS", "PatchKey", "check_data_root", "patch_path", "season_folder",
     "MODALITIES", "MODALITY_SPECS", "PUBLISHED_STATS", "modality_spec",
     "MARKER_NAME", "FileProblem", "Sen12MS", "check_root", "describe_root", "split_leakage",
     "PAPER_TEST_FRACTION", "OfficialLists", "leakage", "make_split", "read_official_lists", "subsample",

@@ -31,9 +31,11 @@ __all__ = [
     "SENSORS",
     "PatchKey",
     "season_folder",
+    "check_data_root",
     "patch_path",
     "parse_patch_filename",
     "CLOUD_MASK",
+    "MARKER_NAME",
     "mask_path",
     "parse_mask_filename",
     "parse_patch_id",
@@ -52,6 +54,10 @@ SEASONS: Final[dict[str, str]] = {
 SENSORS: Final[tuple[str, ...]] = ("s1", "s2", "lc")
 #: The sensor folder of the land-cover maps (the labels).
 LAND_COVER: Final[str] = "lc"
+
+#: Marker file at the root of a synthetic data set (written by :func:`xmodal.data.make_synthetic`):
+#: its presence says the root is synthetic, its content records the generator's arguments.
+MARKER_NAME: Final[str] = "xmodal_synthetic.json"
 
 #: Folder and file-name tag of the cloud masks written beside the patches (not a sensor).
 CLOUD_MASK: Final[str] = "cld"
@@ -86,6 +92,50 @@ def season_folder(season: str) -> str:
         raise ValueError(
             f"Unknown season {season!r}; choose one of {sorted(SEASONS)}"
         ) from None
+
+
+def check_data_root(
+    root: str | os.PathLike[str],
+    *,
+    season: str | None = None,
+    name: str = "data_root",
+    hint: str = "",
+) -> Path:
+    """The one check of a data root given by a user: a folder, holding the season's folder.
+
+    Every entry point (the CLI's commands, the sweep, the notebook's parameters, the teaching
+    helpers) checks the root it was given with this function, so every one of them fails the
+    same way, with :class:`~xmodal.data.errors.RootError`. The deeper checks (files paired,
+    the synthetic marker complete, the fingerprint) are the reader's and the fingerprint's.
+
+    Args:
+        root: the folder (relative paths are relative to the current folder).
+        season: the season whose folder must be there (``None``: any content).
+        name: how the user gave the root (``"data_root"``, ``"--data"``), for the message.
+        hint: how to make or pass a root, appended to the message.
+
+    Returns:
+        ``root`` as a :class:`~pathlib.Path`.
+
+    Raises:
+        RootError: naming ``name``, the value, what is wrong and the ``hint``.
+    """
+    from xmodal.data.errors import RootError
+
+    path = Path(root).expanduser()
+    where = f" (relative to {Path.cwd()})" if not path.is_absolute() else ""
+    tail = f"; {hint}" if hint else ""
+    if not path.is_dir():
+        what = "does not exist" if not path.exists() else "is not a folder"
+        raise RootError(f"Invalid {name} {str(root)!r}: the folder {what}{where}{tail}")
+    if season is not None:
+        if season not in SEASONS:
+            raise RootError(f"Invalid season {season!r}; choose one of {sorted(SEASONS)}")
+        folder = SEASONS[season]
+        if not (path / folder).is_dir():
+            raise RootError(f"Invalid {name} {str(root)!r}: it holds no {folder} folder{where}, so it is not a "
+                            f"SEN12MS root of the {season} season{tail}")
+    return path
 
 
 def patch_path(root: str | os.PathLike[str], key: PatchKey, sensor: str) -> Path:

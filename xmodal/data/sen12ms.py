@@ -28,7 +28,7 @@ from .labels import (
     label_codes,
     n_classes,
 )
-from .layout import SEASONS, SENSORS, PatchKey, patch_path, season_folder
+from .layout import MARKER_NAME, SEASONS, SENSORS, PatchKey, patch_path, season_folder
 from .normalize import PUBLISHED_STATS, SENSOR_BANDS, modality_spec
 from .splits import (
     PAIRINGS,
@@ -44,8 +44,6 @@ from .splits import (
 __all__ = ["Sen12MS", "describe_root", "check_root", "FileProblem", "MARKER_NAME", "split_leakage",
            "NORMALIZATIONS", "BAD_PATCH_CHOICES"]
 
-#: Marker written at the root of a synthetic data set by :func:`make_synthetic`.
-MARKER_NAME = "xmodal_synthetic.json"
 #: Values of ``Sen12MS(normalization=...)``: published SEN12MS statistics, or the training split's own.
 NORMALIZATIONS: tuple[str, ...] = ("sen12ms", "dataset")
 #: Values of ``Sen12MS(bad_patch=...)``: raise on the first bad patch, or skip (and list) them.

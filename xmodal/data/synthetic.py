@@ -112,7 +112,7 @@ import numpy as np
 
 from .clouds import CLEAR, CLOUD, COVER_LIST_NAME, SHADOW, THIN_CLOUD, mask_fractions, write_cover_csv
 from .labels import SIMPLE_CLASS_NAMES, soft_labels
-from .layout import CLOUD_MASK, SEASONS, SENSORS, PatchKey, mask_path, patch_path, season_folder
+from .layout import CLOUD_MASK, MARKER_NAME, SEASONS, SENSORS, PatchKey, mask_path, patch_path, season_folder
 from .normalize import LC_BANDS, S1_BANDS, S2_BANDS  # the band names written into the files: the reader's
 
 __all__ = [
@@ -126,8 +126,6 @@ __all__ = [
     "GENERATOR_VERSION",
 ]
 
-#: Name of the marker file written at the root of a synthetic data set.
-MARKER_NAME: Final[str] = "xmodal_synthetic.json"
 
 #: Version of the generator's output; bump when the same arguments give different data.
 #: Version 2 (clouds) writes the same S1, S2 and LC files as version 1 whenever

@@ -16,11 +16,12 @@ MATHJAX_VERSION := 3.2.2
 MATHJAX_DIR := .cache/npm/node_modules/mathjax
 STAMP := $(VENV)/.xmodal-installed
 
-.PHONY: help install lint test book data study results quick browser mathjax clean clean-runs
+.PHONY: help install lint test test-fast book data study results quick browser mathjax clean clean-runs
 
 help:
 	@echo "make book   - install, make the synthetic data, run the '$(STUDY)' study, build the book"
-	@echo "make test   - install and run the test suite"
+	@echo "make test   - install, lint and run the whole test suite (under 10 minutes on 2 cores)"
+	@echo "make test-fast - the tests that neither train, nor generate data, nor start kernels (under a minute)"
 	@echo "make study  - run (or resume) the '$(STUDY)' study only;  make quick - the quick profile"
 	@echo "Variables: STUDY=quick|default|sensors|latent|paper  JOBS=$(JOBS)  DATA=<SEN12MS root>  RUNS=$(RUNS)"
 
@@ -57,8 +58,16 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check xmodal tests benchmarks
 	$(VENV)/bin/mypy
 
+# The whole suite, on TEST_JOBS processes (pytest-xdist; a test file stays on one process, so its
+# module fixtures are made once).
+TEST_JOBS ?= 2
 test: $(STAMP) mathjax browser lint
-	MPLBACKEND=Agg $(PY) -m pytest
+	MPLBACKEND=Agg $(PY) -m pytest -n $(TEST_JOBS) --dist loadfile
+
+# The fast tier, for contributors while they work: no training, no data generation, no kernels
+# (tests/conftest.py refuses them in this tier, so a test that needs one must be marked slow).
+test-fast: $(STAMP)
+	XMODAL_TEST_TIER=fast MPLBACKEND=Agg $(PY) -m pytest -q -p no:cacheprovider
 
 # --- the study and the book ----------------------------------------------------
 $(DATA)/xmodal_synthetic.json: xmodal/studies/$(STUDY).yaml | $(STAMP)

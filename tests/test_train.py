@@ -23,7 +23,7 @@ from xmodal.config import ConfigError, ExperimentConfig
 from xmodal.losses import ALIGNMENTS
 from xmodal.metrics import f1_scores
 from xmodal.rundir import Result, RunDir
-from xmodal.train import (
+from xmodal.training import (
     LossRecord,
     ResumeError,
     alignment_loss,
@@ -277,12 +277,12 @@ def test_config_rejects_an_unknown_alignment() -> None:
 
 def test_the_probe_does_not_change_training(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The per-epoch probe reads test patches without drawing random numbers: the run is the same without it."""
-    import xmodal.train as train_module
+    from xmodal.training import loop
 
     train, test = _sets(["s1", "s2"], n_train=32, n_test=16)
     cfg = _cfg(method="C+T+M", epochs=2)
     with_probe = train_on_datasets(cfg, train, test, tmp_path / "probe")
-    monkeypatch.setattr(train_module._ProbeSet, "of", classmethod(lambda cls, *a: None))
+    monkeypatch.setattr(loop.ProbeSet, "of", classmethod(lambda cls, *a: None))
     without = train_on_datasets(cfg, train, test, tmp_path / "none")
     assert "probe_accuracy" in with_probe.history[0] and "probe_accuracy" not in without.history[0]
     assert _strip_times(without.history) == [
@@ -515,7 +515,7 @@ def test_run_experiment_on_synthetic_sen12ms(synthetic_root: Path, tmp_path: Pat
 def test_disjoint_pairing_trains_each_sensor_on_scenes_of_its_own(
     synthetic_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import xmodal.train as trainer
+    import xmodal.training.run as trainer
     from xmodal.data.layout import parse_patch_id
 
     seen: dict[str, dict] = {}
@@ -547,7 +547,7 @@ def test_disjoint_pairing_trains_each_sensor_on_scenes_of_its_own(
 
 
 def test_disjoint_batches_carry_their_own_labels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import xmodal.train as trainer
+    import xmodal.training.loop as trainer
 
     train, test = _sets(["s1", "s2"], n_train=32, n_test=16)
     with pytest.raises(ConfigError, match=r"'pairing': 'disjoint', but the training sets of \['s1', 's2'\] share 32"):
@@ -576,7 +576,7 @@ def test_disjoint_batches_carry_their_own_labels(tmp_path: Path, monkeypatch: py
 
 
 def test_module_entry_point(synthetic_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    from xmodal.train import main
+    from xmodal.training.__main__ import main
 
     cfg = tmp_path / "cfg.yaml"
     cfg.write_text(json.dumps({**TINY, "method": "baseline", "modalities": ["s1"], "data_root": str(synthetic_root),
@@ -599,11 +599,11 @@ def test_the_probe_runs_every_other_epoch_with_m_and_after_the_last_without(tmp_
 
 def test_a_diverged_network_gives_a_nan_probe_not_a_failed_run(tmp_path: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    import xmodal.train as train_module
+    from xmodal.training import build_model, loop
 
     train, test = _sets(["s1", "s2"], n_train=32, n_test=16)
-    net = train_module.build_model(_cfg(method="C+M"), {"s1": 2, "s2": 10}, 9)
-    probe = train_module._ProbeSet.of(test, ["s1", "s2"])
+    net = build_model(_cfg(method="C+M"), {"s1": 2, "s2": 10}, 9)
+    probe = loop.ProbeSet.of(test, ["s1", "s2"])
     assert probe is not None
     monkeypatch.setattr(net, "embed", lambda x, m: torch.full((x.shape[0], net.latent_dim), float("nan")))
     got = probe.measure(net, _cfg(method="C+M"), torch.device("cpu"))

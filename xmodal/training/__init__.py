@@ -84,7 +84,8 @@ The package, by role (each module imports only from those above it):
 * :mod:`~xmodal.training.evaluation` -- predictions, scores, loading a trained network;
 * :mod:`~xmodal.training.run` -- :func:`run_experiment`, :func:`train_on_datasets`, the
   result, and :func:`identified_config` (what every entry point does to a config first);
-* ``python -m xmodal.training`` (:mod:`xmodal.training.__main__`) -- the command line.
+* ``python -m xmodal.training`` (:mod:`xmodal.training.__main__`) -- the command line: it is
+  ``xmodal train`` (:mod:`xmodal.cli`), the form ``torchrun`` starts.
 """
 
 from xmodal.training.batches import EVAL_BATCH_SIZE, PatchDataset

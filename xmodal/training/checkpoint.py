@@ -44,7 +44,7 @@ class ResumeError(XmodalError, RuntimeError):
 def make_checkpoint(
     config: ExperimentConfig, inputs: Inputs, state: TrainState, device: torch.device, *, final: bool
 ) -> dict[str, Any]:
-    """The run's checkpoint: what :func:`~xmodal.training.evaluation.load_model` needs, and unless ``final`` what resuming needs.
+    """The run's checkpoint: what ``load_model`` needs, and unless ``final`` what resuming needs.
 
     Args:
         config: the run's config (its hash guards resuming).

@@ -2,7 +2,7 @@
 
 Measures images per second (both modalities counted) of
 
-* ``full``: :func:`xmodal.train.train_step` with C+T+M (both backbones, merge
+* ``full``: :func:`xmodal.training.train_step` with C+T+M (both backbones, merge
   nets, classifier, GRL + modality classifier, triplet mining, eq. 4), and
 * ``bare``: a plain PyTorch loop training the same two ResNet backbones (plus a
   linear layer each) with soft-target cross entropy only, on the same batches,
@@ -58,7 +58,7 @@ from torch import nn
 
 from xmodal.config import ExperimentConfig
 from xmodal.models import build_backbone
-from xmodal.train import build_model, make_optimizer, train_step
+from xmodal.training import build_model, make_optimizer, train_step
 
 MODES = {
     "fp32": dict(precision="fp32", channels_last=False),
@@ -97,7 +97,7 @@ def _interleaved(steps: dict[str, Callable[[], None]], warmup: int, iters: int) 
 
 
 def full_step(config: ExperimentConfig, patch: int) -> Callable[[], None]:
-    """A closure running :func:`xmodal.train.train_step` (C+T+M) on fixed batches."""
+    """A closure running :func:`xmodal.training.train_step` (C+T+M) on fixed batches."""
     torch.manual_seed(0)
     net = build_model(config, BANDS, N_CLASSES)
     if config.channels_last:
@@ -147,7 +147,7 @@ def bare_step(config: ExperimentConfig, patch: int) -> Callable[[], None]:
 def accuracy_runs(args: argparse.Namespace, base: dict) -> dict[str, dict]:
     """Short C+T+M runs on synthetic data in every mode; weighted / macro F1 per modality."""
     from xmodal.data import make_synthetic
-    from xmodal.train import run_experiment
+    from xmodal.training import run_experiment
 
     out: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:

@@ -49,7 +49,8 @@ def _one_error_line(capsys: pytest.CaptureFixture[str], command: str) -> str:
         (["train", "--set", "backbone=vgg", "--out", "x"], "train", 2,
          r"Invalid value for 'backbone': 'vgg'; choose one of \['resnet18', 'resnet34', 'resnet50'\]"),
         (["train", "--set", "data_root=/no/such/root", "--out", "x"], "train", 2,
-         r"data_root '/no/such/root' is not a folder; give the SEN12MS root with --set data_root=DIR"),
+         r"Invalid data_root '/no/such/root': the folder does not exist; give the SEN12MS root with "
+         r"--set data_root=DIR"),
         (["train", "--config", "/no/such.yaml", "--out", "x"], "train", 2, r"Config file not found: /no/such.yaml"),
         (["data", "info", "/no/such/root"], "data info", 2, r"SEN12MS root not found: /no/such/root"),
         (["data", "synth", "--out", "x", "--scenes", "0"], "data synth", 2, r"n_scenes must be >= 1, got 0"),

@@ -190,7 +190,7 @@ def test_the_verdict_sentence_is_no_stronger_than_the_interval(verdict: str, low
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A tiny synthetic root, a study of three tiny trained runs and a ``sensors`` study of two."""
     from xmodal.data import make_synthetic
-    from xmodal.train import run_experiment
+    from xmodal.training import run_experiment
 
     base = tmp_path_factory.mktemp("cloudy")
     root = base / "data" / "tiny"
@@ -245,13 +245,13 @@ def test_evaluation_writes_variants_and_predictions_of_every_run(evaluated: dict
 
 def test_a_second_call_evaluates_nothing(evaluated: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     import xmodal.data
-    import xmodal.train
+    import xmodal.training
 
     def fail(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("nothing should be evaluated or rendered again")
 
-    monkeypatch.setattr(xmodal.train, "evaluate", fail)
-    monkeypatch.setattr(xmodal.train, "load_model", fail)
+    monkeypatch.setattr(xmodal.training, "evaluate", fail)
+    monkeypatch.setattr(xmodal.training, "load_model", fail)
     monkeypatch.setattr(xmodal.data, "make_cloud_variant", fail)
     again = cloudy.evaluate_clouds(evaluated["study"], evaluated["root"], covers=[0.5, 1.0], progress=False)
     assert again["predictions_made"] == 0 and again["predictions_reused"] == 9 and again["variants_made"] == 0

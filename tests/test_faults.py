@@ -231,6 +231,32 @@ def test_kill_during_a_checkpoint_write_resumes_without_leftovers(tmp_path: Path
     assert not _leftovers(run.path), "the next sweep removed what the killed process left"
 
 
+@pytest.mark.slow
+def test_a_damaged_checkpoint_is_set_aside_and_its_point_finishes(tmp_path: Path, synthetic_root: Path) -> None:
+    """Drift: a truncated checkpoint.pt failed its point on every later sweep (torch's zip-archive error)."""
+    from xmodal.training import run_experiment
+
+    study = _study(tmp_path, "damaged", [{"method": "C"}], **dict(LONG, epochs=2, steps_per_epoch=1))
+    runs = tmp_path / "runs"
+    (point,) = grid(study, data_root=synthetic_root)
+    run = RunDir(runs / "damaged" / point.dir_name)
+
+    def stop(info: dict) -> None:
+        raise KeyboardInterrupt  # killed after its first epoch
+
+    with pytest.raises(KeyboardInterrupt):
+        run_experiment(point.config, run.path, on_epoch_end=stop)
+    half = run.checkpoint_path.read_bytes()[:4096]
+    run.checkpoint_path.write_bytes(half)  # truncated, as a kill during the write of an earlier version left it
+
+    assert run_sweep(study, data_root=synthetic_root, runs_dir=runs, progress=False, executor="process") == 0
+    assert run.status() == "ok" and run.read_error() is None
+    [aside] = run.damaged_checkpoints()
+    assert aside.name.startswith("checkpoint.pt.damaged-") and aside.read_bytes() == half
+    assert len(load_results(runs / "damaged")) == len(point.config.modalities)  # the study's table reads it
+    assert run_sweep(study, data_root=synthetic_root, runs_dir=runs, progress=False, executor="process") == 0
+
+
 # --------------------------------------------------------------------------- full disk (item 4)
 def test_no_space_for_a_run_is_one_line_before_it_starts(
     tmp_path: Path, synthetic_root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]

@@ -425,7 +425,7 @@ def test_method_of_names_the_ablations_apart() -> None:
 
 def test_latent_loaders_on_a_tiny_trained_study(tmp_path: Path, synthetic_root: Path) -> None:
     from xmodal.results import LATENT_KEY_COLUMNS, load_histories, load_homogeneity, load_latent_measures
-    from xmodal.train import run_experiment
+    from xmodal.training import run_experiment
 
     study = tmp_path / "runs" / "tiny"
     base = dict(TINY_BASE, data_root=str(synthetic_root), progress=False, threads=1)

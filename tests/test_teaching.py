@@ -81,8 +81,30 @@ def test_base_config_checks_the_data_root_and_builds_the_config(synthetic_root: 
 
 
 def test_missing_data_root_is_named(tmp_path: Path) -> None:
-    with pytest.raises(RootError, match=r"Invalid data_root '.*nope': no such folder.*make data"):
-        teaching.check_data_root(tmp_path / "nope")
+    with pytest.raises(RootError, match=r"Invalid data_root '.*nope': the folder does not exist.*make data"):
+        teaching.base_config(tmp_path / "nope")
+
+
+def test_the_base_config_is_the_default_profiles_own(synthetic_root: Path) -> None:
+    """Drift: the exercises repeated the profile by hand (15 steps for 50, width 64 for 16, no cosine, 0.25)."""
+    from xmodal.study import load_study
+
+    profile = ExperimentConfig.from_dict(load_study(teaching.PROFILE)["base"]).to_dict()
+    base = teaching.base_config(synthetic_root).to_dict()
+    assert {k for k in profile if base[k] != profile[k]} == set(teaching.CHANGED_KEYS)
+    assert base["data_root"] == str(synthetic_root) and base["data_fingerprint"].startswith("synthetic:")
+    # a notebook parameter left at None keeps the profile's value; a given one changes only its key
+    smaller = teaching.base_config(synthetic_root, epochs=2, steps_per_epoch=None, latent_dim=None).to_dict()
+    assert {k for k in base if smaller[k] != base[k]} == {"epochs"}
+
+
+def test_the_teaching_notebooks_repeat_no_setting_of_the_profile() -> None:
+    """Every parameter naming a key of the profile's base defaults to None: the value is read from the profile."""
+    profile_keys = set(teaching.profile_base())
+    for stem in NOTEBOOK_STEMS:
+        params = pm.inspect_notebook(str(NOTEBOOKS / f"{stem}.ipynb"))
+        repeated = {name: p["default"] for name, p in params.items() if name in profile_keys and p["default"] != "None"}
+        assert repeated == {}, f"{stem} repeats the profile's {repeated}"
 
 
 def test_data_root_without_the_season_is_named(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from xmodal.config import ConfigError, ExperimentConfig
 from xmodal.losses import ALIGNMENTS
 from xmodal.metrics import f1_scores
 from xmodal.rundir import Result, RunDir
-from xmodal.train import (
+from xmodal.training import (
     LossRecord,
     ResumeError,
     alignment_loss,
@@ -277,12 +277,12 @@ def test_config_rejects_an_unknown_alignment() -> None:
 
 def test_the_probe_does_not_change_training(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The per-epoch probe reads test patches without drawing random numbers: the run is the same without it."""
-    import xmodal.train as train_module
+    from xmodal.training import loop
 
     train, test = _sets(["s1", "s2"], n_train=32, n_test=16)
     cfg = _cfg(method="C+T+M", epochs=2)
     with_probe = train_on_datasets(cfg, train, test, tmp_path / "probe")
-    monkeypatch.setattr(train_module._ProbeSet, "of", classmethod(lambda cls, *a: None))
+    monkeypatch.setattr(loop.ProbeSet, "of", classmethod(lambda cls, *a: None))
     without = train_on_datasets(cfg, train, test, tmp_path / "none")
     assert "probe_accuracy" in with_probe.history[0] and "probe_accuracy" not in without.history[0]
     assert _strip_times(without.history) == [
@@ -372,6 +372,53 @@ def test_resume_with_another_config_is_refused(tmp_path: Path) -> None:
     assert r.config["lr"] == 1e-4 and len(r.history) == 1
     with pytest.raises(ResumeError, match="result.json holds a finished run of another config"):
         run_experiment(cfg.replace(lr=1e-2, epochs=1), tmp_path)
+
+
+def test_a_damaged_checkpoint_is_set_aside_and_the_run_starts_again(tmp_path: Path) -> None:
+    """Drift: a truncated checkpoint.pt failed its point on every later sweep with torch's zip-archive error."""
+    from xmodal.atomic import remove_stale_temps
+    from xmodal.rundir import find_runs
+    from xmodal.training import DamagedCheckpointWarning
+
+    train, test = _sets(["s1", "s2"], n_train=32, n_test=16)
+    cfg = _cfg(method="C", epochs=2)
+    full = train_on_datasets(cfg, train, test, tmp_path / "full")
+
+    def stop(info: dict) -> None:
+        raise _Stop
+
+    with pytest.raises(_Stop):
+        train_on_datasets(cfg, train, test, tmp_path / "cut", on_epoch_end=stop)
+    run = RunDir(tmp_path / "cut")
+    half = run.checkpoint_path.read_bytes()[:4096]  # what a kill during the write of an earlier version left
+    run.checkpoint_path.write_bytes(half)
+    with pytest.warns(DamagedCheckpointWarning) as caught:
+        resumed = train_on_datasets(cfg, train, test, run.path)
+    [aside] = run.damaged_checkpoints()
+    assert aside.name.startswith("checkpoint.pt.damaged-") and aside.read_bytes() == half
+    [message] = [str(w.message) for w in caught]
+    assert message.startswith(f"{run.checkpoint_path} cannot be read (") and "\n" not in message
+    assert f"set it aside as {aside.name} and started the run again from scratch" in message
+    # started from scratch: the same run as one never interrupted
+    assert resumed.ok and _strip_times(resumed.history) == _strip_times(full.history)
+    assert resumed.metrics == full.metrics
+    # the file set aside trips nothing that scans run folders
+    assert run.status() == "ok" and find_runs(tmp_path) == [RunDir(tmp_path / "cut"), RunDir(tmp_path / "full")]
+    assert remove_stale_temps(run.path) == [] and aside.exists()
+    load_model(run.path)  # the new checkpoint
+
+
+def test_a_damaged_checkpoint_of_a_finished_run_is_named_when_loaded(tmp_path: Path) -> None:
+    from xmodal.rundir import RunFolderError
+
+    train, test = _sets(["s2"], n_train=16, n_test=8)
+    train_on_datasets(_cfg(method="baseline", modalities=["s2"], epochs=1), train, test, tmp_path)
+    RunDir(tmp_path).checkpoint_path.write_bytes(b"not a checkpoint")
+    with pytest.raises(RunFolderError, match=re.escape(f"{tmp_path / 'checkpoint.pt'} cannot be read (")
+                       + r".*train the run again"):
+        load_model(tmp_path)
+    with pytest.raises(RunFolderError, match="No checkpoint in"):
+        load_model(tmp_path / "nothing")
 
 
 # ----------------------------------------------------------------------------- methods
@@ -515,7 +562,7 @@ def test_run_experiment_on_synthetic_sen12ms(synthetic_root: Path, tmp_path: Pat
 def test_disjoint_pairing_trains_each_sensor_on_scenes_of_its_own(
     synthetic_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import xmodal.train as trainer
+    import xmodal.training.run as trainer
     from xmodal.data.layout import parse_patch_id
 
     seen: dict[str, dict] = {}
@@ -547,7 +594,7 @@ def test_disjoint_pairing_trains_each_sensor_on_scenes_of_its_own(
 
 
 def test_disjoint_batches_carry_their_own_labels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import xmodal.train as trainer
+    import xmodal.training.loop as trainer
 
     train, test = _sets(["s1", "s2"], n_train=32, n_test=16)
     with pytest.raises(ConfigError, match=r"'pairing': 'disjoint', but the training sets of \['s1', 's2'\] share 32"):
@@ -576,7 +623,7 @@ def test_disjoint_batches_carry_their_own_labels(tmp_path: Path, monkeypatch: py
 
 
 def test_module_entry_point(synthetic_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    from xmodal.train import main
+    from xmodal.training.__main__ import main
 
     cfg = tmp_path / "cfg.yaml"
     cfg.write_text(json.dumps({**TINY, "method": "baseline", "modalities": ["s1"], "data_root": str(synthetic_root),
@@ -599,12 +646,73 @@ def test_the_probe_runs_every_other_epoch_with_m_and_after_the_last_without(tmp_
 
 def test_a_diverged_network_gives_a_nan_probe_not_a_failed_run(tmp_path: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    import xmodal.train as train_module
+    from xmodal.training import build_model, loop
 
     train, test = _sets(["s1", "s2"], n_train=32, n_test=16)
-    net = train_module.build_model(_cfg(method="C+M"), {"s1": 2, "s2": 10}, 9)
-    probe = train_module._ProbeSet.of(test, ["s1", "s2"])
+    net = build_model(_cfg(method="C+M"), {"s1": 2, "s2": 10}, 9)
+    probe = loop.ProbeSet.of(test, ["s1", "s2"])
     assert probe is not None
     monkeypatch.setattr(net, "embed", lambda x, m: torch.full((x.shape[0], net.latent_dim), float("nan")))
     got = probe.measure(net, _cfg(method="C+M"), torch.device("cpu"))
     assert np.isnan(got["probe_accuracy"]) and got["probe_seconds"] >= 0
+
+
+def test_every_entry_point_gives_the_same_run_identity(synthetic_root: Path, tmp_path: Path) -> None:
+    """Drift: only `xmodal train` recorded the data's fingerprint, so the same training landed in other folders.
+
+    The same configuration through ``xmodal train``, ``python -m xmodal.training`` (a process of
+    its own, as torchrun starts it), the teaching helpers and the sweep's grid has one hash.
+    """
+    import sys
+
+    import yaml
+
+    import xmodal
+    from xmodal import teaching
+    from xmodal.cli import main as cli_main
+    from xmodal.study import check_data, grid
+    from xmodal.training import identified_config
+
+    tiny = dict(method="C", epochs=1, steps_per_epoch=2, batch_size=8, patch_size=16, test_fraction=0.25,
+                latent_dim=16, merge_hidden=[16, 16], classifier_hidden=8, modality_hidden=8, n_latent=4)
+    base = teaching.base_config(synthetic_root, **tiny)
+    values = {k: v for k, v in base.to_dict().items() if k != "data_fingerprint"}  # what a user writes down
+    expected = identified_config(values)
+    assert expected.data_fingerprint is not None and expected.hash() == base.hash()
+    assert ExperimentConfig.from_dict(values).hash() != expected.hash()  # the data is part of the identity
+    config_file = tmp_path / "run.yaml"
+    config_file.write_text(yaml.safe_dump(values))
+
+    assert cli_main(["train", "--config", str(config_file), "--out", str(tmp_path / "cli")]) == 0
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(xmodal.__file__).parents[1]),
+                                                        os.environ.get("PYTHONPATH", "")])}
+    subprocess.run([sys.executable, "-m", "xmodal.training", "--config", str(config_file), "--out",
+                    str(tmp_path / "module")], check=True, env=env, capture_output=True, text=True)
+    [taught] = teaching.train_variants(base, [{}], tmp_path / "teaching", verbose=False)
+    hashes = {name: RunDir(tmp_path / name).result().config_hash for name in ("cli", "module")}
+    hashes["teaching"] = taught.config_hash
+    assert hashes == dict.fromkeys(hashes, expected.hash())
+    assert teaching.variant_dir(tmp_path / "teaching", expected).name == f"C-{expected.hash()}"
+
+    # the sweep: the grid point of a study whose base is this config, fingerprinted as run_sweep does
+    grid_keys = ("method", "modalities", "n_train", "seed", "data_root")
+    spec = {"name": "identity", "base": {k: v for k, v in values.items() if k not in grid_keys},
+            "seeds": [values["seed"]], "runs": [{"method": values["method"]}]}
+    [point] = grid(spec, data_root=synthetic_root)
+    assert point.config.hash() == expected.hash() and point.dir_name.endswith(expected.hash())
+    [summary] = check_data(grid(spec, data_root=synthetic_root, fingerprints=False)).values()
+    assert summary.fingerprint == expected.data_fingerprint
+
+
+def test_the_method_page_quotes_code_that_exists() -> None:
+    """The book's method page shows the training code beside the equations: every quoted object is where it says."""
+    import ast
+
+    project = Path(__file__).resolve().parents[1]
+    text = (project / "book" / "method.ipynb").read_text()
+    quotes = re.findall(r"\{literalinclude\} /(xmodal/[\w/]+\.py)\\n\",\s*\":pyobject: ([\w.]+)", text)
+    assert any(path.startswith("xmodal/training/") for path, _ in quotes)
+    for path, obj in quotes:
+        tree = ast.parse((project / path).read_text())
+        names = {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
+        assert obj.split(".")[-1] in names, f"{path} defines no {obj}"

@@ -701,8 +701,10 @@ def build_book(
     # ({literalinclude} /xmodal/losses.py ...): stage the modules it quotes.
     package = Path(__file__).resolve().parent
     (source / "xmodal").mkdir()
-    for py in package.glob("*.py"):
-        shutil.copy2(py, source / "xmodal" / py.name)
+    for py in package.rglob("*.py"):  # subpackages too (/xmodal/training/loop.py)
+        target = source / "xmodal" / py.relative_to(package)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(py, target)
     rows = _stage_run_notebooks(study_dir, source / "book" / "_generated" / "runs")
     from xmodal.study import sweep_time_summary
 

@@ -4,7 +4,7 @@ Subcommands::
 
     xmodal data synth --out DIR [--study default | --scenes N ...]   make synthetic SEN12MS-like data
     xmodal data info ROOT [--check [--season S]]                     describe (and check) a SEN12MS root
-    xmodal train [--config FILE] [--set key=value ...] --out DIR     one experiment
+    xmodal train [--config FILE] [--set key=value ...] --out DIR     one experiment (= python -m xmodal.training)
     xmodal sweep --study NAME [--jobs N] [--data DIR]                a whole study, resumable
     xmodal run-point RUN_DIR                                         one point prepared by sweep --print-commands
     xmodal results --study NAME [--csv FILE]                         the tidy results table
@@ -100,20 +100,18 @@ def _cmd_data_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from xmodal.config import ConfigError, ExperimentConfig
-    from xmodal.fingerprint import check_fingerprint
-    from xmodal.train import run_experiment
+    """``xmodal train`` (also ``python -m xmodal.training``, which ``torchrun`` starts): one identified run."""
+    from xmodal.config import ExperimentConfig
+    from xmodal.training import identified_config, run_experiment
 
     values: dict[str, Any] = {}
     if args.config:
         values.update(ExperimentConfig.from_file(args.config).to_dict())
     values.update(_parse_set(args.set))
-    config = ExperimentConfig.from_dict(values)
-    if not Path(config.data_root).is_dir():
-        raise ConfigError(f"data_root {config.data_root!r} is not a folder; give the SEN12MS root with "
-                          "--set data_root=DIR (or in the --config file)")
-    config = config.replace(data_fingerprint=check_fingerprint(config))  # the run is identified by its data
+    config = identified_config(values, hint="give the SEN12MS root with --set data_root=DIR (or in the --config file)")
     result = run_experiment(config, args.out, resume=not args.no_resume)
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, rank 0 speaks for the run
+        return 0
     for mod, m in result.metrics.items():
         print(f"{mod}: macro F1 {m['macro']:.3f}  weighted F1 {m['weighted']:.3f}")
     for pair, s in result.homogeneity.items():

@@ -430,7 +430,7 @@ def _evaluate_cover(net: Any, run: RunDir, res: Result, own: Predictions | None,
 
     ``cache`` holds the test sets and cover lists read by earlier calls (see :func:`_test_set`).
     """
-    from xmodal import train
+    from xmodal import training
     from xmodal.config import ExperimentConfig
     from xmodal.data import cloud_cover
 
@@ -440,7 +440,7 @@ def _evaluate_cover(net: Any, run: RunDir, res: Result, own: Predictions | None,
     arrays: dict[str, np.ndarray] = {}
     for m in res.modalities:
         ds = _test_set(variant.root, m, config, stats.get(m), cache)
-        e = train.evaluate(net, ds, m, device=device, precision=config.precision,
+        e = training.evaluate(net, ds, m, device=device, precision=config.precision,
                            channels_last=config.channels_last)
         got = np.asarray(e["ids"]).astype(str)
         expected = own.ids[m] if own is not None and m in own.ids else ids
@@ -505,7 +505,7 @@ def evaluate_clouds(
     """
     from tqdm.auto import tqdm
 
-    from xmodal import train
+    from xmodal import training
 
     t0 = time.perf_counter()
     cover_list = check_covers(covers)
@@ -533,7 +533,7 @@ def evaluate_clouds(
     t1 = time.perf_counter()
     cache: dict[tuple[Any, ...], Any] = {}
     for run, res, fp, missing in todo:
-        net, _ = train.load_model(run.path, device=device)
+        net, _ = training.load_model(run.path, device=device)
         own = run.predictions() if run.predictions_path.is_file() else None
         for c in missing:
             arrays = _evaluate_cover(net, run, res, own, variants[c], device, cache)

@@ -14,10 +14,12 @@ things sat:
   sweep finds and reuses them). What the data *is* enters the hash as
   ``data_fingerprint`` (:func:`xmodal.fingerprint.data_fingerprint`: the
   generator's fingerprint for a synthetic root, a digest of the season's file
-  names and sizes and the split lists for real SEN12MS). The sweep and
-  ``xmodal train`` fill it from the root and refuse a run whose recorded
-  fingerprint differs from the root's; ``None`` means "not recorded" (a config
-  built by hand), which identifies the run by its settings alone.
+  names and sizes and the split lists for real SEN12MS). The sweep and every
+  training entry point (``xmodal train``, ``python -m xmodal.training``, the
+  teaching helpers: :func:`xmodal.training.identified_config`) fill it from the
+  root and refuse a run whose recorded fingerprint differs from the root's;
+  ``None`` means "not recorded" (a config built by hand), which identifies the
+  run by its settings alone.
 - ``threads`` (torch intra-op threads) changes the floating-point summation order,
   so it **is** in the hash: the study profiles fix it, and a sweep over a spec
   that leaves it ``None`` fills in ``cores // jobs`` before hashing.

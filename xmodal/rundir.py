@@ -5,6 +5,7 @@ Every run (one point of a study, or one ``xmodal train``) has a folder::
     <run dir>/
         result.json        Result: config, data, metrics, homogeneity, history, timings (written last)
         checkpoint.pt      the last finished epoch (a killed run resumes from it); weights only once done
+        checkpoint.pt.damaged-<UTC time>   a checkpoint that could not be read, set aside (the run started over)
         predictions.npz    Predictions: test ids, soft labels and class probabilities per sensor
         latents.npz        Latents: latent vectors of some test patches, the same ids for every sensor
         experiment.ipynb   the executed notebook (a sweep's record of the run)
@@ -27,6 +28,7 @@ import dataclasses
 import json
 import math
 import os
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +59,8 @@ __all__ = [
 RESULT_SCHEMA = 1
 RESULT_FILE = "result.json"
 CHECKPOINT_FILE = "checkpoint.pt"
+#: A checkpoint that could not be read, set aside: ``checkpoint.pt.damaged-<UTC time>`` (not a ``.pt`` file).
+DAMAGED_CHECKPOINT_PREFIX = f"{CHECKPOINT_FILE}.damaged-"
 PREDICTIONS_FILE = "predictions.npz"
 LATENTS_FILE = "latents.npz"
 ERROR_FILE = "error.json"
@@ -539,6 +543,28 @@ class RunDir:
             self.error_path.unlink()
 
     # --- checkpoint -----------------------------------------------------------------
+    def damaged_checkpoints(self) -> list[Path]:
+        """The checkpoints set aside as unreadable (:meth:`set_aside_checkpoint`), oldest first."""
+        return sorted(self.path.glob(f"{DAMAGED_CHECKPOINT_PREFIX}*"))
+
+    def set_aside_checkpoint(self) -> Path | None:
+        """Rename an unreadable ``checkpoint.pt`` to ``checkpoint.pt.damaged-<UTC time>``, kept for a person to see.
+
+        Returns:
+            The new path, or ``None`` when there was no checkpoint (another process set it aside).
+        """
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        target = self.path / f"{DAMAGED_CHECKPOINT_PREFIX}{stamp}"
+        n = 1
+        while target.exists():
+            n += 1
+            target = self.path / f"{DAMAGED_CHECKPOINT_PREFIX}{stamp}-{n}"
+        try:
+            os.replace(self.checkpoint_path, target)
+        except FileNotFoundError:
+            return None
+        return target
+
     def clear_training(self) -> None:
         """Remove the result and the checkpoint (a run started again from scratch)."""
         for p in (self.result_path, self.checkpoint_path):

@@ -136,7 +136,7 @@ NOTEBOOK_ENV = "XMODAL_NOTEBOOK"
 TRACEBACK_LINES = 40
 #: Room for a run's outputs besides its checkpoint (notebook, predictions, latents).
 OUTPUT_ROOM_BYTES = 64 * 2**20
-#: Tensors an optimiser keeps per parameter (Adam: two moments; SGD: momentum), see ``xmodal.train``.
+#: Tensors an optimiser keeps per parameter (Adam: two moments; SGD: momentum), see ``xmodal.training``.
 _OPTIMIZER_STATES = {"adam": 2, "adamw": 2, "sgd": 1}
 #: Seconds between two looks of the sweep's main thread at its points (and at a stop request).
 _POLL_SECONDS = 0.2
@@ -768,7 +768,7 @@ def space_needed(config: ExperimentConfig) -> int:
 
         from xmodal.data import MODALITIES
         from xmodal.data.labels import n_classes
-        from xmodal.train import build_model
+        from xmodal.training import build_model
 
         with torch.device("meta"):
             net = build_model(config, {m: MODALITIES[m] for m in config.modalities}, n_classes(config.label_scheme))
@@ -1071,7 +1071,7 @@ def run_sweep(
     Checks the data first (:func:`check_data`: nothing starts on a wrong root).
     Finished points are skipped; a point that was killed or interrupted
     mid-training resumes from its checkpoint (the notebook calls
-    :func:`xmodal.train.run_experiment` with ``resume=True``); a failing point
+    :func:`xmodal.training.run_experiment` with ``resume=True``); a failing point
     writes its error record and the others go on. ``jobs`` points run at once,
     each in its own Jupyter kernel; a null ``threads`` in the spec becomes
     :func:`sweep_threads` of ``jobs`` (and enters the hash).

@@ -4,10 +4,13 @@ Each exercise of the book's teaching page changes one knob of
 :class:`~xmodal.config.ExperimentConfig` and compares the runs. The notebooks
 stay a few lines long because the computation lives here:
 
-* :func:`base_config` checks the notebook's ``data_root`` parameter and builds
-  the shared configuration from the other parameters;
+* :func:`base_config` is the ``default`` profile's own ``base`` settings
+  (:data:`PROFILE`, read from its file, never repeated here), with the notebook's
+  ``data_root`` checked and identified (:func:`xmodal.training.identified_config`) and the
+  knobs the notebook sets; only :data:`CHANGED_KEYS` differ from the profile otherwise, so
+  an exercise's runs can be set beside the book's;
 * :func:`train_variants` trains one run per variant (a mapping of changed
-  config keys) with :func:`xmodal.train.run_experiment`, each in its own folder
+  config keys) with :func:`xmodal.training.run_experiment`, each in its own folder
   ``<runs_dir>/<method>-<config hash>`` (:func:`variant_dir`), so a variant that
   was already trained (by the task notebook, by another exercise, or an earlier
   execution) is read back instead of trained again;
@@ -23,7 +26,7 @@ Example::
 
     from xmodal import teaching
 
-    base = teaching.base_config("data/default", method="C+T+M", epochs=10, steps_per_epoch=15)
+    base = teaching.base_config("data/default", method="C+T+M")  # the default profile's settings
     results = teaching.train_variants(base, [{"lam": 0.0}, {"lam": 1.0}], "runs/teaching")
     teaching.compare(results)
 """
@@ -39,7 +42,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from xmodal.config import ExperimentConfig
-from xmodal.data import SEASONS, RootError
 from xmodal.rundir import Result, RunDir
 
 if TYPE_CHECKING:
@@ -47,22 +49,31 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = [
+    "CHANGED_KEYS",
+    "PROFILE",
     "base_config",
-    "check_data_root",
     "compare",
     "history_table",
     "latent_similarity",
     "plot_comparison",
     "prediction_difference",
+    "profile_base",
     "ranking",
     "source_note",
     "train_variants",
     "variant_dir",
 ]
 
+#: The study profile whose ``base`` settings every exercise starts from (read from its file by
+#: :func:`profile_base`): an exercise's runs are the book's runs with one knob changed.
+PROFILE = "default"
+#: The config keys in which :func:`base_config` (called with no knob) differs from the profile's
+#: ``base``: where the data is and what it holds (the notebook's ``data_root``, whose fingerprint
+#: identifies the runs), and no progress bars in a notebook. Every other key is the profile's.
+CHANGED_KEYS: tuple[str, ...] = ("data_root", "data_fingerprint", "progress")
 #: Config keys never shown as a difference between variants (they do not change the result,
 #: or every variant of an exercise shares them).
-HIDDEN_KEYS: tuple[str, ...] = (*ExperimentConfig.RUNTIME_KEYS, "data_root")
+HIDDEN_KEYS: tuple[str, ...] = (*ExperimentConfig.RUNTIME_KEYS, *ExperimentConfig.LOCATION_KEYS, "data_fingerprint")
 
 #: How the default study's data is made, quoted by the error of a missing ``data_root``.
 MAKE_DATA_HINT = (
@@ -72,56 +83,41 @@ MAKE_DATA_HINT = (
 
 
 # ----------------------------------------------------------------------------- configuration
-def check_data_root(data_root: str | os.PathLike[str], season: str = "winter") -> Path:
-    """Check that the notebook parameter ``data_root`` is a SEN12MS root holding ``season``.
+def profile_base() -> dict[str, Any]:
+    """The ``base`` settings of the :data:`PROFILE` study profile, as its file states them."""
+    from xmodal.study import load_study
 
-    Args:
-        data_root: a SEN12MS root in the official layout (real or synthetic); a
-            relative path is relative to the current folder.
-        season: the season folder the runs read.
-
-    Returns:
-        ``data_root`` as a :class:`~pathlib.Path`.
-
-    Raises:
-        RootError: the folder does not exist or lacks the season folder; the
-            message names the parameter, its value and how to make the data.
-    """
-    root = Path(data_root)
-    where = f" (relative to {Path.cwd()})" if not root.is_absolute() else ""
-    if not root.is_dir():
-        raise RootError(f"Invalid data_root {str(data_root)!r}: no such folder{where}; {MAKE_DATA_HINT}")
-    folder = SEASONS.get(season)
-    if folder is None:
-        raise RootError(f"Invalid season {season!r}; choose one of {list(SEASONS)}")
-    if not (root / folder).is_dir():
-        raise RootError(
-            f"Invalid data_root {str(data_root)!r}: it holds no {folder} folder{where}, so it is not a SEN12MS "
-            f"root of the {season} season; {MAKE_DATA_HINT}"
-        )
-    return root
+    return dict(load_study(PROFILE)["base"])
 
 
 def base_config(data_root: str | os.PathLike[str], **knobs: Any) -> ExperimentConfig:
-    """The configuration every variant of an exercise starts from.
+    """The configuration every variant of an exercise starts from: the profile's, on ``data_root``.
+
+    The :data:`PROFILE` profile's ``base`` (:func:`profile_base`: architecture, budget,
+    learning-rate schedule, split, threads), with ``data_root`` checked and its fingerprint
+    recorded (:func:`xmodal.training.identified_config`, as ``xmodal train`` and the sweep
+    identify a run), progress bars off, and the ``knobs`` given.
 
     Args:
-        data_root: the notebook's ``data_root`` parameter (checked with :func:`check_data_root`).
-        **knobs: any other :class:`~xmodal.config.ExperimentConfig` fields (epochs,
-            steps_per_epoch, patch_size, model sizes, ...). Progress bars are off
-            unless ``progress=True`` is given.
+        data_root: the notebook's ``data_root`` parameter: a SEN12MS root (real or synthetic)
+            holding the config's season; a relative path is relative to the current folder.
+        **knobs: :class:`~xmodal.config.ExperimentConfig` fields to change (``method``, a smaller
+            budget, model sizes, ...). A knob given as ``None`` keeps the profile's value (the
+            notebooks' parameters default to ``None``); to set a key to ``None`` (e.g.
+            ``steps_per_epoch=None``: epochs over the data), change it in a variant.
 
     Returns:
-        The validated configuration.
+        The validated, identified configuration.
 
     Raises:
-        RootError: a bad ``data_root``.
+        RootError: a bad ``data_root`` (the message names it and how to make the data).
         ConfigError: an unknown knob or a bad value (the message names it).
     """
-    season = knobs.get("season", "winter")
-    root = check_data_root(data_root, season if isinstance(season, str) else "winter")
-    values = {"progress": False, **knobs, "data_root": str(root)}
-    return ExperimentConfig.from_dict(values)
+    from xmodal.training import identified_config
+
+    given = {k: v for k, v in knobs.items() if v is not None}
+    values = {**profile_base(), "progress": False, **given, "data_root": str(Path(data_root))}
+    return identified_config(values, hint=MAKE_DATA_HINT)
 
 
 def variant_dir(runs_dir: str | os.PathLike[str], run: ExperimentConfig | Result) -> Path:
@@ -173,7 +169,7 @@ def train_variants(
         ValueError: ``variants`` is empty or holds something that is not a mapping.
         ConfigError: a variant changes an unknown key or sets a bad value.
     """
-    from xmodal.train import run_experiment
+    from xmodal.training import identified_config, run_experiment
 
     if isinstance(variants, Mapping) or not isinstance(variants, Sequence) or not variants:
         raise ValueError(f"Invalid variants {variants!r}: give a non-empty list of mappings of changed config keys")
@@ -181,7 +177,9 @@ def train_variants(
     for i, changes in enumerate(variants):
         if not isinstance(changes, Mapping):
             raise ValueError(f"Invalid variant #{i} {changes!r}: expected a mapping of changed config keys")
-        configs.append((changes, base.replace(**dict(changes))))
+        # what the variant's data holds, again: a variant may change the root, season or split
+        configs.append((changes, identified_config(base.replace(**{"data_fingerprint": None, **changes}),
+                                                   hint=MAKE_DATA_HINT)))
     results = []
     for i, (changes, config) in enumerate(configs, 1):
         out = RunDir(variant_dir(runs_dir, config))

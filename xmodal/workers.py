@@ -5,10 +5,10 @@ pays kernel start, the torch and xmodal imports and the notebook's figures once 
 run: about 9 s on a 2-core CPU, a third of the job time of short runs. The
 ``process`` executor trains the points in ``jobs`` worker processes started once (the
 ``spawn`` start method, so no thread or CUDA state is inherited) that call
-:func:`xmodal.train.run_experiment` directly: same config, same run folder, same
+:func:`xmodal.training.run_experiment` directly: same config, same run folder, same
 files, bit for bit the same results. The executed notebook, the record a reader
 opens, is then rendered by papermill for the points the study asks for (its
-``notebooks`` key): :func:`xmodal.train.run_experiment` finds the finished result and
+``notebooks`` key): :func:`xmodal.training.run_experiment` finds the finished result and
 the notebook only loads and draws it.
 
 A worker never raises across the process boundary: it returns ``{"status": "ok"}``
@@ -38,7 +38,7 @@ EXECUTORS: tuple[str, ...] = ("notebook", "process")
 def _init_worker() -> None:
     """Import torch and the trainer once per worker, and leave Ctrl-C to the sweep (it kills the workers)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    import xmodal.train  # noqa: F401  (the import is the point: paid once per worker)
+    import xmodal.training  # noqa: F401  (the import is the point: paid once per worker)
 
 
 def train_point(config: dict[str, Any], out_dir: str) -> dict[str, Any]:
@@ -53,7 +53,7 @@ def train_point(config: dict[str, Any], out_dir: str) -> dict[str, Any]:
     """
     try:
         from xmodal.config import ExperimentConfig
-        from xmodal.train import run_experiment
+        from xmodal.training import run_experiment
 
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

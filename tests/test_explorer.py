@@ -116,6 +116,30 @@ def test_baseline_runs_of_one_sensor_each_become_one_model(fake_study: Path) -> 
     assert list(xe.model_menu([m.config for m in models])) == ["method", "n_train", "seed"]
 
 
+def test_runs_the_config_keeps_apart_are_two_models(synthetic_root: Path, tmp_path: Path) -> None:
+    """The menu tells runs apart as the config hash does: ``threads`` is in a run's identity, its data folder is not."""
+    from xmodal.config import ExperimentConfig
+
+    study = tmp_path / "s"
+    for threads in (1, 2):
+        write_fake_run(study, f"C-t{threads}", synthetic_root, method="C", threads=threads)
+        for mod in ("s1", "s2"):
+            write_fake_run(study, f"b-{mod}-t{threads}", synthetic_root, method="baseline", modalities=(mod,),
+                           threads=threads)
+    runs = [xe.load_run(p) for p in xe.find_runs(study)]
+    assert len({ExperimentConfig.from_dict(r.config).hash() for r in runs}) == 6
+    models = xe.group_models(runs)
+    assert len(models) == 4  # C twice, and two Baselines of two one-sensor runs each
+    for m in models:
+        assert len({r.config["threads"] for r in m.runs}) == 1, "a model mixes runs the config keeps apart"
+    menu = xe.model_menu([m.config for m in models])
+    assert menu["threads"] == ["1", "2"]
+    entries = [tuple(xe.menu_value(k, m.config.get(k)) for k in menu) for m in models]
+    assert len(set(entries)) == len(models)  # every model reachable from the menu
+    moved = [{**m.config, "data_root": "/elsewhere", "device": "cuda"} for m in models[:1]]
+    assert "data_root" not in xe.model_menu([models[0].config, *moved])  # where a run read its data: no menu
+
+
 def test_explore_lists_the_models_and_leaves_out_unfinished_runs(built: xe.Explorer) -> None:
     data = built.data
     assert built.models == ["Baseline, n_train all, seed 0", "C, n_train all, seed 0", "C, n_train all, seed 1",
@@ -174,7 +198,7 @@ def test_cache_key_follows_the_latents_content_and_the_params(fake_study: Path, 
 def test_embedding_is_recomputed_when_the_cache_is_stale(fake_study: Path, monkeypatch: pytest.MonkeyPatch,
                                                          tmp_path: Path) -> None:
     calls = []
-    monkeypatch.setattr(xe, "_run_umap", lambda z, p: calls.append(len(z)) or np.asarray(z[:, :2], np.float32))
+    monkeypatch.setattr(xe.embedding, "_run_umap", lambda z, p: calls.append(len(z)) or np.asarray(z[:, :2], np.float32))
     model = xe.Model(runs=[xe.load_run(fake_study / "C-seed0")])
     _, how = xe.embed(model, cache=tmp_path)
     assert how == "umap" and calls == [len(model.z)]
@@ -226,7 +250,7 @@ def test_partners_and_cross_sensor_neighbours() -> None:
 
 def test_three_sensors_have_two_partners_and_neighbours_from_each(synthetic_root: Path, tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(xe, "_run_umap", lambda z, p: np.asarray(z[:, :2], np.float32))
+    monkeypatch.setattr(xe.embedding, "_run_umap", lambda z, p: np.asarray(z[:, :2], np.float32))
     write_fake_run(tmp_path, "three", synthetic_root, modalities=("s1", "s2", "rgb"), ids=FAKE_IDS[:6])
     data = xe.explore(tmp_path / "three", k=3, cache=False).data
     assert data["sensors"] == ["s1", "s2", "rgb"]
@@ -241,7 +265,7 @@ def test_three_sensors_have_two_partners_and_neighbours_from_each(synthetic_root
 
 def test_a_model_with_other_soft_labels_keeps_its_own(synthetic_root: Path, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(xe, "_run_umap", lambda z, p: np.asarray(z[:, :2], np.float32))
+    monkeypatch.setattr(xe.embedding, "_run_umap", lambda z, p: np.asarray(z[:, :2], np.float32))
     write_fake_run(tmp_path, "dfc9", synthetic_root, ids=FAKE_IDS[:4])
     write_fake_run(tmp_path, "dfc10", synthetic_root, ids=FAKE_IDS[:4], label_scheme="dfc10")
     data = xe.explore(tmp_path, cache=False).data
@@ -262,7 +286,7 @@ def test_a_model_with_other_soft_labels_keeps_its_own(synthetic_root: Path, tmp_
 @pytest.fixture()
 def tiny_page(synthetic_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> xe.Explorer:
     """Two fake two-sensor models of 18 patches, with thumbnails (UMAP replaced: fast)."""
-    monkeypatch.setattr(xe, "_run_umap", lambda z, p: np.asarray(z[:, :2], np.float32))
+    monkeypatch.setattr(xe.embedding, "_run_umap", lambda z, p: np.asarray(z[:, :2], np.float32))
     for seed in (0, 1):
         write_fake_run(tmp_path / "study", f"C-seed{seed}", synthetic_root, seed=seed)
     return xe.explore(tmp_path / "study", cache=False)
@@ -281,7 +305,7 @@ def test_page_weight_is_small_and_each_thumbnail_is_encoded_once(tiny_page: xe.E
     assert all(html.count(u) == 1 for u in uris)  # shared by both models
     assert all("label" not in m["points"] for m in tiny_page.data["models"])  # soft labels: once per patch
     assert len(tiny_page.data["patches"]["label"]) == len(FAKE_IDS)
-    assert "Page weight" in xe._asset("explorer.js")  # the page states its weight
+    assert "Page weight" in xe.page._asset("explorer.js")  # the page states its weight
 
 
 def test_thumbnails_use_the_projects_display_conventions(synthetic_root: Path) -> None:
@@ -299,7 +323,7 @@ def test_thumbnails_use_the_projects_display_conventions(synthetic_root: Path) -
 
 def test_without_the_data_the_explorer_works_and_says_so(synthetic_root: Path, tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(xe, "_run_umap", lambda z, p: np.asarray(z[:, :2], np.float32))
+    monkeypatch.setattr(xe.embedding, "_run_umap", lambda z, p: np.asarray(z[:, :2], np.float32))
     run = write_fake_run(tmp_path, "moved", synthetic_root)
     data = xe.explore(run, data_root=tmp_path / "gone", cache=False).data
     assert not data["has_thumbs"]

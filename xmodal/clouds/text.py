@@ -147,9 +147,9 @@ def sensors_note(profile: str, folder: str, *, runs: Sequence[str] = (), seeds: 
             "study's own (cloudy) test split.")
     missing = [s for s, e in evaluations if e is None]
     if missing:
-        commands = " and ".join(f"`xmodal clouds --study {s} --data data/{s} --runs runs`" for s in missing)
+        to_run = " and ".join(f"`xmodal clouds --study {s} --data data/{s} --runs runs`" for s in missing)
         times = [t for s, e in evaluations if (t := recorded_time(e, s))]
         note += (" The comparison of models trained on clear and on cloudy S2 under fixed covers needs the cloud "
-                 f"evaluation of both studies: run {commands}"
+                 f"evaluation of both studies: run {to_run}"
                  + (f" ({'; '.join(times)})" if times else "") + ".")
     return note

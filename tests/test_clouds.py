@@ -1,4 +1,4 @@
-"""The cloud evaluation: fallback policy, aggregation, resumability, errors, figures and the chapter."""
+"""The clouds package: fallback policy, aggregation, run selection, resumability, errors, notes, figures, the chapter."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xmodal import cloudy, plots_clouds
+from xmodal import clouds, plots
 from xmodal.analysis.stats import paired_difference
-from xmodal.cloudy import BASELINE_MODEL, FALLBACK, CloudEvalError, CoverPredictions
+from xmodal.clouds import BASELINE_MODEL, FALLBACK, CloudEvalError, CloudEvaluation, CoverPredictions
 from xmodal.metrics import f1_scores
 
 #: A tiny synthetic root: 4 scenes of 3 x 3 patches of 16 px (one test scene under the 0.25 scene split).
@@ -52,29 +52,31 @@ U = [[1 / 3, 1 / 3, 1 / 3]] * 4                                           # clou
 def test_fallback_picks_s2_below_the_threshold_and_s1_from_it() -> None:
     s2 = np.array([[1.0, 0.0], [1.0, 0.0], [1.0, 0.0], [1.0, 0.0]])
     s1 = np.array([[0.0, 1.0], [0.0, 1.0], [0.0, 1.0], [0.0, 1.0]])
-    answer, switched = cloudy.fallback(s2, s1, np.array([0.0, 0.29, 0.3, 0.9]), threshold=0.3)
+    answer, switched = clouds.fallback(s2, s1, np.array([0.0, 0.29, 0.3, 0.9]), threshold=0.3)
     assert switched.tolist() == [False, False, True, True]
     np.testing.assert_array_equal(answer, np.array([[1, 0], [1, 0], [0, 1], [0, 1]]))
-    assert cloudy.fallback(s2, s1, np.ones(4), threshold=1.0)[1].all()  # cover 1 >= threshold 1: S1
+    assert clouds.fallback(s2, s1, np.ones(4), threshold=1.0)[1].all()  # cover 1 >= threshold 1: S1
     with pytest.raises(ValueError, match="Invalid fallback threshold 1.5"):
-        cloudy.fallback(s2, s1, np.zeros(4), threshold=1.5)
+        clouds.fallback(s2, s1, np.zeros(4), threshold=1.5)
     with pytest.raises(ValueError, match=r"cover \(3,\)"):
-        cloudy.fallback(s2, s1, np.zeros(3))
+        clouds.fallback(s2, s1, np.zeros(3))
 
 
 @pytest.mark.parametrize("bad", [-0.1, 1.5, "half", True, float("nan")])
 def test_a_bad_cover_is_named(bad: Any) -> None:
     with pytest.raises(ValueError, match=f"Invalid cloud cover {bad!r}"):
-        cloudy.check_covers([0.5, bad])
+        clouds.check_covers([0.5, bad])
 
 
 def test_covers_are_sorted_unique_and_include_the_clear_sky() -> None:
-    assert cloudy.check_covers([1, 0.5, 0.5000000001, 0.25]) == (0.0, 0.25, 0.5, 1.0)
-    assert [cloudy.cover_name(c) for c in (0, 0.25, 0.5, 1, 0.125)] == ["c000", "c025", "c050", "c100", "c012.5"]
-    assert cloudy.variant_root("/x/data/default", 0.5) == Path("/x/data/default-clouds/c050")
-    assert cloudy.model_label("baseline", ["s2"]) == BASELINE_MODEL
-    assert cloudy.model_label("C+T+M", ["s2", "s1"]) == "C+T+M"
-    assert cloudy.model_label("C+T+M", ["s1", "s2", "rgb"]) == "C+T+M (s1+s2+rgb)"
+    assert clouds.check_covers([1, 0.5, 0.5000000001, 0.25]) == (0.0, 0.25, 0.5, 1.0)
+    assert [clouds.cover_name(c) for c in (0, 0.25, 0.5, 1, 0.125)] == ["c000", "c025", "c050", "c100", "c012.5"]
+    assert clouds.variant_root("/x/data/default", 0.5) == Path("/x/data/default-clouds/c050")
+    from xmodal.analysis.tables import method_label
+
+    assert clouds.model_of("baseline", ["s2"]) == BASELINE_MODEL == method_label("baseline")  # one label function
+    assert clouds.model_of("C+T+M", ["s2", "s1"]) == "C+T+M"
+    assert clouds.model_of("C+T+M", ["s1", "s2", "rgb"]) == "C+T+M (s1+s2+rgb)"
 
 
 def _hand_predictions(seed: int = 0, b1: Any = B) -> list[CoverPredictions]:
@@ -91,8 +93,8 @@ def _hand_predictions(seed: int = 0, b1: Any = B) -> list[CoverPredictions]:
 
 
 def test_cover_table_numbers_on_hand_made_probabilities() -> None:
-    table = cloudy.cover_table(_hand_predictions(), threshold=0.3)
-    assert list(table.columns) == list(cloudy.TABLE_COLUMNS)
+    table = clouds.cover_table(_hand_predictions(), threshold=0.3)
+    assert list(table.columns) == list(clouds.TABLE_COLUMNS)
     row = table.set_index(["model", "system", "cover"])
     b, u, t = np.array(B), np.array(U), _hand_predictions()[0].target
     # F1 of each sensor is the metric's
@@ -115,39 +117,39 @@ def test_cover_table_numbers_on_hand_made_probabilities() -> None:
     assert row.loc[("C+T+M", "s2", 0.0), "consistency"] == pytest.approx(1.0)
     assert np.isnan(row.loc[("C+T+M", FALLBACK, 0.0), "switch_consistency"])  # nothing switched at cover 0
     assert set(table["system"]) == {"s1", "s2", FALLBACK}
-    assert len(cloudy.cover_table(_hand_predictions(), fallback_only=True)) == 4
+    assert len(clouds.cover_table(_hand_predictions(), fallback_only=True)) == 4
 
 
 def test_a_model_and_seed_given_twice_is_an_error_naming_the_runs() -> None:
     preds = _hand_predictions()
     with pytest.raises(ValueError, match=r"Runs b-s1 and b-s1-copy both give Baseline seed 0 on \['s1'\] at cover 0"):
-        cloudy.cover_table([*preds, _pred("b-s1-copy", "baseline", ("s1",), 0.0, {"s1": B}, [0.0] * 4)])
+        clouds.cover_table([*preds, _pred("b-s1-copy", "baseline", ("s1",), 0.0, {"s1": B}, [0.0] * 4)])
 
 
 def _three_seeds() -> pd.DataFrame:
     wrong = [[0.1, 0.8, 0.1], [0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8]]
     preds = [*_hand_predictions(0), *_hand_predictions(1, wrong), *_hand_predictions(2, [[0.4, 0.5, 0.1]] * 4)]
-    return cloudy.cover_table(preds, threshold=0.3)
+    return clouds.cover_table(preds, threshold=0.3)
 
 
 def test_summary_and_comparison_are_the_paired_differences_over_seeds() -> None:
     table = _three_seeds()
-    s = cloudy.summarize(table, ("switch_consistency",)).set_index(["model", "system", "cover"])
+    s = clouds.summarize(table, ("switch_consistency",)).set_index(["model", "system", "cover"])
     vals = table[(table["model"] == BASELINE_MODEL) & (table["system"] == FALLBACK) & (table["cover"] == 0.5)]
     d = paired_difference(vals["switch_consistency"].to_numpy())
     got = s.loc[(BASELINE_MODEL, FALLBACK, 0.5)]
     assert (got["mean"], got["low"], got["high"], got["n"]) == pytest.approx((d.estimate, d.low, d.high, 3))
-    comp = cloudy.compare(table, "C+T+M", metric="switch_consistency").set_index("cover")
+    comp = clouds.compare(table, "C+T+M", metric="switch_consistency").set_index("cover")
     x = table[(table["model"] == "C+T+M") & (table["system"] == FALLBACK) & (table["cover"] == 0.5)]
     d2 = paired_difference(x.set_index("seed")["switch_consistency"], vals.set_index("seed")["switch_consistency"])
     assert comp.loc[0.5, "estimate"] == pytest.approx(d2.estimate) and comp.loc[0.5, "n"] == 3
     with pytest.raises(CloudEvalError, match="No 'fallback' rows of model 'C'"):
-        cloudy.compare(table, "C")
+        clouds.compare(table, "C")
 
 
 def test_claims_pair_the_seeds_of_the_two_fallbacks() -> None:
     table = _three_seeds()
-    claims = cloudy.fallback_claims(table, "C+T+M")
+    claims = clouds.fallback_claims(table, "C+T+M")
     assert list(claims["metric"]) == ["switch_consistency", "switch_top_change", "weighted", "weighted"]
     assert list(claims["kind"]) == ["greater", "less", "noninferior", "noninferior"]
     cons = claims.iloc[0]
@@ -156,7 +158,7 @@ def test_claims_pair_the_seeds_of_the_two_fallbacks() -> None:
     d = paired_difference(fb["C+T+M"], fb[BASELINE_MODEL])
     assert cons["cover"] == 0.5 and cons["n"] == 3
     assert (cons["estimate"], cons["low"], cons["high"]) == pytest.approx((d.estimate, d.low, d.high))
-    one = cloudy.verdict_text(cloudy.fallback_claims(cloudy.cover_table(_hand_predictions()), "C+T+M"))
+    one = clouds.verdict_text(clouds.fallback_claims(clouds.cover_table(_hand_predictions()), "C+T+M"))
     assert "no interval" in one and "one seed" in one
 
 
@@ -177,7 +179,7 @@ def _claims(verdict: str, estimate: float, low: float, high: float, n: int = 3) 
 ])
 def test_the_verdict_sentence_is_no_stronger_than_the_interval(verdict: str, low: float, high: float,
                                                                 says: str) -> None:
-    text = cloudy.verdict_text(_claims(verdict, 0.1, low, high, 1 if verdict == "one seed" else 3))
+    text = clouds.verdict_text(_claims(verdict, 0.1, low, high, 1 if verdict == "one seed" else 3))
     assert says in text
     if verdict != "one seed":
         assert f"95% interval {low:+.3f} to {high:+.3f}, 3 seeds" in text
@@ -214,7 +216,7 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def evaluated(tiny: dict[str, Path]) -> dict[str, Any]:
-    manifest = cloudy.evaluate_clouds(tiny["study"], tiny["root"], covers=[1.0, 0.5], progress=False)
+    manifest = clouds.evaluate_clouds(tiny["study"], tiny["root"], covers=[1.0, 0.5], progress=False)
     return {**tiny, "manifest": manifest}
 
 
@@ -225,7 +227,7 @@ def test_evaluation_writes_variants_and_predictions_of_every_run(evaluated: dict
         assert (evaluated["root"].parent / "tiny-clouds" / name / "xmodal_synthetic.json").is_file()
     assert json.loads((study / "clouds" / "evaluation.json").read_text())["runs"].keys() == {
         "C+T+M-s1+s2-nall-seed0", "baseline-s1-nall-seed0", "baseline-s2-nall-seed0"}
-    ev = cloudy.load_evaluation(study)
+    ev = clouds.load_evaluation(study)
     assert ev is not None and len(ev.predictions) == 9 and not ev.stale
     from xmodal.rundir import RunDir
 
@@ -253,7 +255,7 @@ def test_a_second_call_evaluates_nothing(evaluated: dict[str, Any], monkeypatch:
     monkeypatch.setattr(xmodal.train, "evaluate", fail)
     monkeypatch.setattr(xmodal.train, "load_model", fail)
     monkeypatch.setattr(xmodal.data, "make_cloud_variant", fail)
-    again = cloudy.evaluate_clouds(evaluated["study"], evaluated["root"], covers=[0.5, 1.0], progress=False)
+    again = clouds.evaluate_clouds(evaluated["study"], evaluated["root"], covers=[0.5, 1.0], progress=False)
     assert again["predictions_made"] == 0 and again["predictions_reused"] == 9 and again["variants_made"] == 0
 
 
@@ -265,47 +267,87 @@ def test_a_retrained_run_is_stale_and_evaluated_again(evaluated: dict[str, Any],
     obj["timings"]["total_seconds"] += 1.0  # as a new training would rewrite it
     result.unlink()  # a hard link to the original run's file
     result.write_text(json.dumps(obj))
-    ev = cloudy.load_evaluation(study)
+    ev = clouds.load_evaluation(study)
     assert ev is not None and ev.stale == ["baseline-s1-nall-seed0"] and len(ev.predictions) == 6
-    assert "changed since their cloud evaluation" in cloudy.evaluation_note(ev, "tiny", None)
-    again = cloudy.evaluate_clouds(study, evaluated["root"], covers=[0.5, 1.0], progress=False)
+    assert "changed since their cloud evaluation" in clouds.evaluation_note(ev, "tiny", None)
+    again = clouds.evaluate_clouds(study, evaluated["root"], covers=[0.5, 1.0], progress=False)
     assert again["predictions_made"] == 3 and again["predictions_reused"] == 6
+
+
+def test_the_runs_are_the_figure_2_runs_every_page_selects(evaluated: dict[str, Any], tmp_path: Path) -> None:
+    """One selection: the evaluation's runs are ``tables.final_runs``' (a run on disjoint scenes is another method)."""
+    from xmodal.analysis.tables import final_runs
+    from xmodal.results import load_results
+
+    study = tmp_path / "tiny"
+    _link_tree(evaluated["study"], study, ignore=shutil.ignore_patterns("clouds"))
+    copy = study / "disjoint-C+T+M-s1+s2-nall-seed0"
+    _link_tree(study / "C+T+M-s1+s2-nall-seed0", copy)
+    result = copy / "result.json"
+    obj = json.loads(result.read_text())
+    obj["config"]["pairing"] = "disjoint"  # the same method on disjoint scenes: not a Figure 2 run of C+T+M
+    obj["config_hash"] = "0123456789ab"
+    result.unlink()  # a hard link to the original run's file
+    result.write_text(json.dumps(obj))
+    picked = [run.name for run, _ in clouds.select_runs(study)]
+    table = final_runs(load_results(study))
+    assert picked == sorted({Path(p).name for p in table.loc[table["method"].isin(clouds.DEFAULT_METHODS), "run_dir"]})
+    assert picked == ["C+T+M-s1+s2-nall-seed0", "baseline-s1-nall-seed0", "baseline-s2-nall-seed0"]
+
+
+def test_notes_take_times_from_the_records_and_name_folders_relative_to_the_project(tmp_path: Path) -> None:
+    manifest = {"study": "tiny", "season": "winter", "data_kind": ["synthetic"], "covers": [0.0, 0.5], "runs": {},
+                "predictions_made": 9, "predictions_reused": 0, "seconds": {"total": 123.4}}
+    ev = CloudEvaluation(manifest, _hand_predictions())
+    assert ev.seconds == 123.4 and "123 s" in clouds.evaluation_note(ev, "tiny", "data/tiny")
+    again = clouds.evaluation_note(CloudEvaluation({**manifest, "seconds": {"total": 98.0}}, []), "tiny", "data/tiny")
+    assert "98 s" in again and "123" not in again  # the record's time, no other
+    assert "minute" not in clouds.evaluation_note(None, "tiny", None)  # no time written into the library
+    note = clouds.sensors_note("sensors", "runs/sensors", runs=["r0", "r1"], seeds=[0, 1],
+                               evaluations=[("default", ev), ("sensors", None)])
+    assert "123 s" in note and "--study sensors" in note and "--study default" not in note
+    # the profile not run here: its folder as the page names it, never the builder's absolute path
+    runs = tmp_path / "builder" / "runs"
+    runs.mkdir(parents=True)
+    (runs / "sensors").mkdir()
+    assert str(tmp_path) not in clouds.sensors_section(runs).note
+    assert "`runs/sensors`" in clouds.sensors_section(runs, shown_as="runs").note
 
 
 def test_a_study_without_the_needed_runs_is_named(evaluated: dict[str, Any], tmp_path: Path) -> None:
     with pytest.raises(CloudEvalError, match="No study folder .*nowhere"):
-        cloudy.evaluate_clouds(tmp_path / "nowhere", evaluated["root"])
+        clouds.evaluate_clouds(tmp_path / "nowhere", evaluated["root"])
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(CloudEvalError, match=r"has no runs for the cloud evaluation.*found no finished run"):
-        cloudy.evaluate_clouds(empty, evaluated["root"])
+        clouds.evaluate_clouds(empty, evaluated["root"])
     half = tmp_path / "half"
     _link_tree(evaluated["study"] / "baseline-s1-nall-seed0", half / "baseline-s1-nall-seed0")
     with pytest.raises(CloudEvalError, match=r"has no runs for the cloud evaluation.*baseline s1"):
-        cloudy.select_runs(half)
-    with pytest.raises(CloudEvalError, match=r"no finished full-training-set Baseline on \['s2'\]"):
-        cloudy.select_runs(half, ["baseline"])
-    with pytest.raises(CloudEvalError, match="no finished full-training-set run of method 'C'"):
-        cloudy.select_runs(evaluated["study"], ["baseline", "C"])
+        clouds.select_runs(half)
+    with pytest.raises(CloudEvalError, match=r"no finished Figure 2 run of the Baseline on \['s2'\]"):
+        clouds.select_runs(half, ["baseline"])
+    with pytest.raises(CloudEvalError, match="no finished Figure 2 run of method 'C'"):
+        clouds.select_runs(evaluated["study"], ["baseline", "C"])
     with pytest.raises(ValueError, match="Unknown method 'D'"):
-        cloudy.select_runs(evaluated["study"], ["D"])
+        clouds.select_runs(evaluated["study"], ["D"])
     with pytest.raises(ValueError, match="Invalid cloud cover 2"):
-        cloudy.evaluate_clouds(evaluated["study"], evaluated["root"], covers=[0.5, 2])
+        clouds.evaluate_clouds(evaluated["study"], evaluated["root"], covers=[0.5, 2])
     with pytest.raises(CloudEvalError, match="No cloud evaluation in .*empty.*xmodal clouds --study empty"):
-        cloudy.load_evaluation(empty)
-    assert cloudy.load_evaluation(empty, missing_ok=True) is None
+        clouds.load_evaluation(empty)
+    assert clouds.load_evaluation(empty, missing_ok=True) is None
 
 
 def test_data_that_is_not_synthetic_or_a_foreign_folder_is_refused(evaluated: dict[str, Any], tmp_path: Path) -> None:
     with pytest.raises(CloudEvalError, match="is not a complete synthetic root of season 'winter'"):
-        cloudy.make_variants(tmp_path, [0.5])
+        clouds.make_variants(tmp_path, [0.5])
     root = tmp_path / "data"
     _link_tree(evaluated["root"], root, ignore=shutil.ignore_patterns(".xmodal_cache"))
-    foreign = cloudy.variant_root(root, 0.5)
+    foreign = clouds.variant_root(root, 0.5)
     foreign.mkdir(parents=True)
     (foreign / "notes.txt").write_text("mine")
     with pytest.raises(CloudEvalError, match=r"holds other data than a cloud variant \(\['notes.txt'\]\)"):
-        cloudy.make_variants(root, [0.5], progress=False)
+        clouds.make_variants(root, [0.5], progress=False)
     assert (foreign / "notes.txt").is_file()
 
 
@@ -317,7 +359,7 @@ def test_a_test_split_from_other_data_is_refused(evaluated: dict[str, Any], tmp_
     study = tmp_path / "tiny"
     _link_tree(evaluated["study"], study, ignore=shutil.ignore_patterns("clouds"))
     with pytest.raises(CloudEvalError, match="is not the one the run was tested on"):
-        cloudy.evaluate_clouds(study, other, covers=[0.5], progress=False)
+        clouds.evaluate_clouds(study, other, covers=[0.5], progress=False)
 
 
 def test_a_run_z_scored_on_its_training_split_keeps_its_statistics() -> None:
@@ -340,7 +382,9 @@ def test_a_run_z_scored_on_its_training_split_keeps_its_statistics() -> None:
             x, y = self.__getitems__([i])
             return x[0], y[0]
 
-    ds = cloudy._TrainingScale(Fake(), mean=[12.0, 1.0], std=[4.0, 2.0])
+    from xmodal.clouds.evaluation import _TrainingScale
+
+    ds = _TrainingScale(Fake(), mean=[12.0, 1.0], std=[4.0, 2.0])
     x, _ = ds.__getitems__([0, 1])
     expected = (Fake.raw - torch.tensor([12.0, 1.0])[:, None, None]) / torch.tensor([4.0, 2.0])[:, None, None]
     torch.testing.assert_close(x, expected)
@@ -362,23 +406,23 @@ def test_cli_clouds(evaluated: dict[str, Any], capsys: pytest.CaptureFixture[str
 
 
 def test_sensors_section_reads_the_three_sensor_profile(evaluated: dict[str, Any]) -> None:
-    cloudy.evaluate_clouds(evaluated["sensors"], evaluated["root"], covers=[0.5, 1.0], progress=False)
-    section = cloudy.sensors_section(evaluated["runs"], clear_study="tiny")
+    clouds.evaluate_clouds(evaluated["sensors"], evaluated["root"], covers=[0.5, 1.0], progress=False)
+    section = clouds.sensors_section(evaluated["runs"], clear_study="tiny")
     assert section.scores is not None and section.homogeneity is not None
     assert set(section.scores["model"]) == {BASELINE_MODEL, "C+T+M (s1+s2+rgb)"}
     hom = section.homogeneity.set_index(["model", "pair"])["homogeneity"]
     assert {"s1|s2", "s1|rgb", "s2|rgb"} <= {p for _, p in hom.index}
     assert section.clear is not None and section.cloudy is not None and "Data of this section" in section.note
-    diff = plots_clouds.sensors_differences(section.scores, section.homogeneity)
+    diff = plots.clouds.sensors_differences(section.scores, section.homogeneity)
     assert len(diff) == 6 and "homogeneity S1 – RGB" in set(diff["score"])
-    assert "has not been run here" in cloudy.sensors_section(evaluated["study"]).note
+    assert "has not been run here" in clouds.sensors_section(evaluated["study"]).note
 
 
 def test_the_sensors_profile_expands_and_its_data_block_is_valid() -> None:
     from xmodal.data.synthetic import SyntheticParams
     from xmodal.study import grid, load_study
 
-    spec = load_study(cloudy.SENSORS_STUDY)
+    spec = load_study(clouds.SENSORS_STUDY)
     names = [p.name for p in grid(spec, data_root="/tmp/somewhere")]
     assert len(names) == 15 and "C+T+M-s1+s2+rgb-nall-seed2" in names and "baseline-rgb-nall-seed0" in names
     synth = spec["data"]["synthetic"]
@@ -392,20 +436,20 @@ def test_figures_and_tables_from_a_hand_made_table() -> None:
     import matplotlib.pyplot as plt
 
     table = _three_seeds()
-    for fig in (plots_clouds.f1_against_cover(table, "C+T+M", threshold=0.3, source="hand-made"),
-                plots_clouds.consistency_figure(table, "C+T+M", source="hand-made"),
-                plots_clouds.tradeoff_figure(table, "C+T+M"),
-                plots_clouds.training_clouds_figure(table, table)):
+    for fig in (plots.clouds.f1_against_cover(table, "C+T+M", threshold=0.3, source="hand-made"),
+                plots.clouds.consistency_figure(table, "C+T+M", source="hand-made"),
+                plots.clouds.tradeoff_figure(table, "C+T+M"),
+                plots.clouds.training_clouds_figure(table, table)):
         assert fig.axes and fig.texts  # the caption says where the data came from and how many seeds
         assert any("mean over 3 seeds" in t.get_text() for t in fig.texts)
         plt.close(fig)
-    summary = plots_clouds.summary_table(table, "C+T+M")
+    summary = plots.clouds.summary_table(table, "C+T+M")
     assert list(summary.iloc[:, 0]) == ["S2 Baseline", "C+T+M fed S2", "S1 Baseline", "C+T+M fed S1",
                                         "Fallback, two Baselines", "Fallback, one C+T+M"]
     assert "[" in summary.loc[0, "cover 0%"]  # mean [interval] with three seeds
-    thr = plots_clouds.threshold_summary(cloudy.threshold_table(_hand_predictions(), (0.1, 0.5)))
+    thr = plots.clouds.threshold_summary(clouds.threshold_table(_hand_predictions(), (0.1, 0.5)))
     assert list(thr["threshold"]) == [0.1, 0.1, 0.5, 0.5]
-    claims = plots_clouds.claims_table(cloudy.fallback_claims(table))
+    claims = plots.clouds.claims_table(clouds.fallback_claims(table))
     assert list(claims.columns)[-1] == "verdict" and len(claims) == 4
 
 
@@ -415,7 +459,7 @@ def test_the_chapter_runs_against_a_tiny_study(evaluated: dict[str, Any], tmp_pa
     import nbformat
     import papermill as pm
 
-    cloudy.evaluate_clouds(evaluated["sensors"], evaluated["root"], covers=[0.5, 1.0], progress=False)
+    clouds.evaluate_clouds(evaluated["sensors"], evaluated["root"], covers=[0.5, 1.0], progress=False)
     monkeypatch.setenv("XMODAL_RUNS", str(evaluated["runs"]))
     monkeypatch.setenv("XMODAL_STUDY", "tiny")
     monkeypatch.setenv("XMODAL_DATA", str(evaluated["root"]))

@@ -1,4 +1,4 @@
-"""The clouds package: fallback policy, aggregation, run selection, resumability, errors, notes, figures, the chapter."""
+"""The clouds package: fallback policy, tables, run selection, resumability, errors, notes, figures, the chapter."""
 
 from __future__ import annotations
 

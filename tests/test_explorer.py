@@ -198,7 +198,8 @@ def test_cache_key_follows_the_latents_content_and_the_params(fake_study: Path, 
 def test_embedding_is_recomputed_when_the_cache_is_stale(fake_study: Path, monkeypatch: pytest.MonkeyPatch,
                                                          tmp_path: Path) -> None:
     calls = []
-    monkeypatch.setattr(xe.embedding, "_run_umap", lambda z, p: calls.append(len(z)) or np.asarray(z[:, :2], np.float32))
+    monkeypatch.setattr(xe.embedding, "_run_umap",
+                        lambda z, p: calls.append(len(z)) or np.asarray(z[:, :2], np.float32))
     model = xe.Model(runs=[xe.load_run(fake_study / "C-seed0")])
     _, how = xe.embed(model, cache=tmp_path)
     assert how == "umap" and calls == [len(model.z)]

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-# The display order of sensors (the report layer's).
-from xmodal.analysis.tables import sensor_order
+# The display order of sensors and the soft-label table (the report layer's).
+from xmodal.analysis.tables import sensor_order, soft_label_table
 from xmodal.data.normalize import S2_BANDS, SENSOR_BANDS, clean, modality_spec
 from xmodal.metrics import F1_THRESHOLD
 
@@ -109,7 +109,6 @@ def soft_label_example(root: str | os.PathLike[str], patch_id: str,
     """
     import matplotlib.pyplot as plt
 
-    from xmodal.analysis.tables import soft_label_table
     from xmodal.data.layout import LAND_COVER, read_patch
 
     lc = read_patch(root, patch_id, LAND_COVER)

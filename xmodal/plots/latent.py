@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-# The labels and sensor order of every page (the report layer's).
-from xmodal.analysis.tables import method_label, methods_in, sensors_in
+# The labels, sensor order and adversary quantities of every page (the report layer's).
+from xmodal.analysis.tables import ADVERSARY_QUANTITIES, method_label, methods_in, sensors_in
 from xmodal.data.normalize import modality_color, modality_label
 
 from .core import CLASS_COLORS
@@ -250,8 +250,6 @@ def adversary_figure(curves: pd.DataFrame, source: str | None = None) -> Figure:
     import matplotlib.pyplot as plt
     import pandas as pd
     import seaborn as sns
-
-    from xmodal.analysis.tables import ADVERSARY_QUANTITIES
 
     methods = methods_in(curves) if len(curves) else []
     palette = _palette([method_label(m) for m in methods])

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+# The method label of every page (the report layer's).
+from xmodal.analysis.tables import method_label
 from xmodal.config import METHODS, ExperimentConfig
 from xmodal.data.normalize import MODALITIES
 from xmodal.rundir import RunDir
@@ -250,11 +252,14 @@ def group_models(runs: Sequence[RunRecord]) -> list[Model]:
 
 
 def menu_value(key: str, value: Any) -> str:
-    """How a config value reads in the menu (``n_train=None`` -> ``"all"``, lists joined by ``+``)."""
+    """How a config value reads in the menu (``n_train=None`` -> ``"all"``, lists joined by ``+``).
+
+    A method reads as every page names it (:func:`xmodal.analysis.tables.method_label`).
+    """
     if key == "n_train" and value is None:
         return "all"
-    if key == "method" and value == "baseline":
-        return "Baseline"
+    if key == "method":
+        return method_label(str(value))
     if isinstance(value, (list, tuple)):
         return "+".join(str(v) for v in value)
     return str(value)

@@ -220,6 +220,7 @@ def evaluated(tiny: dict[str, Path]) -> dict[str, Any]:
     return {**tiny, "manifest": manifest}
 
 
+@pytest.mark.slow
 def test_evaluation_writes_variants_and_predictions_of_every_run(evaluated: dict[str, Any]) -> None:
     m, study = evaluated["manifest"], evaluated["study"]
     assert m["covers"] == [0.0, 0.5, 1.0] and m["predictions_made"] == 9 and m["variants_made"] == 3
@@ -245,6 +246,7 @@ def test_evaluation_writes_variants_and_predictions_of_every_run(evaluated: dict
     assert "synthetic SEN12MS-like data (study 'tiny'" in ev.source and "1 seed (0)" in ev.source
 
 
+@pytest.mark.slow
 def test_a_second_call_evaluates_nothing(evaluated: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     import xmodal.data
     import xmodal.train
@@ -259,6 +261,7 @@ def test_a_second_call_evaluates_nothing(evaluated: dict[str, Any], monkeypatch:
     assert again["predictions_made"] == 0 and again["predictions_reused"] == 9 and again["variants_made"] == 0
 
 
+@pytest.mark.slow
 def test_a_retrained_run_is_stale_and_evaluated_again(evaluated: dict[str, Any], tmp_path: Path) -> None:
     study = tmp_path / "tiny"
     _link_tree(evaluated["study"], study)
@@ -274,6 +277,7 @@ def test_a_retrained_run_is_stale_and_evaluated_again(evaluated: dict[str, Any],
     assert again["predictions_made"] == 3 and again["predictions_reused"] == 6
 
 
+@pytest.mark.slow
 def test_the_runs_are_the_figure_2_runs_every_page_selects(evaluated: dict[str, Any], tmp_path: Path) -> None:
     """One selection: the evaluation's runs are ``tables.final_runs``' (a run on disjoint scenes is another method)."""
     from xmodal.analysis.tables import final_runs
@@ -314,6 +318,7 @@ def test_notes_take_times_from_the_records_and_name_folders_relative_to_the_proj
     assert "`runs/sensors`" in clouds.sensors_section(runs, shown_as="runs").note
 
 
+@pytest.mark.slow
 def test_a_study_without_the_needed_runs_is_named(evaluated: dict[str, Any], tmp_path: Path) -> None:
     with pytest.raises(CloudEvalError, match="No study folder .*nowhere"):
         clouds.evaluate_clouds(tmp_path / "nowhere", evaluated["root"])
@@ -338,6 +343,7 @@ def test_a_study_without_the_needed_runs_is_named(evaluated: dict[str, Any], tmp
     assert clouds.load_evaluation(empty, missing_ok=True) is None
 
 
+@pytest.mark.slow
 def test_data_that_is_not_synthetic_or_a_foreign_folder_is_refused(evaluated: dict[str, Any], tmp_path: Path) -> None:
     with pytest.raises(CloudEvalError, match="is not a complete synthetic root of season 'winter'"):
         clouds.make_variants(tmp_path, [0.5])
@@ -351,6 +357,7 @@ def test_data_that_is_not_synthetic_or_a_foreign_folder_is_refused(evaluated: di
     assert (foreign / "notes.txt").is_file()
 
 
+@pytest.mark.slow
 def test_a_test_split_from_other_data_is_refused(evaluated: dict[str, Any], tmp_path: Path) -> None:
     from xmodal.data import make_synthetic
 
@@ -391,6 +398,7 @@ def test_a_run_z_scored_on_its_training_split_keeps_its_statistics() -> None:
     torch.testing.assert_close(ds[1][0], expected[1])
 
 
+@pytest.mark.slow
 def test_cli_clouds(evaluated: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
     from xmodal.cli import main
 
@@ -405,6 +413,7 @@ def test_cli_clouds(evaluated: dict[str, Any], capsys: pytest.CaptureFixture[str
     assert "Invalid fallback threshold 2.0" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_sensors_section_reads_the_three_sensor_profile(evaluated: dict[str, Any]) -> None:
     clouds.evaluate_clouds(evaluated["sensors"], evaluated["root"], covers=[0.5, 1.0], progress=False)
     section = clouds.sensors_section(evaluated["runs"], clear_study="tiny")

@@ -50,6 +50,7 @@ def cloudy_copy(cloudy_root: Path, tmp_path: Path) -> Path:
     return dst
 
 
+@pytest.mark.slow
 def test_fixture_has_clear_and_cloudy_patches(cloudy_root: Path) -> None:
     cover = cloud_cover(cloudy_root)
     assert len(cover) == N_PATCHES
@@ -57,6 +58,7 @@ def test_fixture_has_clear_and_cloudy_patches(cloudy_root: Path) -> None:
     assert (values == 0).any() and (values > 0.2).any()
 
 
+@pytest.mark.slow
 def test_layout_names_masks_and_the_reader_ignores_them(cloudy_root: Path) -> None:
     key = PatchKey(SF, 3, 7)
     path = mask_path(cloudy_root, key)
@@ -73,6 +75,7 @@ def test_layout_names_masks_and_the_reader_ignores_them(cloudy_root: Path) -> No
     assert len(ds) == N_PATCHES and not ds.skipped
 
 
+@pytest.mark.slow
 def test_cloud_cover_from_list_equals_masks(cloudy_root: Path) -> None:
     listed = cloud_cover(cloudy_root, source="list")
     from_masks = cloud_cover(cloudy_root, source="masks")
@@ -89,6 +92,7 @@ def test_cloud_cover_from_list_equals_masks(cloudy_root: Path) -> None:
         cloud_cover(cloudy_root, source="web")
 
 
+@pytest.mark.slow
 def test_cover_list_missing_or_stale_falls_back_to_masks(cloudy_copy: Path) -> None:
     truth = cloud_cover(cloudy_copy, source="masks")
     listed = cover_list_path(cloudy_copy)  # written after the masks
@@ -106,6 +110,7 @@ def test_cover_list_missing_or_stale_falls_back_to_masks(cloudy_copy: Path) -> N
         cloud_cover(cloudy_copy, source="list")
 
 
+@pytest.mark.slow
 def test_max_cloud_cover_selects_patches_and_keeps_the_split(cloudy_root: Path) -> None:
     cover = cloud_cover(cloudy_root)
     threshold = 0.1
@@ -123,6 +128,7 @@ def test_max_cloud_cover_selects_patches_and_keeps_the_split(cloudy_root: Path) 
     assert len(Sen12MS(cloudy_root, max_cloud_cover=1.0, **QUIET)) == N_PATCHES
 
 
+@pytest.mark.slow
 def test_cloudy_list_leaves_out_listed_patches(cloudy_root: Path, tmp_path: Path) -> None:
     listing = tmp_path / "cloudy.txt"
     listing.write_text(
@@ -147,6 +153,7 @@ def test_cloudy_list_leaves_out_listed_patches(cloudy_root: Path, tmp_path: Path
     assert cloudy_only and all(cover[k.id] >= 0.2 for k in cloudy_only)
 
 
+@pytest.mark.slow
 def test_malformed_cloudy_list_names_file_and_line(cloudy_root: Path, tmp_path: Path) -> None:
     listing = tmp_path / "bad_list.txt"
     listing.write_text("ROIs2017_winter_1_p1\n# fine\npatch number twelve\n")
@@ -158,6 +165,7 @@ def test_malformed_cloudy_list_names_file_and_line(cloudy_root: Path, tmp_path: 
         read_cloudy_list(tmp_path / "missing.txt")
 
 
+@pytest.mark.slow
 def test_cover_filter_without_masks_names_the_missing_mask(cloudy_copy: Path) -> None:
     for folder in (cloudy_copy / SF).glob("cld_1"):
         shutil.rmtree(folder)
@@ -173,6 +181,7 @@ def test_cover_filter_without_masks_names_the_missing_mask(cloudy_copy: Path) ->
     assert cloud_cover(cloudy_copy) == {}
 
 
+@pytest.mark.slow
 def test_bad_mask_and_bad_cover_list_name_the_file(cloudy_copy: Path) -> None:
     path = mask_path(cloudy_copy, PatchKey(SF, 2, 3))
     with rasterio.open(path, "r+") as f:
@@ -193,6 +202,7 @@ def test_bad_mask_and_bad_cover_list_name_the_file(cloudy_copy: Path) -> None:
         read_cover_list(cloudy_copy)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("bad", [1.5, -0.1, True, "0.3"])
 def test_bad_threshold_raises(cloudy_root: Path, bad: object) -> None:
     with pytest.raises(ValueError, match="Invalid max_cloud_cover"):
@@ -226,6 +236,7 @@ def clear_and_cloudy(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Pa
     return base / "sen12ms", base / "cloudy"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("nested", [False, True])
 def test_cloudy_view_reads_sen12ms_cr_s2(
     clear_and_cloudy: tuple[Path, Path], tmp_path: Path, nested: bool
@@ -249,6 +260,7 @@ def test_cloudy_view_reads_sen12ms_cr_s2(
     assert make_cloudy_root(sen12ms, tmp_path / "cr", tmp_path / "view")["patches"] == 7
 
 
+@pytest.mark.slow
 def test_cloudy_view_errors(clear_and_cloudy: tuple[Path, Path], tmp_path: Path) -> None:
     sen12ms, cloudy = clear_and_cloudy
     with pytest.raises(CloudDataError, match="No SEN12MS-CR cloudy S2 under .*ROIs2017_winter_s2_cloudy"):

@@ -26,6 +26,11 @@ def test_hash_leaves_out_where_and_keeps_what() -> None:
     assert base.replace(threads=2).hash() != base.hash(), "threads change the numbers: in the identity"
     assert base.replace(data_fingerprint="synthetic:fedcba9876543210").hash() != base.hash()
     assert base.replace(data_fingerprint=None).hash() != base.hash()
+    # the hash is the identity's: what a reader of a result's recorded config groups runs by
+    identity = base.identity()
+    assert "threads" in identity and "data_root" not in identity and "device" not in identity
+    assert ExperimentConfig.identity_of(base.to_dict()) == identity
+    assert base.hash() == "dfca7930cb70"  # pinned (as before identity()): run folders are named by it
 
 
 def test_choices_come_from_the_modules_that_define_them() -> None:

@@ -105,6 +105,7 @@ def test_model_menu_lists_exactly_the_varying_keys() -> None:
     assert xe.model_menu([base, {**base, "device": "cuda"}]) == {}
 
 
+@pytest.mark.slow
 def test_baseline_runs_of_one_sensor_each_become_one_model(fake_study: Path) -> None:
     runs = [xe.load_run(p) for p in xe.find_runs(fake_study) if "failed" not in p.name]
     models = xe.group_models(runs)
@@ -116,6 +117,32 @@ def test_baseline_runs_of_one_sensor_each_become_one_model(fake_study: Path) -> 
     assert list(xe.model_menu([m.config for m in models])) == ["method", "n_train", "seed"]
 
 
+@pytest.mark.slow
+def test_runs_the_config_keeps_apart_are_two_models(synthetic_root: Path, tmp_path: Path) -> None:
+    """The menu tells runs apart as the config hash does: ``threads`` is in a run's identity, its data folder is not."""
+    from xmodal.config import ExperimentConfig
+
+    study = tmp_path / "s"
+    for threads in (1, 2):
+        write_fake_run(study, f"C-t{threads}", synthetic_root, method="C", threads=threads)
+        for mod in ("s1", "s2"):
+            write_fake_run(study, f"b-{mod}-t{threads}", synthetic_root, method="baseline", modalities=(mod,),
+                           threads=threads)
+    runs = [xe.load_run(p) for p in xe.find_runs(study)]
+    assert len({ExperimentConfig.from_dict(r.config).hash() for r in runs}) == 6
+    models = xe.group_models(runs)
+    assert len(models) == 4  # C twice, and two Baselines of two one-sensor runs each
+    for m in models:
+        assert len({r.config["threads"] for r in m.runs}) == 1, "a model mixes runs the config keeps apart"
+    menu = xe.model_menu([m.config for m in models])
+    assert menu["threads"] == ["1", "2"]
+    entries = [tuple(xe.menu_value(k, m.config.get(k)) for k in menu) for m in models]
+    assert len(set(entries)) == len(models)  # every model reachable from the menu
+    moved = [{**m.config, "data_root": "/elsewhere", "device": "cuda"} for m in models[:1]]
+    assert "data_root" not in xe.model_menu([models[0].config, *moved])  # where a run read its data: no menu
+
+
+@pytest.mark.slow
 def test_explore_lists_the_models_and_leaves_out_unfinished_runs(built: xe.Explorer) -> None:
     data = built.data
     assert built.models == ["Baseline, n_train all, seed 0", "C, n_train all, seed 0", "C, n_train all, seed 1",
@@ -126,6 +153,7 @@ def test_explore_lists_the_models_and_leaves_out_unfinished_runs(built: xe.Explo
         xe.explore(Path("/nonexistent-xmodal-study"))
 
 
+@pytest.mark.slow
 def test_explore_fails_with_a_clear_message_without_finished_runs(tmp_path: Path, synthetic_root: Path) -> None:
     write_fake_run(tmp_path / "s", "r", synthetic_root, status="failed")
     with pytest.raises(xe.ExplorerError, match="No finished run with latent vectors"):
@@ -135,6 +163,7 @@ def test_explore_fails_with_a_clear_message_without_finished_runs(tmp_path: Path
 # ---------------------------------------------------------------------------------
 # UMAP cache
 # ---------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_umap_cache_is_hit_on_a_second_build(built: xe.Explorer, fake_study: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     import umap
@@ -157,6 +186,7 @@ def test_umap_cache_is_hit_on_a_second_build(built: xe.Explorer, fake_study: Pat
         xe.explore(fake_study, umap_params={**xe.UMAP_PARAMS, "min_dist": 0.3})
 
 
+@pytest.mark.slow
 def test_cache_key_follows_the_latents_content_and_the_params(fake_study: Path, tmp_path: Path) -> None:
     src = fake_study / "C-seed0" / "latents.npz"
     copy = tmp_path / "latents.npz"
@@ -171,10 +201,12 @@ def test_cache_key_follows_the_latents_content_and_the_params(fake_study: Path, 
     assert key != xe.cache_key([copy], xe.UMAP_PARAMS)
 
 
+@pytest.mark.slow
 def test_embedding_is_recomputed_when_the_cache_is_stale(fake_study: Path, monkeypatch: pytest.MonkeyPatch,
                                                          tmp_path: Path) -> None:
     calls = []
-    monkeypatch.setattr(xe, "_run_umap", lambda z, p: calls.append(len(z)) or np.asarray(z[:, :2], np.float32))
+    monkeypatch.setattr(xe.embedding, "_run_umap",
+                        lambda z, p: calls.append(len(z)) or np.asarray(z[:, :2], np.float32))
     model = xe.Model(runs=[xe.load_run(fake_study / "C-seed0")])
     _, how = xe.embed(model, cache=tmp_path)
     assert how == "umap" and calls == [len(model.z)]
@@ -224,9 +256,10 @@ def test_partners_and_cross_sensor_neighbours() -> None:
     assert (rank[:3, 0] == 0).all()
 
 
+@pytest.mark.slow
 def test_three_sensors_have_two_partners_and_neighbours_from_each(synthetic_root: Path, tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(xe, "_run_umap", lambda z, p: np.asarray(z[:, :2], np.float32))
+    monkeypatch.setattr(xe.embedding, "_run_umap", lambda z, p: np.asarray(z[:, :2], np.float32))
     write_fake_run(tmp_path, "three", synthetic_root, modalities=("s1", "s2", "rgb"), ids=FAKE_IDS[:6])
     data = xe.explore(tmp_path / "three", k=3, cache=False).data
     assert data["sensors"] == ["s1", "s2", "rgb"]
@@ -239,9 +272,10 @@ def test_three_sensors_have_two_partners_and_neighbours_from_each(synthetic_root
         assert all(pts["patch"][j] == pts["patch"][i] and pts["sensor"][j] != pts["sensor"][i] for j in partners)
 
 
+@pytest.mark.slow
 def test_a_model_with_other_soft_labels_keeps_its_own(synthetic_root: Path, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(xe, "_run_umap", lambda z, p: np.asarray(z[:, :2], np.float32))
+    monkeypatch.setattr(xe.embedding, "_run_umap", lambda z, p: np.asarray(z[:, :2], np.float32))
     write_fake_run(tmp_path, "dfc9", synthetic_root, ids=FAKE_IDS[:4])
     write_fake_run(tmp_path, "dfc10", synthetic_root, ids=FAKE_IDS[:4], label_scheme="dfc10")
     data = xe.explore(tmp_path, cache=False).data
@@ -262,12 +296,13 @@ def test_a_model_with_other_soft_labels_keeps_its_own(synthetic_root: Path, tmp_
 @pytest.fixture()
 def tiny_page(synthetic_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> xe.Explorer:
     """Two fake two-sensor models of 18 patches, with thumbnails (UMAP replaced: fast)."""
-    monkeypatch.setattr(xe, "_run_umap", lambda z, p: np.asarray(z[:, :2], np.float32))
+    monkeypatch.setattr(xe.embedding, "_run_umap", lambda z, p: np.asarray(z[:, :2], np.float32))
     for seed in (0, 1):
         write_fake_run(tmp_path / "study", f"C-seed{seed}", synthetic_root, seed=seed)
     return xe.explore(tmp_path / "study", cache=False)
 
 
+@pytest.mark.slow
 def test_page_weight_is_small_and_each_thumbnail_is_encoded_once(tiny_page: xe.Explorer, tmp_path: Path) -> None:
     html = tiny_page.html(standalone=True)
     weight = tiny_page.weight()
@@ -281,9 +316,10 @@ def test_page_weight_is_small_and_each_thumbnail_is_encoded_once(tiny_page: xe.E
     assert all(html.count(u) == 1 for u in uris)  # shared by both models
     assert all("label" not in m["points"] for m in tiny_page.data["models"])  # soft labels: once per patch
     assert len(tiny_page.data["patches"]["label"]) == len(FAKE_IDS)
-    assert "Page weight" in xe._asset("explorer.js")  # the page states its weight
+    assert "Page weight" in xe.page._asset("explorer.js")  # the page states its weight
 
 
+@pytest.mark.slow
 def test_thumbnails_use_the_projects_display_conventions(synthetic_root: Path) -> None:
     import base64
     import io
@@ -297,9 +333,10 @@ def test_thumbnails_use_the_projects_display_conventions(synthetic_root: Path) -
         xe.thumbnail(synthetic_root, "ROIs2017_winter_99_p1", "s1")
 
 
+@pytest.mark.slow
 def test_without_the_data_the_explorer_works_and_says_so(synthetic_root: Path, tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(xe, "_run_umap", lambda z, p: np.asarray(z[:, :2], np.float32))
+    monkeypatch.setattr(xe.embedding, "_run_umap", lambda z, p: np.asarray(z[:, :2], np.float32))
     run = write_fake_run(tmp_path, "moved", synthetic_root)
     data = xe.explore(run, data_root=tmp_path / "gone", cache=False).data
     assert not data["has_thumbs"]
@@ -307,6 +344,7 @@ def test_without_the_data_the_explorer_works_and_says_so(synthetic_root: Path, t
     assert all(t is None for ts in data["patches"]["thumbs"].values() for t in ts)
 
 
+@pytest.mark.slow
 def test_a_relative_data_root_is_found_beside_the_runs(synthetic_root: Path, tmp_path: Path) -> None:
     project = tmp_path / "project"
     shutil.copytree(synthetic_root, project / "data" / "tiny", ignore=shutil.ignore_patterns(".xmodal_cache"))
@@ -317,6 +355,7 @@ def test_a_relative_data_root_is_found_beside_the_runs(synthetic_root: Path, tmp
     assert xe.load_run(run).data_root == str((project / "data" / "tiny").resolve())
 
 
+@pytest.mark.slow
 def test_notebook_and_standalone_html_load_nothing(tiny_page: xe.Explorer, tmp_path: Path) -> None:
     from xmodal.book import check_offline
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from xmodal.metrics import binarize, f1_scores, homogeneity
+from xmodal.metrics import binarize, f1_scores, histogram_intersection, homogeneity
 
 
 def test_binarize_uses_strict_threshold() -> None:
@@ -54,6 +54,12 @@ def test_homogeneity_identical_disjoint_and_by_hand() -> None:
     q = np.array([[0.5, 0.5, 0.0], [0.0, 0.0, 1.0]])
     # pair 1: min = .2 + .5 + 0 = .7; pair 2: 0 -> mean .35
     assert homogeneity(p, q) == pytest.approx(0.35)
+    # the summand of eq. 5, per pair; homogeneity is its mean
+    np.testing.assert_allclose(histogram_intersection(p, q), [0.7, 0.0])
+    assert homogeneity(p, q) == histogram_intersection(p, q).mean()
+    np.testing.assert_allclose(histogram_intersection(p, np.array([0.5, 0.5, 0.0])), [0.7, 0.5])  # one [C] histogram
+    with pytest.raises(ValueError, match=r"a \(2, 3\) must be \[N, C\] and b \(2,\)"):
+        histogram_intersection(np.zeros((2, 3)), np.zeros(2))
 
 
 def test_homogeneity_errors() -> None:

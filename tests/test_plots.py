@@ -78,6 +78,7 @@ def test_figure3_has_one_line_per_method_and_sensor_over_sizes() -> None:
 
 
 # ----------------------------------------------------------------------------- data
+@pytest.mark.slow
 def test_patch_gallery_shows_the_views_of_each_sensor(synthetic_root: Path) -> None:
     import matplotlib.pyplot as plt
 
@@ -98,6 +99,7 @@ def test_patch_gallery_shows_the_views_of_each_sensor(synthetic_root: Path) -> N
         patch_gallery(synthetic_root, ids, ["radar"])
 
 
+@pytest.mark.slow
 def test_soft_label_example_matches_the_label_layer(synthetic_root: Path) -> None:
     import matplotlib.pyplot as plt
 
@@ -115,6 +117,7 @@ def test_soft_label_example_matches_the_label_layer(synthetic_root: Path) -> Non
     plt.close(fig)
 
 
+@pytest.mark.slow
 def test_read_patch_reads_through_the_data_layer_and_names_the_problem(synthetic_root: Path) -> None:
     from xmodal.data.errors import MissingFileError
     from xmodal.data.layout import PatchKey, parse_patch_id, read_patch

@@ -202,20 +202,20 @@ def _cmd_clouds(args: argparse.Namespace) -> int:
 
     import pandas as pd
 
-    from xmodal import cloudy
+    from xmodal import clouds
 
     t0 = time.perf_counter()
     study_dir = Path(args.runs).resolve() / (Path(args.study).stem if args.study.endswith((".yaml", ".yml"))
                                              else args.study)
     # a bad cover or threshold, missing runs, data that is not synthetic: ValueErrors, one line from main()
-    covers = cloudy.DEFAULT_COVERS if args.covers is None else args.covers
-    manifest = cloudy.evaluate_clouds(study_dir, args.data, covers=covers, methods=args.methods,
+    covers = clouds.DEFAULT_COVERS if args.covers is None else args.covers
+    manifest = clouds.evaluate_clouds(study_dir, args.data, covers=covers, methods=args.methods,
                                       device=args.device, progress=not args.quiet)
-    ev = cloudy.load_evaluation(study_dir)
+    ev = clouds.load_evaluation(study_dir)
     assert ev is not None
-    threshold = cloudy.FALLBACK_THRESHOLD if args.threshold is None else args.threshold
+    threshold = clouds.FALLBACK_THRESHOLD if args.threshold is None else args.threshold
     table = ev.table(threshold=threshold)
-    means = cloudy.summarize(table, ("weighted",))
+    means = clouds.summarize(table, ("weighted",))
     wide = means.pivot_table(index=["model", "system"], columns="cover", values="mean")
     with pd.option_context("display.width", 160, "display.precision", 3):
         print(f"Weighted F1 (mean over seeds) against S2 cloud cover; fallback to S1 from cover {threshold}:")
@@ -223,7 +223,7 @@ def _cmd_clouds(args: argparse.Namespace) -> int:
     sec = manifest["seconds"]
     print(f"{manifest['predictions_made']} prediction file(s) made, {manifest['predictions_reused']} reused, "
           f"{manifest['variants_made']} cloud variant(s) made; variants {sec['variants']:.0f} s, evaluation "
-          f"{sec['evaluation']:.0f} s, total {time.perf_counter() - t0:.0f} s. Files: {study_dir / cloudy.CLOUDS_DIR}")
+          f"{sec['evaluation']:.0f} s, total {time.perf_counter() - t0:.0f} s. Files: {study_dir / clouds.CLOUDS_DIR}")
     return 0
 
 

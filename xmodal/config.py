@@ -53,6 +53,7 @@ import dataclasses
 import functools
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar, get_type_hints
@@ -235,16 +236,29 @@ class ExperimentConfig:
     #: Keys that say where things are, left out of the hash (``data_fingerprint`` says what).
     LOCATION_KEYS: ClassVar[tuple[str, ...]] = ("data_root",)
 
-    def hash(self) -> str:
-        """Stable 12-hex-digit hash of everything that changes the result.
+    @classmethod
+    def identity_of(cls, config: Mapping[str, Any]) -> dict[str, Any]:
+        """What identifies a run, from a config as a mapping (e.g. the ``config`` a result records).
 
-        Everything but :attr:`RUNTIME_KEYS` and :attr:`LOCATION_KEYS`: the same
-        settings on the same data (``data_fingerprint``) give the same hash
+        Every key but :attr:`RUNTIME_KEYS` and :attr:`LOCATION_KEYS`: the same settings on
+        the same data (``data_fingerprint``) are the same run wherever the data and the
+        runs sit. :meth:`hash` hashes exactly this; anything that groups or tells runs
+        apart (the explorer's models, for one) uses it rather than a list of its own.
+        """
+        skip = set(cls.RUNTIME_KEYS) | set(cls.LOCATION_KEYS)
+        return {k: v for k, v in config.items() if k not in skip}
+
+    def identity(self) -> dict[str, Any]:
+        """What identifies this run (:meth:`identity_of` of :meth:`to_dict`); :meth:`hash` hashes it."""
+        return self.identity_of(self.to_dict())
+
+    def hash(self) -> str:
+        """Stable 12-hex-digit hash of everything that changes the result: :meth:`identity`.
+
+        The same settings on the same data (``data_fingerprint``) give the same hash
         wherever the data and the runs sit.
         """
-        skip = set(self.RUNTIME_KEYS) | set(self.LOCATION_KEYS)
-        d = {k: v for k, v in self.to_dict().items() if k not in skip}
-        blob = json.dumps(d, sort_keys=True, default=str)
+        blob = json.dumps(self.identity(), sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
     @property

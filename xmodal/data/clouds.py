@@ -49,6 +49,10 @@ are linked (SEN12MS's cloud masks are not: they describe its own S2); the
 pairing is checked by comparing the CRS and bounds of the cloudy
 S2 with the SEN12MS S2 of the first patch of every scene.
 
+What trained models do under clouds (the study's data rendered at fixed covers by
+:func:`~xmodal.data.make_cloud_variant`, the fallback to S1) is :mod:`xmodal.clouds`,
+which names the two sensors with :data:`CLOUDED_SENSOR` and :data:`CLOUD_FREE_SENSOR`.
+
 Not supported: SEN12MS-CR's own S1 and cloud-free S2 folders (the view takes S1
 and LC from SEN12MS; SEN12MS-CR has no land cover), SEN12MS-CR-TS (time
 series), computing cloud masks (no detector is bundled: masks come from the

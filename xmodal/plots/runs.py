@@ -2,8 +2,8 @@
 
 Each function takes what one run wrote (its :class:`~xmodal.rundir.Result`, or the
 aligned examples of :func:`xmodal.study.aligned_examples`) and returns a
-matplotlib figure or a table; none of them trains or reads a study. The study
-wide figures of the book live in :mod:`xmodal.plots`.
+matplotlib figure or a table; none of them trains or reads a study. The study-wide
+figures of the book are the other modules of :mod:`xmodal.plots`.
 """
 
 from __future__ import annotations

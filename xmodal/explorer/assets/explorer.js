@@ -1,4 +1,4 @@
-/* xmodal latent-space explorer (the page is built by xmodal/explorer.py).
+/* xmodal latent-space explorer (the page is built by the package xmodal/explorer/).
  *
  * A scatter of one model's UMAP embedding, drawn as SVG by this file alone: no library, no
  * network. The data sits in <script type="application/json" class="xme-data"> inside the

@@ -1,8 +1,9 @@
 """Figures and tables of the clouds chapter: accuracy and consistency against S2 cloud cover.
 
-Draws the tables of :mod:`xmodal.cloudy` (:func:`~xmodal.cloudy.cover_table` and the
-``sensors`` profile's :func:`~xmodal.cloudy.sensor_scores` /
-:func:`~xmodal.cloudy.pair_homogeneity`); computes nothing but means and intervals.
+Draws the tables of :mod:`xmodal.clouds` (:func:`~xmodal.clouds.cover_table` and the
+``sensors`` profile's :func:`~xmodal.clouds.sensor_scores` /
+:func:`~xmodal.clouds.pair_homogeneity`); computes nothing but means and intervals.
+Its tables go on a page through :func:`xmodal.plots.show_table`.
 Seeds are the spread: every line is the mean over seeds with its 95 % t-interval
 (:func:`xmodal.analysis.stats.paired_difference` of the values, drawn by seaborn's
 ``errorbar``); with one seed there is no interval and none is drawn.
@@ -18,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from xmodal.analysis.stats import CONFIDENCE, paired_difference
-from xmodal.cloudy import BASELINE_MODEL, FALLBACK, OPTICAL, RADAR, summarize
+from xmodal.clouds import BASELINE_MODEL, FALLBACK, summarize
+from xmodal.data.clouds import CLOUD_FREE_SENSOR, CLOUDED_SENSOR
 from xmodal.data.normalize import MODALITIES
 
 __all__ = [
@@ -31,7 +33,6 @@ __all__ = [
     "pairs_table",
     "sensors_differences",
     "sensors_table",
-    "show_table",
     "summary_table",
     "threshold_summary",
     "tradeoff_figure",
@@ -51,7 +52,8 @@ _METRIC_NAMES: Final[dict[str, str]] = {
 
 def _sensor_rank(name: Any) -> tuple[int, str]:
     """Display order of sensors (S1, S2, then the others), by key or display name."""
-    order = [RADAR, OPTICAL, *(m for m in MODALITIES if m not in (RADAR, OPTICAL))]
+    first = (CLOUD_FREE_SENSOR, CLOUDED_SENSOR)
+    order = [*first, *(m for m in MODALITIES if m not in first)]
     names = [_SENSOR_NAMES[k] for k in order]
     key = str(name)
     return (order.index(key) if key in order else names.index(key) if key in names else len(order), key)
@@ -78,10 +80,11 @@ def lines(table: pd.DataFrame, model: str = "C+T+M") -> pd.DataFrame:
 
     The lines: S2 and S1 of the Baseline and of ``model``, and the two fallbacks.
     """
-    keep = table[table["model"].isin([BASELINE_MODEL, model]) & table["system"].isin([OPTICAL, RADAR, FALLBACK])]
+    systems = [CLOUDED_SENSOR, CLOUD_FREE_SENSOR, FALLBACK]
+    keep = table[table["model"].isin([BASELINE_MODEL, model]) & table["system"].isin(systems)]
     out = keep.assign(line=[line_label(m, s) for m, s in zip(keep["model"], keep["system"], strict=True)])
     order = {line_label(m, s): i for i, (s, m) in enumerate(
-        (s, m) for s in (OPTICAL, RADAR, FALLBACK) for m in (BASELINE_MODEL, model))}
+        (s, m) for s in (CLOUDED_SENSOR, CLOUD_FREE_SENSOR, FALLBACK) for m in (BASELINE_MODEL, model))}
     out = out.assign(_o=out["line"].map(order)).sort_values(["_o", "cover", "seed"])
     return out.drop(columns="_o")
 
@@ -89,7 +92,7 @@ def lines(table: pd.DataFrame, model: str = "C+T+M") -> pd.DataFrame:
 def _styles(labels: Sequence[str], model: str) -> tuple[dict[str, str], dict[str, Any], dict[str, float]]:
     """Colour, dashes and width of each line: sensor by colour, Baseline dashed, fallbacks thick."""
     colors, dashes, widths = {}, {}, {}
-    for system in (OPTICAL, RADAR, FALLBACK):
+    for system in (CLOUDED_SENSOR, CLOUD_FREE_SENSOR, FALLBACK):
         for m in (BASELINE_MODEL, model):
             name = line_label(m, system)
             colors[name] = SYSTEM_COLORS[system]
@@ -124,7 +127,7 @@ def f1_against_cover(
     """F1 against S2 cloud cover for the six lines of the chapter, one panel per metric.
 
     Args:
-        table: :func:`xmodal.cloudy.cover_table`.
+        table: :func:`xmodal.clouds.cover_table`.
         model: the cross-modal model beside the Baselines.
         metrics: F1 averages, one panel each.
         threshold: the fallback's threshold, named in the title.
@@ -248,7 +251,7 @@ def summary_table(table: pd.DataFrame, model: str = "C+T+M", metric: str = "weig
 
 
 def threshold_summary(thresholds: pd.DataFrame, model: str = "C+T+M", metric: str = "weighted") -> pd.DataFrame:
-    """Fallback ``metric`` per threshold and cover (:func:`xmodal.cloudy.threshold_table`), mean [interval]."""
+    """Fallback ``metric`` per threshold and cover (:func:`xmodal.clouds.threshold_table`), mean [interval]."""
     rows = []
     df = thresholds[thresholds["model"].isin([BASELINE_MODEL, model])]
     for (t, m, c), g in df.groupby(["threshold", "model", "cover"], sort=True):
@@ -262,7 +265,7 @@ def threshold_summary(thresholds: pd.DataFrame, model: str = "C+T+M", metric: st
 
 
 def claims_table(claims: pd.DataFrame) -> pd.DataFrame:
-    """The claims of :func:`xmodal.cloudy.fallback_claims` for display: claim, difference [interval], verdict."""
+    """The claims of :func:`xmodal.clouds.fallback_claims` for display: claim, difference [interval], verdict."""
     cells = [_cell(e, lo, hi, n) for e, lo, hi, n in zip(claims["estimate"], claims["low"], claims["high"],
                                                         claims["n"], strict=True)]
     return pd.DataFrame({"claim": claims["claim"], "difference (mean over seeds) [95% interval]": cells,
@@ -271,7 +274,7 @@ def claims_table(claims: pd.DataFrame) -> pd.DataFrame:
 
 
 def sensors_table(scores: pd.DataFrame, metric: str = "weighted") -> pd.DataFrame:
-    """F1 per model (rows) and sensor (columns) of :func:`xmodal.cloudy.sensor_scores`: mean [interval]."""
+    """F1 per model (rows) and sensor (columns) of :func:`xmodal.clouds.sensor_scores`: mean [interval]."""
     rows = []
     for (model, sensor), g in scores.groupby(["model", "sensor"], sort=True):
         d = paired_difference(g[metric].to_numpy(np.float64))
@@ -283,7 +286,7 @@ def sensors_table(scores: pd.DataFrame, metric: str = "weighted") -> pd.DataFram
 
 
 def pairs_table(hom: pd.DataFrame) -> pd.DataFrame:
-    """Homogeneity per model (rows) and pair of sensors (columns) of :func:`xmodal.cloudy.pair_homogeneity`."""
+    """Homogeneity per model (rows) and pair of sensors (columns) of :func:`xmodal.clouds.pair_homogeneity`."""
     rows = []
     for (model, pair), g in hom.groupby(["model", "pair"], sort=True):
         d = paired_difference(g["homogeneity"].to_numpy(np.float64))
@@ -307,7 +310,7 @@ def training_clouds_figure(
     Two panels (S2 alone, the fallback); colour: the model; line style: the training data.
 
     Args:
-        clear: :func:`xmodal.cloudy.cover_table` of the study trained on clear S2 (``default``).
+        clear: :func:`xmodal.clouds.cover_table` of the study trained on clear S2 (``default``).
         cloudy_trained: the same of the study trained with cloudy S2 (``sensors``).
         models: the models shown, those present in either table.
         metric: the F1 average.
@@ -316,14 +319,14 @@ def training_clouds_figure(
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    parts = [t[t["model"].isin(models) & t["system"].isin([OPTICAL, FALLBACK])].assign(training=name)
+    parts = [t[t["model"].isin(models) & t["system"].isin([CLOUDED_SENSOR, FALLBACK])].assign(training=name)
              for name, t in (("trained on clear S2", clear), ("trained with cloudy S2", cloudy_trained))]
     df = pd.concat(parts, ignore_index=True)
     present = [m for m in models if m in set(df["model"])]
     palette = dict(zip(present, ["#7f7f7f", SYSTEM_COLORS[FALLBACK], "#e08214", "#1b7837"], strict=False))
     covers = sorted(set(df["cover"]))
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
-    for ax, system, title in ((axes[0], OPTICAL, "S2 alone"), (axes[1], FALLBACK, "the fallback to S1")):
+    for ax, system, title in ((axes[0], CLOUDED_SENSOR, "S2 alone"), (axes[1], FALLBACK, "the fallback to S1")):
         sub = df[df["system"] == system]
         sns.lineplot(data=sub, x="cover", y=metric, hue="model", style="training", hue_order=present,
                      style_order=["trained on clear S2", "trained with cloudy S2"], palette=palette, markers=True,
@@ -366,7 +369,3 @@ def sensors_differences(
     out = pd.DataFrame(rows, columns=["score", "difference [95% interval]", "seeds"])
     return out.rename(columns={"difference [95% interval]": f"{model} − {reference} [95% interval]"})
 
-
-def show_table(table: pd.DataFrame, precision: int = 3) -> Any:
-    """A table for a book page: no index column, ``precision`` decimals, NaN as a dash."""
-    return table.style.hide(axis="index").format(precision=precision, na_rep="–")

@@ -59,6 +59,9 @@ def _one_error_line(capsys: pytest.CaptureFixture[str], command: str) -> str:
          r"No runs of study 'nope': /no/runs/nope does not exist; run `xmodal sweep --study nope --runs /no/runs`"),
         (["results", "--study", "quick", "--runs", "/no/runs"], "results", 2, r"/no/runs/quick does not exist"),
         (["book", "--study", "nope", "--runs", "/no/runs"], "book", 2, r"/no/runs/nope does not exist"),
+        (["book", "--study", "nope", "--runs", "/no/runs", "--data", "/"], "book", 2, r"/no/runs/nope does not exist"),
+        (["clouds", "--study", "nope", "--runs", "/no/runs", "--data", "/"], "clouds", 2,
+         r"/no/runs/nope does not exist"),
         (["run-point", "/no/run"], "run-point", 2, r"/no/run/parameters.yaml does not exist: prepare the point"),
     ],
 )
@@ -137,7 +140,7 @@ def test_debug_shows_the_traceback_in_a_real_process(tmp_path: Path) -> None:
     assert loud.returncode == 1 and "Traceback" in loud.stderr and "StudyError: Unknown study 'nope'" in loud.stderr
 
 
-def test_multi_line_messages_keep_their_first_line(capsys: pytest.CaptureFixture[str],
+def test_multi_line_messages_keep_their_first_line(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     import xmodal.book
 
@@ -145,7 +148,8 @@ def test_multi_line_messages_keep_their_first_line(capsys: pytest.CaptureFixture
         raise xmodal.book.BookError("jupyter-book build failed (exit 1); full log in _build/book.log:\nline\nline")
 
     monkeypatch.setattr(xmodal.book, "build_book", failing_build)
-    assert main(["book", "--study", "quick", "--runs", "/no/runs", "--data", "/"]) == 1
+    (tmp_path / "runs" / "quick").mkdir(parents=True)
+    assert main(["book", "--study", "quick", "--runs", str(tmp_path / "runs"), "--data", "/"]) == 1
     assert _one_error_line(capsys, "book") == ("xmodal book: jupyter-book build failed (exit 1); full log in "
                                                "_build/book.log (2 more line(s) with --debug)")
 

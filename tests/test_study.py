@@ -158,6 +158,14 @@ def test_grid_identity_is_data_and_threads_not_paths(tmp_path: Path, synthetic_r
         assert one.dir_name != two.dir_name
 
 
+def test_space_needed_counts_the_backbone_width() -> None:
+    from xmodal.sweep import space_needed
+
+    narrow, wide = ExperimentConfig(backbone_width=16), ExperimentConfig(backbone_width=64)
+    assert space_needed(narrow) < space_needed(wide), "a cached estimate of another width is not reused"
+    assert space_needed(ExperimentConfig(backbone_width=16)) == space_needed(narrow)
+
+
 def test_print_commands(tmp_path: Path, synthetic_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = _tiny_study(tmp_path, "cmds", [{"method": "baseline", "modalities": [["s1"], ["s2"]]}])
     code = run_sweep(path, data_root=synthetic_root, runs_dir=tmp_path / "runs", print_commands=True)

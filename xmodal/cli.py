@@ -5,11 +5,16 @@ Subcommands::
     xmodal data synth --out DIR [--study default | --scenes N ...]   make synthetic SEN12MS-like data
     xmodal data info ROOT [--check [--season S]]                     describe (and check) a SEN12MS root
     xmodal train [--config FILE] [--set key=value ...] --out DIR     one experiment
-    xmodal sweep --study NAME [--jobs N] [--data DIR]                a whole study, resumable
+    xmodal sweep --study STUDY [--jobs N] [--data DIR]               a whole study, resumable
     xmodal run-point RUN_DIR                                         one point prepared by sweep --print-commands
-    xmodal results --study NAME [--csv FILE]                         the tidy results table
-    xmodal clouds --study NAME --data DIR                            the runs on S2 at fixed cloud covers
-    xmodal book [--study NAME]                                       build the Jupyter Book
+    xmodal results --study STUDY [--csv FILE]                        the tidy results table
+    xmodal clouds --study STUDY --data DIR                           the runs on S2 at fixed cloud covers
+    xmodal book [--study STUDY]                                      build the Jupyter Book
+
+Every command takes a study the same way (:func:`xmodal.sweep.resolve_study`): a profile's
+name (a file of ``xmodal/studies/``) or the path of a study YAML, whose ``name`` is its runs
+folder (``--runs``/<name>); the commands that only read runs (results, clouds, book) also take
+the name of a runs folder. A study folder that does not exist is an error that names it.
 
 Every command reports a problem the same way: one line on stderr,
 ``xmodal <command>: <what is wrong, naming the file, value or option, and what to do>``,
@@ -184,7 +189,7 @@ def _cmd_results(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_book_data(runs: str, study: str, data: str | None) -> None:
+def _check_book_data(study_dir: Path, data: str | None) -> None:
     """Before the book builds: the data root it will read exists (``--data``, or the one the runs used).
 
     Raises:
@@ -196,7 +201,6 @@ def _check_book_data(runs: str, study: str, data: str | None) -> None:
     if data:
         check_data_root(data, name="--data", hint="give the data root the study ran on")
         return
-    study_dir = _study_dir(runs, study)
     roots: set[str] = set()
     for _run, res in iter_results(study_dir):
         root = res.data.get("root") or res.config.get("data_root")
@@ -211,7 +215,7 @@ def _cmd_book(args: argparse.Namespace) -> int:
     from xmodal.book import ENV_DATA, build_book
 
     data = args.data or os.environ.get(ENV_DATA)
-    _check_book_data(args.runs, args.study, data)
+    _check_book_data(_study_dir(args.runs, args.study), data)
     index = build_book(runs_dir=args.runs, study=args.study, data_root=data)
     print(f"The book is at {Path(index).resolve()}")
     return 0

@@ -143,7 +143,7 @@ def loss_terms(step: Mapping[str, Any], config: ExperimentConfig | Mapping[str, 
     weights = {
         "L_C": cfg.beta,
         "L_T": cfg.alpha if "T" in cfg.losses else 0.0,
-        "L_M": -w if "M" in cfg.losses and not aligned else 0.0,
+        "L_M": -w if "M" in cfg.losses and not aligned and w else 0.0,
     }
     if aligned:
         weights["L_align"] = w

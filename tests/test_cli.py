@@ -83,6 +83,7 @@ def test_missing_data_names_the_folder_and_the_option(tmp_path: Path, capsys: py
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.slow
 def test_permission_error_names_the_file(
     tmp_path: Path, synthetic_root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -97,6 +98,7 @@ def test_permission_error_names_the_file(
                     "you can write (--runs, --out) or change its permissions")
 
 
+@pytest.mark.slow
 def test_full_disk_is_one_line(
     tmp_path: Path, synthetic_root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -155,23 +157,24 @@ def test_multi_line_messages_keep_their_first_line(capsys: pytest.CaptureFixture
 
 
 # --------------------------------------------------------------------------- the book's data, checked up front
-def _fake_finished_runs(study_dir: Path, data_root: str, synthetic_root: Path) -> None:
+def _fake_finished_runs(study_dir: Path, data_root: str) -> None:
     """A finished run (result only) that recorded ``data_root``: enough for the book's up-front check."""
-    (point,) = grid({"name": study_dir.name, "base": TINY_BASE, "runs": [{"method": "C"}]}, data_root=synthetic_root)
-    config = point.config.replace(data_root=data_root)
+    (point,) = grid({"name": study_dir.name, "base": TINY_BASE, "runs": [{"method": "C"}]}, data_root=data_root,
+                    fingerprints=False)
+    config = point.config
     RunDir(study_dir / point.dir_name).write_result(
         Result(config=config.to_dict(), config_hash=config.hash(), data={"root": data_root}))
 
 
 def test_book_after_the_data_moved_says_so_before_building(
-    tmp_path: Path, synthetic_root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import xmodal.book
 
     monkeypatch.delenv(xmodal.book.ENV_DATA, raising=False)
     monkeypatch.setattr(xmodal.book, "build_book", lambda **kw: pytest.fail("the build must not start"))
     gone = tmp_path / "old-place" / "data"
-    _fake_finished_runs(tmp_path / "runs" / "moved", str(gone), synthetic_root)
+    _fake_finished_runs(tmp_path / "runs" / "moved", str(gone))
     assert main(["book", "--study", "moved", "--runs", str(tmp_path / "runs")]) == 2
     assert _one_error_line(capsys, "book") == (
         f"xmodal book: Invalid data root of the runs in {tmp_path / 'runs' / 'moved'} '{gone}': the folder does not "
@@ -183,7 +186,7 @@ def test_book_after_the_data_moved_says_so_before_building(
 
 
 def test_book_passes_the_data_it_checked(
-    tmp_path: Path, synthetic_root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import xmodal.book
 
@@ -195,14 +198,17 @@ def test_book_passes_the_data_it_checked(
 
     monkeypatch.setattr(xmodal.book, "build_book", fake_build)
     monkeypatch.delenv(xmodal.book.ENV_DATA, raising=False)
-    _fake_finished_runs(tmp_path / "runs" / "here", str(synthetic_root), synthetic_root)
+    data = tmp_path / "data"
+    data.mkdir()
+    _fake_finished_runs(tmp_path / "runs" / "here", str(data))
     assert main(["book", "--study", "here", "--runs", str(tmp_path / "runs")]) == 0
     assert seen["data_root"] is None  # the book reads the root the runs recorded, which exists
-    assert main(["book", "--study", "here", "--runs", str(tmp_path / "runs"), "--data", str(synthetic_root)]) == 0
-    assert seen["data_root"] == str(synthetic_root)
+    assert main(["book", "--study", "here", "--runs", str(tmp_path / "runs"), "--data", str(data)]) == 0
+    assert seen["data_root"] == str(data)
 
 
 # --------------------------------------------------------------------------- run-point
+@pytest.mark.slow
 def test_run_point_refuses_edited_parameters_and_changed_data(
     tmp_path: Path, synthetic_copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

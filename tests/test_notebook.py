@@ -93,12 +93,17 @@ def test_papermill_runs_the_experiment(synthetic_root: Path, tmp_path: Path) -> 
     assert set(result.metrics) == {"s1", "s2"}
     images = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
               if "image/png" in o.get("data", {})]
-    assert len(images) >= 3, "losses, per-class F1 and aligned pairs must be drawn"
+    assert len(images) >= 4, "the first batch, losses, per-class F1 and aligned pairs must be drawn"
+    lesson = next(c for c in nb.cells if c.cell_type == "code" and "first_step(config)" in c.source)
+    assert nb.cells.index(lesson) < next(i for i, c in enumerate(nb.cells) if "run_experiment(config" in c.source), \
+        "the lesson comes before the long run"
+    assert any("objective (eq. 4)" in str(o.get("data", {}).get("text/plain", "")) for o in lesson.outputs)
     texts = "".join(o.get("text", "") + str(o.get("data", {}).get("text/markdown", ""))
                     for c in nb.cells for o in c.get("outputs", []))
     assert "Synthetic SEN12MS-like data" in texts and str(synthetic_root) in texts
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "bad, message",
     [

@@ -143,6 +143,7 @@ def test_grid_names_and_hashes(tmp_path: Path) -> None:
     assert {p.config.data_fingerprint for p in points} == {None}  # tmp_path holds no data
 
 
+@pytest.mark.slow
 def test_grid_identity_is_data_and_threads_not_paths(tmp_path: Path, synthetic_root: Path) -> None:
     path = _tiny_study(tmp_path, "ident", [{"method": "C"}], threads=None)
     copy = tmp_path / "elsewhere"
@@ -166,6 +167,7 @@ def test_space_needed_counts_the_backbone_width() -> None:
     assert space_needed(ExperimentConfig(backbone_width=16)) == space_needed(narrow)
 
 
+@pytest.mark.slow
 def test_print_commands(tmp_path: Path, synthetic_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = _tiny_study(tmp_path, "cmds", [{"method": "baseline", "modalities": [["s1"], ["s2"]]}])
     code = run_sweep(path, data_root=synthetic_root, runs_dir=tmp_path / "runs", print_commands=True)
@@ -185,6 +187,7 @@ def test_print_commands(tmp_path: Path, synthetic_root: Path, capsys: pytest.Cap
         assert run.status() == "pending"
 
 
+@pytest.mark.slow
 def test_wrong_data_fails_before_any_kernel(tmp_path: Path, synthetic_copy: Path) -> None:
     path = _tiny_study(tmp_path, "wrong", [{"method": "baseline", "modalities": [["s1"], ["s2"]]}])
     runs = tmp_path / "runs"
@@ -214,6 +217,7 @@ def test_study_without_its_data_says_how_to_make_it(tmp_path: Path, monkeypatch:
         run_sweep("quick", runs_dir=tmp_path / "runs", progress=False)
 
 
+@pytest.mark.slow
 def test_check_parameters_validates_the_data_root(tmp_path: Path, synthetic_root: Path) -> None:
     namespace = {**ExperimentConfig().to_dict(), "out_dir": "x", "data_root": str(tmp_path / "nope")}
     with pytest.raises(RootError, match=r"Invalid data_root '.*nope': the folder does not exist; give a SEN12MS"):
@@ -417,6 +421,7 @@ def test_notebook_points_take_the_first_seed_of_every_full_set_model() -> None:
         notebook_points(points, "some")
 
 
+@pytest.mark.slow
 def test_process_executor_gives_the_notebooks_numbers(tmp_path: Path, synthetic_root: Path) -> None:
     path = _tiny_study(tmp_path, "proc", [{"method": "baseline", "modalities": [["s1"]]}, {"method": "C"}],
                        seeds=(0, 1))
@@ -461,6 +466,7 @@ def test_method_of_names_the_ablations_apart() -> None:
     assert method_of({"method": "baseline", "alignment": "coral"}) == "baseline"
 
 
+@pytest.mark.slow
 def test_latent_loaders_on_a_tiny_trained_study(tmp_path: Path, synthetic_root: Path) -> None:
     from xmodal.results import LATENT_KEY_COLUMNS, load_histories, load_homogeneity, load_latent_measures
     from xmodal.train import run_experiment

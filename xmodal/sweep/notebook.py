@@ -24,7 +24,10 @@ from xmodal.sweep.spec import StudyError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["NOTEBOOK_ENV", "NOTEBOOK_NAME", "aligned_examples", "first_step", "loss_terms", "notebook_path"]
+__all__ = [
+    "NOTEBOOK_ENV", "NOTEBOOK_NAME", "PACKAGED_NOTEBOOK",
+    "aligned_examples", "first_step", "loss_terms", "notebook_path",
+]
 
 #: File name of the experiment notebook (in the package folder ``xmodal/sweep/``).
 NOTEBOOK_NAME: Final[str] = "experiment.ipynb"

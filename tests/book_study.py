@@ -33,7 +33,7 @@ TINY_STUDY: dict[str, Any] = {
 
 def tiny_study(data_root: Path, runs_dir: Path) -> Path:
     """Run (or resume) the tiny study on ``data_root``; returns its folder ``runs_dir/booktest``."""
-    from xmodal.study import run_sweep
+    from xmodal.sweep import run_sweep
 
     status = run_sweep(dict(TINY_STUDY), jobs=2, data_root=data_root, runs_dir=runs_dir, progress=False)
     study_dir = runs_dir / TINY_STUDY["name"]

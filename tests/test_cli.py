@@ -16,7 +16,7 @@ from xmodal import atomic
 from xmodal.cli import build_parser, main
 from xmodal.data import MARKER_NAME
 from xmodal.rundir import Result, RunDir
-from xmodal.study import grid
+from xmodal.sweep import grid
 
 TINY_BASE = dict(
     epochs=1, batch_size=8, latent_dim=32, merge_hidden=[32, 32], classifier_hidden=16,
@@ -42,7 +42,8 @@ def _one_error_line(capsys: pytest.CaptureFixture[str], command: str) -> str:
 @pytest.mark.parametrize(
     "argv, command, code, message",
     [
-        (["sweep", "--study", "nope"], "sweep", 2, r"Unknown study 'nope': not one of \['quick'"),
+        (["sweep", "--study", "nope"], "sweep", 2, r"Unknown study 'nope': not one of the profiles \['budget'"),
+        (["sweep", "--study", "nope.yaml"], "sweep", 2, r"Study file nope.yaml does not exist"),
         (["sweep", "--study", "quick", "--jobs", "0"], "sweep", 2, r"Invalid value for --jobs: 0; must be >= 1"),
         (["train", "--set", "epochs", "--out", "x"], "train", 2, r"--set expects key=value, got 'epochs'"),
         (["train", "--set", "epochs=0", "--out", "x"], "train", 2, r"Invalid value for 'epochs': 0; must be > 0"),
@@ -54,7 +55,13 @@ def _one_error_line(capsys: pytest.CaptureFixture[str], command: str) -> str:
         (["train", "--config", "/no/such.yaml", "--out", "x"], "train", 2, r"Config file not found: /no/such.yaml"),
         (["data", "info", "/no/such/root"], "data info", 2, r"SEN12MS root not found: /no/such/root"),
         (["data", "synth", "--out", "x", "--scenes", "0"], "data synth", 2, r"n_scenes must be >= 1, got 0"),
-        (["results", "--study", "nope", "--runs", "/no/runs"], "results", 2, r"No results: /no/runs/nope does not"),
+        (["results", "--study", "nope", "--runs", "/no/runs"], "results", 2,
+         r"No runs of study 'nope': /no/runs/nope does not exist; run `xmodal sweep --study nope --runs /no/runs`"),
+        (["results", "--study", "quick", "--runs", "/no/runs"], "results", 2, r"/no/runs/quick does not exist"),
+        (["book", "--study", "nope", "--runs", "/no/runs"], "book", 2, r"/no/runs/nope does not exist"),
+        (["book", "--study", "nope", "--runs", "/no/runs", "--data", "/"], "book", 2, r"/no/runs/nope does not exist"),
+        (["clouds", "--study", "nope", "--runs", "/no/runs", "--data", "/"], "clouds", 2,
+         r"/no/runs/nope does not exist"),
         (["run-point", "/no/run"], "run-point", 2, r"/no/run/parameters.yaml does not exist: prepare the point"),
     ],
 )
@@ -71,11 +78,12 @@ def test_missing_data_names_the_folder_and_the_option(tmp_path: Path, capsys: py
     assert main(["sweep", "--study", str(_study(tmp_path)), "--data", str(tmp_path / "gone"),
                  "--runs", str(tmp_path / "runs")]) == 2
     line = _one_error_line(capsys, "sweep")
-    assert line == f"xmodal sweep: The data root {tmp_path / 'gone'} does not exist; pass the folder of the " \
-                   "SEN12MS data with --data"
+    assert line == f"xmodal sweep: Invalid --data '{tmp_path / 'gone'}': the folder does not exist; pass the " \
+                   "folder of the SEN12MS data with --data"
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.slow
 def test_permission_error_names_the_file(
     tmp_path: Path, synthetic_root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -90,6 +98,7 @@ def test_permission_error_names_the_file(
                     "you can write (--runs, --out) or change its permissions")
 
 
+@pytest.mark.slow
 def test_full_disk_is_one_line(
     tmp_path: Path, synthetic_root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -107,12 +116,12 @@ def test_full_disk_is_one_line(
 def test_unexpected_errors_say_how_to_see_the_traceback(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import xmodal.study
+    import xmodal.sweep
 
     def broken(*args: object, **kwargs: object) -> int:
         raise TypeError("a bug")
 
-    monkeypatch.setattr(xmodal.study, "run_sweep", broken)
+    monkeypatch.setattr(xmodal.sweep, "run_sweep", broken)
     assert main(["sweep", "--study", "quick"]) == 1
     assert _one_error_line(capsys, "sweep") == (
         "xmodal sweep: unexpected TypeError: a bug (a bug: run again with --debug for the traceback and report it)")
@@ -133,7 +142,7 @@ def test_debug_shows_the_traceback_in_a_real_process(tmp_path: Path) -> None:
     assert loud.returncode == 1 and "Traceback" in loud.stderr and "StudyError: Unknown study 'nope'" in loud.stderr
 
 
-def test_multi_line_messages_keep_their_first_line(capsys: pytest.CaptureFixture[str],
+def test_multi_line_messages_keep_their_first_line(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     import xmodal.book
 
@@ -141,40 +150,43 @@ def test_multi_line_messages_keep_their_first_line(capsys: pytest.CaptureFixture
         raise xmodal.book.BookError("jupyter-book build failed (exit 1); full log in _build/book.log:\nline\nline")
 
     monkeypatch.setattr(xmodal.book, "build_book", failing_build)
-    assert main(["book", "--study", "quick", "--runs", "/no/runs", "--data", "/"]) == 1
+    (tmp_path / "runs" / "quick").mkdir(parents=True)
+    assert main(["book", "--study", "quick", "--runs", str(tmp_path / "runs"), "--data", "/"]) == 1
     assert _one_error_line(capsys, "book") == ("xmodal book: jupyter-book build failed (exit 1); full log in "
                                                "_build/book.log (2 more line(s) with --debug)")
 
 
 # --------------------------------------------------------------------------- the book's data, checked up front
-def _fake_finished_runs(study_dir: Path, data_root: str, synthetic_root: Path) -> None:
+def _fake_finished_runs(study_dir: Path, data_root: str) -> None:
     """A finished run (result only) that recorded ``data_root``: enough for the book's up-front check."""
-    (point,) = grid({"name": study_dir.name, "base": TINY_BASE, "runs": [{"method": "C"}]}, data_root=synthetic_root)
-    config = point.config.replace(data_root=data_root)
+    (point,) = grid({"name": study_dir.name, "base": TINY_BASE, "runs": [{"method": "C"}]}, data_root=data_root,
+                    fingerprints=False)
+    config = point.config
     RunDir(study_dir / point.dir_name).write_result(
         Result(config=config.to_dict(), config_hash=config.hash(), data={"root": data_root}))
 
 
 def test_book_after_the_data_moved_says_so_before_building(
-    tmp_path: Path, synthetic_root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import xmodal.book
 
     monkeypatch.delenv(xmodal.book.ENV_DATA, raising=False)
     monkeypatch.setattr(xmodal.book, "build_book", lambda **kw: pytest.fail("the build must not start"))
     gone = tmp_path / "old-place" / "data"
-    _fake_finished_runs(tmp_path / "runs" / "moved", str(gone), synthetic_root)
+    _fake_finished_runs(tmp_path / "runs" / "moved", str(gone))
     assert main(["book", "--study", "moved", "--runs", str(tmp_path / "runs")]) == 2
     assert _one_error_line(capsys, "book") == (
-        f"xmodal book: the runs of study 'moved' in {tmp_path / 'runs' / 'moved'} read their data from {gone}, "
-        "which does not exist (moved or deleted?); pass the data's folder with --data")
+        f"xmodal book: Invalid data root of the runs in {tmp_path / 'runs' / 'moved'} '{gone}': the folder does not "
+        "exist; moved or deleted? pass the data's folder with --data")
     assert main(["book", "--study", "moved", "--runs", str(tmp_path / "runs"), "--data", str(tmp_path / "no")]) == 2
     assert _one_error_line(capsys, "book") == (
-        f"xmodal book: --data {tmp_path / 'no'}: no such folder; give the data root the study ran on")
+        f"xmodal book: Invalid --data '{tmp_path / 'no'}': the folder does not exist; give the data root the study "
+        "ran on")
 
 
 def test_book_passes_the_data_it_checked(
-    tmp_path: Path, synthetic_root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import xmodal.book
 
@@ -186,14 +198,17 @@ def test_book_passes_the_data_it_checked(
 
     monkeypatch.setattr(xmodal.book, "build_book", fake_build)
     monkeypatch.delenv(xmodal.book.ENV_DATA, raising=False)
-    _fake_finished_runs(tmp_path / "runs" / "here", str(synthetic_root), synthetic_root)
+    data = tmp_path / "data"
+    data.mkdir()
+    _fake_finished_runs(tmp_path / "runs" / "here", str(data))
     assert main(["book", "--study", "here", "--runs", str(tmp_path / "runs")]) == 0
     assert seen["data_root"] is None  # the book reads the root the runs recorded, which exists
-    assert main(["book", "--study", "here", "--runs", str(tmp_path / "runs"), "--data", str(synthetic_root)]) == 0
-    assert seen["data_root"] == str(synthetic_root)
+    assert main(["book", "--study", "here", "--runs", str(tmp_path / "runs"), "--data", str(data)]) == 0
+    assert seen["data_root"] == str(data)
 
 
 # --------------------------------------------------------------------------- run-point
+@pytest.mark.slow
 def test_run_point_refuses_edited_parameters_and_changed_data(
     tmp_path: Path, synthetic_copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -230,3 +245,56 @@ def test_clouds_reports_a_bad_cover_in_one_line(tmp_path: Path, capsys: pytest.C
                  "--covers", "1.5"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and err[0].startswith("xmodal clouds: ") and "1.5" in err[0]
+
+
+# --------------------------------------------------------------------------- a study, named by name or by YAML
+def _write_runs(study_dir: Path, n: int = 3) -> list[RunDir]:
+    """``n`` finished runs of study ``study_dir.name`` (results only, no data read: fast)."""
+    from xmodal.config import ExperimentConfig
+    from xmodal.rundir import study_meta_path
+
+    atomic.write_json(study_meta_path(study_dir), {"name": study_dir.name})
+    runs = []
+    for seed in range(n):
+        config = ExperimentConfig(method="baseline", modalities=["s1"], seed=seed, data_root="/data")
+        run = RunDir(study_dir / f"baseline-s1-nall-seed{seed}-{config.hash()}")
+        run.write_result(Result(config=config.to_dict(), config_hash=config.hash(),
+                                metrics={"s1": {"macro": 0.5 + seed / 10, "weighted": 0.6, "micro": 0.7}}))
+        runs.append(run)
+    return runs
+
+
+def test_results_takes_a_study_by_name_or_by_yaml_alike(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    spec = tmp_path / "elsewhere" / "my-file.yaml"  # the stem differs from the study's name
+    spec.parent.mkdir()
+    spec.write_text(yaml.safe_dump({"name": "mine", "base": TINY_BASE, "runs": [{"method": "baseline"}]}))
+    _write_runs(tmp_path / "runs" / "mine")
+    tables = {}
+    for arg in ("mine", str(spec)):
+        assert main(["results", "--study", arg, "--runs", "runs", "--csv", f"{len(tables)}.csv"]) == 0
+        tables[arg] = (tmp_path / f"{len(tables)}.csv").read_text()
+        assert capsys.readouterr().err == ""
+    assert tables["mine"] == tables[str(spec)] and len(tables["mine"].splitlines()) == 1 + 3
+
+
+def test_results_names_each_unreadable_run_on_stderr(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    runs = _write_runs(tmp_path / "runs" / "mine")
+    damaged = runs[1].result_path
+    damaged.write_text(damaged.read_text()[:40])  # truncated, as by a full disk or an editor
+    assert main(["results", "--study", "mine", "--runs", "runs", "--csv", "out.csv"]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    folder = Path("runs") / "mine" / runs[1].name  # as --runs named it
+    assert len(err) == 1 and err[0].startswith(f"xmodal results: cannot read run folder {folder}: ")
+    assert f"{folder / damaged.name}: truncated JSON" in err[0]
+    import pandas as pd
+
+    table = pd.read_csv(tmp_path / "out.csv")
+    assert len(table) == 3, "the damaged run keeps its row"
+    assert sorted(table["status"]) == ["ok", "ok", "unreadable"]
+    assert str(folder / damaged.name) in table.loc[table["status"] == "unreadable", "error"].item()

@@ -429,7 +429,7 @@ def test_sensors_section_reads_the_three_sensor_profile(evaluated: dict[str, Any
 
 def test_the_sensors_profile_expands_and_its_data_block_is_valid() -> None:
     from xmodal.data.synthetic import SyntheticParams
-    from xmodal.study import grid, load_study
+    from xmodal.sweep import grid, load_study
 
     spec = load_study(clouds.SENSORS_STUDY)
     names = [p.name for p in grid(spec, data_root="/tmp/somewhere")]

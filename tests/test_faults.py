@@ -32,7 +32,7 @@ from xmodal.atomic import DiskFullError
 from xmodal.cli import main
 from xmodal.results import load_results
 from xmodal.rundir import Result, RunDir
-from xmodal.study import StudyPoint, grid, run_sweep
+from xmodal.sweep import StudyPoint, grid, run_sweep
 
 #: A tiny model (seconds per point on the tiny synthetic root); threads fixed, as in the profiles.
 TINY = dict(
@@ -415,7 +415,7 @@ def test_moved_data_and_runs_are_found_and_reused(tmp_path: Path, synthetic_root
     monkeypatch.delenv(xmodal.book.ENV_DATA, raising=False)
     assert main(["book", "--study", "moved", "--runs", str(new / "runs")]) == 2
     line = capsys.readouterr().err.strip()
-    assert f"read their data from {old / 'data'}, which does not exist" in line and "--data" in line
+    assert f"'{old / 'data'}': the folder does not exist" in line and "--data" in line
 
 
 # --------------------------------------------------------------------------- concurrent sweeps (item 7)

@@ -21,13 +21,19 @@ from xmodal.config import ConfigError, ExperimentConfig
 from xmodal.data import MARKER_NAME, RootError
 from xmodal.results import RESULT_COLUMNS, baseline_homogeneity, export_csv, load_per_class, load_results, summarize
 from xmodal.rundir import RunDir
-from xmodal.study import (
-    STUDY_NAMES,
+from xmodal.sweep import (
+    BUDGET_STUDY,
+    DEFAULT_STUDY,
+    LATENT_STUDY,
+    SENSORS_STUDY,
+    STUDIES_DIR,
     StudyError,
     check_parameters,
     grid,
     load_study,
     point_status,
+    profiles,
+    resolve_study,
     run_sweep,
     sweep_threads,
 )
@@ -49,8 +55,30 @@ def _tiny_study(tmp_path: Path, name: str, runs: list[dict], seeds: tuple[int, .
 # ---------------------------------------------------------------------------
 # specs and grid
 # ---------------------------------------------------------------------------
+def test_profiles_are_the_files_of_the_studies_folder() -> None:
+    files = sorted(p.stem for p in STUDIES_DIR.glob("*.yaml"))
+    assert list(profiles()) == files and len(files) == 6
+    for name in files:
+        assert load_study(name)["name"] == name, f"{name}.yaml must run into runs/{name}"
+    # the studies other code names are profiles (one place names them)
+    assert {DEFAULT_STUDY, BUDGET_STUDY, LATENT_STUDY, SENSORS_STUDY} <= set(files)
+
+
+def test_a_study_resolves_the_same_by_name_and_by_path(tmp_path: Path) -> None:
+    by_name, by_path = resolve_study("quick"), resolve_study(STUDIES_DIR / "quick.yaml")
+    assert by_name[1] == by_path[1] == "quick" and by_name[0] == by_path[0]
+    other = tmp_path / "file-stem.yaml"
+    other.write_text(yaml.safe_dump({"name": "inside", "runs": [{"method": "C"}]}))
+    assert resolve_study(str(other))[1] == "inside", "the runs folder is the spec's name, not the file's stem"
+    assert resolve_study("some-runs", need_spec=False) == (None, "some-runs")
+    with pytest.raises(StudyError, match="Unknown study 'some-runs'"):
+        resolve_study("some-runs")
+    with pytest.raises(StudyError, match=r"Study file .*missing.yaml does not exist"):
+        resolve_study(str(tmp_path / "missing.yaml"), need_spec=False)
+
+
 def test_shipped_studies_cover_the_paper() -> None:
-    for name in STUDY_NAMES:
+    for name in ("quick", "default", "paper"):
         spec = load_study(name)
         points = grid(spec, data_root="/data/SEN12MS")
         combos = {(p.config.method, tuple(p.config.modalities)) for p in points}
@@ -115,6 +143,7 @@ def test_grid_names_and_hashes(tmp_path: Path) -> None:
     assert {p.config.data_fingerprint for p in points} == {None}  # tmp_path holds no data
 
 
+@pytest.mark.slow
 def test_grid_identity_is_data_and_threads_not_paths(tmp_path: Path, synthetic_root: Path) -> None:
     path = _tiny_study(tmp_path, "ident", [{"method": "C"}], threads=None)
     copy = tmp_path / "elsewhere"
@@ -130,6 +159,15 @@ def test_grid_identity_is_data_and_threads_not_paths(tmp_path: Path, synthetic_r
         assert one.dir_name != two.dir_name
 
 
+def test_space_needed_counts_the_backbone_width() -> None:
+    from xmodal.sweep import space_needed
+
+    narrow, wide = ExperimentConfig(backbone_width=16), ExperimentConfig(backbone_width=64)
+    assert space_needed(narrow) < space_needed(wide), "a cached estimate of another width is not reused"
+    assert space_needed(ExperimentConfig(backbone_width=16)) == space_needed(narrow)
+
+
+@pytest.mark.slow
 def test_print_commands(tmp_path: Path, synthetic_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = _tiny_study(tmp_path, "cmds", [{"method": "baseline", "modalities": [["s1"], ["s2"]]}])
     code = run_sweep(path, data_root=synthetic_root, runs_dir=tmp_path / "runs", print_commands=True)
@@ -149,13 +187,15 @@ def test_print_commands(tmp_path: Path, synthetic_root: Path, capsys: pytest.Cap
         assert run.status() == "pending"
 
 
+@pytest.mark.slow
 def test_wrong_data_fails_before_any_kernel(tmp_path: Path, synthetic_copy: Path) -> None:
     path = _tiny_study(tmp_path, "wrong", [{"method": "baseline", "modalities": [["s1"], ["s2"]]}])
     runs = tmp_path / "runs"
     t0 = time.monotonic()
-    with pytest.raises(RootError, match=f"The data root {tmp_path / 'nope'} does not exist; pass .* with --data"):
+    with pytest.raises(RootError, match=rf"Invalid --data '{tmp_path / 'nope'}': the folder does not exist; pass .* "
+                                        "with --data"):
         run_sweep(path, data_root=tmp_path / "nope", runs_dir=runs, progress=False)
-    with pytest.raises(RootError, match="has no folder ROIs2017_winter for season 'winter'"):
+    with pytest.raises(RootError, match="holds no ROIs2017_winter folder"):
         run_sweep(path, data_root=tmp_path, runs_dir=runs, progress=False)
     # a patch without its S2 file: the synthetic marker's count, then (as real data) the pairing
     next(synthetic_copy.rglob("*_s2_1_p1.tif")).unlink()
@@ -171,17 +211,19 @@ def test_wrong_data_fails_before_any_kernel(tmp_path: Path, synthetic_copy: Path
 
 def test_study_without_its_data_says_how_to_make_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(RootError, match=r"data/quick does not exist; make it with `xmodal data synth --study "
-                                        r"quick --out data/quick`, or pass the data's folder with --data"):
+    with pytest.raises(RootError, match=r"data root of study 'quick' '.*data/quick': the folder does not exist; make "
+                                        r"it with `xmodal data synth --study quick --out data/quick`, or pass the "
+                                        r"data's folder with --data"):
         run_sweep("quick", runs_dir=tmp_path / "runs", progress=False)
 
 
+@pytest.mark.slow
 def test_check_parameters_validates_the_data_root(tmp_path: Path, synthetic_root: Path) -> None:
     namespace = {**ExperimentConfig().to_dict(), "out_dir": "x", "data_root": str(tmp_path / "nope")}
-    with pytest.raises(ConfigError, match=r"Invalid value for 'data_root': '.*nope' does not exist"):
+    with pytest.raises(RootError, match=r"Invalid data_root '.*nope': the folder does not exist; give a SEN12MS"):
         check_parameters(namespace, before=[])
     namespace["data_root"] = str(tmp_path)
-    with pytest.raises(ConfigError, match="Invalid value for 'data_root': .* has no folder ROIs2017_winter"):
+    with pytest.raises(RootError, match="Invalid data_root .* holds no ROIs2017_winter folder"):
         check_parameters(namespace, before=[])
     namespace.update(data_root=str(synthetic_root), data_fingerprint="synthetic:0000000000000000")
     with pytest.raises(ConfigError, match=r"set up for data synthetic:0000000000000000 but .* holds synthetic:"):
@@ -232,7 +274,7 @@ def test_killed_sweep_resumes_without_redoing_finished_runs(tmp_path: Path, synt
     path = _tiny_study(tmp_path, "killed", [{"method": "baseline", "modalities": [["s1"], ["s2"]]},
                                             {"method": "C"}])
     runs = tmp_path / "runs"
-    code = (f"from xmodal.study import run_sweep; "
+    code = (f"from xmodal.sweep import run_sweep; "
             f"run_sweep({str(path)!r}, data_root={str(synthetic_root)!r}, runs_dir={str(runs)!r}, progress=False)")
     proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
     points = grid(path, data_root=synthetic_root)
@@ -367,7 +409,7 @@ def torch_cuda_available() -> bool:
 
 
 def test_notebook_points_take_the_first_seed_of_every_full_set_model() -> None:
-    from xmodal.study import notebook_points
+    from xmodal.sweep import notebook_points
 
     points = grid("default", data_root="/data")
     chosen = [p.name for p in notebook_points(points, "first-seed")]
@@ -379,6 +421,7 @@ def test_notebook_points_take_the_first_seed_of_every_full_set_model() -> None:
         notebook_points(points, "some")
 
 
+@pytest.mark.slow
 def test_process_executor_gives_the_notebooks_numbers(tmp_path: Path, synthetic_root: Path) -> None:
     path = _tiny_study(tmp_path, "proc", [{"method": "baseline", "modalities": [["s1"]]}, {"method": "C"}],
                        seeds=(0, 1))
@@ -423,6 +466,7 @@ def test_method_of_names_the_ablations_apart() -> None:
     assert method_of({"method": "baseline", "alignment": "coral"}) == "baseline"
 
 
+@pytest.mark.slow
 def test_latent_loaders_on_a_tiny_trained_study(tmp_path: Path, synthetic_root: Path) -> None:
     from xmodal.results import LATENT_KEY_COLUMNS, load_histories, load_homogeneity, load_latent_measures
     from xmodal.training import run_experiment
@@ -459,7 +503,7 @@ def test_latent_loaders_on_a_tiny_trained_study(tmp_path: Path, synthetic_root: 
 def test_sweep_time_summary_counts_timed_runs_and_notebooks(tmp_path: Path) -> None:
     from xmodal.book import timing_text
     from xmodal.rundir import Result
-    from xmodal.study import SWEEP_TIMES_FILE, sweep_time_summary
+    from xmodal.sweep import SWEEP_TIMES_FILE, sweep_time_summary
 
     study = tmp_path / "s"
     assert sweep_time_summary(study) is None
@@ -481,11 +525,37 @@ def test_sweep_time_summary_counts_timed_runs_and_notebooks(tmp_path: Path) -> N
 
 
 def test_a_sweep_that_runs_nothing_writes_no_times(tmp_path: Path) -> None:
-    from xmodal.study import SWEEP_TIMES_FILE, _record_times
+    from xmodal.sweep import SWEEP_TIMES_FILE
+    from xmodal.sweep.times import record_times
 
-    _record_times(tmp_path, [{"point": "a", "dir": "a", "status": "ok", "skipped": True, "seconds": 0.0}], "process")
+    record_times(tmp_path, [{"point": "a", "dir": "a", "status": "ok", "skipped": True, "seconds": 0.0}], "process")
     assert not (tmp_path / SWEEP_TIMES_FILE).exists()
-    _record_times(tmp_path, [{"point": "b", "dir": "b", "status": "ok", "seconds": 2.5}], "process")
-    _record_times(tmp_path, [{"point": "c", "dir": "c", "status": "failed", "seconds": 1.0}], "process")
+    record_times(tmp_path, [{"point": "b", "dir": "b", "status": "ok", "seconds": 2.5}], "process")
+    record_times(tmp_path, [{"point": "c", "dir": "c", "status": "failed", "seconds": 1.0}], "process")
     assert json.loads((tmp_path / SWEEP_TIMES_FILE).read_text()) == {"train": {"b": {"seconds": 2.5,
                                                                                      "executor": "process"}}}
+
+
+def test_load_results_names_unreadable_run_folders(tmp_path: Path) -> None:
+    from xmodal.results import UnreadableRunWarning
+    from xmodal.rundir import Result
+
+    study = tmp_path / "runs" / "s"
+    good = RunDir(study / "a-000000000001")
+    config = ExperimentConfig(method="C", seed=0)
+    good.write_result(Result(config=config.to_dict(), config_hash=config.hash(),
+                             metrics={m: {"macro": 0.5, "weighted": 0.5, "micro": 0.5} for m in ("s1", "s2")}))
+    truncated, garbage, not_a_result = (RunDir(study / n) for n in ("b-000000000002", "c-000000000003", "d-0000004"))
+    for run in (truncated, garbage, not_a_result):
+        run.path.mkdir(parents=True)
+    truncated.result_path.write_text(good.result_path.read_text()[:50])
+    garbage.error_path.write_text("{oops")
+    not_a_result.result_path.write_text("[1, 2]")
+    with pytest.warns(UnreadableRunWarning) as caught:
+        df = load_results(study)
+    assert len(caught) == 3, "one warning per unreadable folder"
+    bad = df[df["status"] == "unreadable"].set_index("point")["error"]
+    assert len(bad) == 3 and (df["status"] == "ok").sum() == 2
+    assert f"{truncated.result_path}: truncated JSON" in bad["b"]
+    assert f"{garbage.error_path}: not valid JSON" in bad["c"]
+    assert f"{not_a_result.result_path}: holds a JSON list, not an object" in bad["d-0000004"]

@@ -87,7 +87,7 @@ def test_missing_data_root_is_named(tmp_path: Path) -> None:
 
 def test_the_base_config_is_the_default_profiles_own(synthetic_root: Path) -> None:
     """Drift: the exercises repeated the profile by hand (15 steps for 50, width 64 for 16, no cosine, 0.25)."""
-    from xmodal.study import load_study
+    from xmodal.sweep import load_study
 
     profile = ExperimentConfig.from_dict(load_study(teaching.PROFILE)["base"]).to_dict()
     base = teaching.base_config(synthetic_root).to_dict()

@@ -1,7 +1,7 @@
 """A study of three sensors end to end: sweep, results, analysis tables and the book's page context.
 
 ``rgb`` is the camera-only view of Sentinel-2 (its visible bands B04, B03, B02). One C+T+M point on
-S1, S2 and RGB and the three single-sensor Baselines run through :func:`xmodal.study.run_sweep` on
+S1, S2 and RGB and the three single-sensor Baselines run through :func:`xmodal.sweep.run_sweep` on
 the tiny synthetic data; nothing downstream may assume two sensors.
 """
 
@@ -35,7 +35,7 @@ THREE_SENSORS: dict = {
 
 @pytest.fixture(scope="module")
 def study_dir(synthetic_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from xmodal.study import run_sweep
+    from xmodal.sweep import run_sweep
 
     runs = tmp_path_factory.mktemp("three_runs")
     status = run_sweep(dict(THREE_SENSORS), jobs=2, data_root=synthetic_root, runs_dir=runs, progress=False)

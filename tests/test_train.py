@@ -670,7 +670,7 @@ def test_every_entry_point_gives_the_same_run_identity(synthetic_root: Path, tmp
     import xmodal
     from xmodal import teaching
     from xmodal.cli import main as cli_main
-    from xmodal.study import check_data, grid
+    from xmodal.sweep import check_data, grid
     from xmodal.training import identified_config
 
     tiny = dict(method="C", epochs=1, steps_per_epoch=2, batch_size=8, patch_size=16, test_fraction=0.25,

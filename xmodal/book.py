@@ -1,7 +1,7 @@
 """Build the study's Jupyter Book, fully offline.
 
 :func:`build_book` turns the results of one study (``runs/<study>/<run>/``, written by
-:func:`xmodal.study.run_sweep`) into a static HTML book:
+:func:`xmodal.sweep.run_sweep`) into a static HTML book:
 
 1. it *stages* the book sources (``_config.yml``, ``_toc.yml``, ``book/``) into
    ``<out>/_build/source`` — the source tree is never written to;
@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from xmodal.data.normalize import modality_label
 from xmodal.errors import EXIT_FAILED, XmodalError
 from xmodal.rundir import Latents, Predictions, Result, RunDir
+from xmodal.sweep.spec import DEFAULT_STUDY
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -388,7 +389,7 @@ def page_context(
     """
     from xmodal.results import load_results
 
-    study = study or os.environ.get(ENV_STUDY) or "default"
+    study = study or os.environ.get(ENV_STUDY) or DEFAULT_STUDY
     if runs_dir is None:
         runs_dir = os.environ.get(ENV_RUNS) or str(Path(__file__).resolve().parents[1] / "runs")
     study_dir = _study_dir(runs_dir, study)
@@ -401,12 +402,14 @@ def page_context(
     root = Path(data_root).resolve() if data_root else None
     if root is not None and not root.exists():
         root = None
-    return PageContext(study=study, study_dir=study_dir, data_root=root, results=results)
+    return PageContext(study=study_dir.name, study_dir=study_dir, data_root=root, results=results)
 
 
 def _study_dir(runs_dir: str | Path, study: str) -> Path:
-    """``runs_dir/<study name>``; ``study`` may also be a path to a study YAML."""
-    name = Path(study).stem if str(study).endswith((".yaml", ".yml")) else str(study)
+    """``runs_dir/<study name>`` of a study as every command takes it (:func:`xmodal.sweep.resolve_study`)."""
+    from xmodal.sweep import resolve_study
+
+    _, name = resolve_study(study, need_spec=False)
     return Path(runs_dir).resolve() / name
 
 
@@ -519,7 +522,7 @@ def _drop_runs_glob(toc_path: Path) -> None:
 
 
 def timing_text(summary: Mapping[str, Any] | None) -> str:
-    """One paragraph on where a sweep's job time went (:func:`xmodal.study.sweep_time_summary`)."""
+    """One paragraph on where a sweep's job time went (:func:`xmodal.sweep.sweep_time_summary`)."""
     if not summary or not summary.get("runs"):
         return "No timed sweep is on record for these runs (they were found finished, or copied here)."
     how = " and ".join(summary["executors"])
@@ -647,7 +650,7 @@ def _check_interactive(html_dir: Path) -> list[str]:
 # ---------------------------------------------------------------------------------
 def build_book(
     runs_dir: str | Path = "runs",
-    study: str = "default",
+    study: str = DEFAULT_STUDY,
     data_root: str | Path | None = None,
     *,
     out_dir: str | Path | None = None,
@@ -658,8 +661,8 @@ def build_book(
 
     Args:
         runs_dir: folder holding one folder per study (``runs/<study>/<run>/``).
-        study: the study to show (``quick``, ``default``, ``paper``, or a YAML path:
-            its stem names the runs folder).
+        study: the study to show: a profile's name, a study YAML's path (its ``name`` names
+            the runs folder) or a runs folder's name (:func:`xmodal.sweep.resolve_study`).
         data_root: the SEN12MS root the study ran on (default: the one recorded in the
             runs' results); used by the data page.
         out_dir: folder that receives ``_build/`` (default: the project root, so the
@@ -706,7 +709,7 @@ def build_book(
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(py, target)
     rows = _stage_run_notebooks(study_dir, source / "book" / "_generated" / "runs")
-    from xmodal.study import sweep_time_summary
+    from xmodal.sweep import sweep_time_summary
 
     _write_runs_index(rows, source / "book" / "_generated" / "runs_index.md", ctx.study,
                       timing_text(sweep_time_summary(study_dir)))

@@ -5,11 +5,16 @@ Subcommands::
     xmodal data synth --out DIR [--study default | --scenes N ...]   make synthetic SEN12MS-like data
     xmodal data info ROOT [--check [--season S]]                     describe (and check) a SEN12MS root
     xmodal train [--config FILE] [--set key=value ...] --out DIR     one experiment (= python -m xmodal.training)
-    xmodal sweep --study NAME [--jobs N] [--data DIR]                a whole study, resumable
+    xmodal sweep --study STUDY [--jobs N] [--data DIR]               a whole study, resumable
     xmodal run-point RUN_DIR                                         one point prepared by sweep --print-commands
-    xmodal results --study NAME [--csv FILE]                         the tidy results table
-    xmodal clouds --study NAME --data DIR                            the runs on S2 at fixed cloud covers
-    xmodal book [--study NAME]                                       build the Jupyter Book
+    xmodal results --study STUDY [--csv FILE]                        the tidy results table
+    xmodal clouds --study STUDY --data DIR                           the runs on S2 at fixed cloud covers
+    xmodal book [--study STUDY]                                      build the Jupyter Book
+
+Every command takes a study the same way (:func:`xmodal.sweep.resolve_study`): a profile's
+name (a file of ``xmodal/studies/``) or the path of a study YAML, whose ``name`` is its runs
+folder (``--runs``/<name>); the commands that only read runs (results, clouds, book) also take
+the name of a runs folder. A study folder that does not exist is an error that names it.
 
 Every command reports a problem the same way: one line on stderr,
 ``xmodal <command>: <what is wrong, naming the file, value or option, and what to do>``,
@@ -31,12 +36,14 @@ from pathlib import Path
 from typing import Any
 
 from xmodal.errors import EXIT_BAD_INPUT, EXIT_FAILED, XmodalError
-from xmodal.workers import EXECUTORS
+from xmodal.sweep.spec import DEFAULT_STUDY, EXECUTORS, profiles
 
 __all__ = ["main", "build_parser", "DEBUG_ENV"]
 
 #: Environment variable that turns on ``--debug`` (any value but "", "0", "false", "no").
 DEBUG_ENV = "XMODAL_DEBUG"
+#: How every command takes a study (:func:`xmodal.sweep.resolve_study`).
+STUDY_HELP = f"a profile ({' | '.join(profiles())}) or the path of a study YAML"
 
 
 def _parse_set(items: Sequence[str]) -> dict[str, Any]:
@@ -62,9 +69,9 @@ def _cmd_data_synth(args: argparse.Namespace) -> int:
 
     kwargs: dict[str, Any] = {}
     if args.study:
-        from xmodal.study import StudyError, load_study
+        from xmodal.sweep import StudyError
 
-        spec = load_study(args.study)
+        spec = _study_spec(args.study)
         synth = (spec.get("data") or {}).get("synthetic")
         if not synth:
             raise StudyError(
@@ -119,11 +126,31 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _study_spec(study: str) -> dict[str, Any]:
+    """The spec of a study given by profile name or YAML path (the commands that make data or runs)."""
+    from xmodal.sweep import resolve_study
+
+    spec, _ = resolve_study(study, need_spec=True)
+    assert spec is not None
+    return spec
+
+
+def _study_dir(runs: str, study: str) -> Path:
+    """The runs folder of a study given by profile name, YAML path or runs folder name (the reading commands).
+
+    Raises:
+        ResultsError: the folder does not exist (naming it and the sweep that makes it).
+    """
+    from xmodal.results import study_dir
+
+    return study_dir(runs, study)
+
+
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from xmodal.study import run_sweep
+    from xmodal.sweep import run_sweep
 
     return run_sweep(
-        args.study,
+        _study_spec(args.study),
         jobs=args.jobs,
         data_root=args.data,
         runs_dir=args.runs,
@@ -134,16 +161,24 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _cmd_run_point(args: argparse.Namespace) -> int:
-    from xmodal.study import run_point
+    from xmodal.sweep import run_point
 
     return run_point(args.run_dir, notebook=args.notebook, kernel_name=args.kernel)
 
 
 def _cmd_results(args: argparse.Namespace) -> int:
-    from xmodal.results import export_csv, load_results, summarize
+    import warnings
 
-    run_dir = Path(args.runs) / args.study
-    df = load_results(run_dir)
+    from xmodal.results import UnreadableRunWarning, export_csv, load_results, summarize
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UnreadableRunWarning)
+        df = load_results(_study_dir(args.runs, args.study))
+    for w in caught:  # one line per run folder that could not be read
+        if issubclass(w.category, UnreadableRunWarning):
+            print(f"xmodal results: {w.message}", file=sys.stderr)
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     if args.csv:
         export_csv(df, args.csv)
         print(f"wrote {len(df)} rows to {args.csv}")
@@ -152,45 +187,33 @@ def _cmd_results(args: argparse.Namespace) -> int:
     return 0
 
 
-def _study_folder_name(study: str) -> str:
-    """The runs folder of a study given by name or by YAML path (its stem)."""
-    return Path(study).stem if str(study).endswith((".yaml", ".yml")) else str(study)
-
-
-def _check_book_data(runs: str, study: str, data: str | None) -> None:
+def _check_book_data(study_dir: Path, data: str | None) -> None:
     """Before the book builds: the data root it will read exists (``--data``, or the one the runs used).
 
     Raises:
-        StudyError: naming the missing folder and ``--data``.
+        xmodal.data.RootError: naming the missing folder and ``--data`` (:func:`xmodal.data.check_data_root`).
     """
+    from xmodal.data import check_data_root
     from xmodal.rundir import iter_results
-    from xmodal.study import StudyError
 
     if data:
-        if not Path(data).is_dir():
-            raise StudyError(f"--data {data}: no such folder; give the data root the study ran on")
+        check_data_root(data, name="--data", hint="give the data root the study ran on")
         return
-    study_dir = Path(runs) / _study_folder_name(study)
-    if not study_dir.is_dir():
-        return  # the book names the missing runs folder and how to make it
     roots: set[str] = set()
     for _run, res in iter_results(study_dir):
         root = res.data.get("root") or res.config.get("data_root")
         if root:
             roots.add(str(root))
-    missing = sorted(r for r in roots if not Path(r).is_dir())
-    if missing:
-        raise StudyError(
-            f"the runs of study {_study_folder_name(study)!r} in {study_dir} read their data from {missing[0]}, "
-            "which does not exist (moved or deleted?); pass the data's folder with --data"
-        )
+    for root in sorted(roots):
+        check_data_root(root, name=f"data root of the runs in {study_dir}",
+                        hint="moved or deleted? pass the data's folder with --data")
 
 
 def _cmd_book(args: argparse.Namespace) -> int:
     from xmodal.book import ENV_DATA, build_book
 
     data = args.data or os.environ.get(ENV_DATA)
-    _check_book_data(args.runs, args.study, data)
+    _check_book_data(_study_dir(args.runs, args.study), data)
     index = build_book(runs_dir=args.runs, study=args.study, data_root=data)
     print(f"The book is at {Path(index).resolve()}")
     return 0
@@ -205,8 +228,7 @@ def _cmd_clouds(args: argparse.Namespace) -> int:
     from xmodal import clouds
 
     t0 = time.perf_counter()
-    study_dir = Path(args.runs).resolve() / (Path(args.study).stem if args.study.endswith((".yaml", ".yml"))
-                                             else args.study)
+    study_dir = _study_dir(args.runs, args.study).resolve()
     # a bad cover or threshold, missing runs, data that is not synthetic: ValueErrors, one line from main()
     covers = clouds.DEFAULT_COVERS if args.covers is None else args.covers
     manifest = clouds.evaluate_clouds(study_dir, args.data, covers=covers, methods=args.methods,
@@ -240,7 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
     synth = dsub.add_parser("synth", parents=[debug],
                             help="write synthetic SEN12MS-like GeoTIFFs in the official layout")
     synth.add_argument("--out", required=True, help="root folder to write (official SEN12MS layout)")
-    synth.add_argument("--study", help="take the generator settings from this study's 'data' section")
+    synth.add_argument("--study", help="take the generator settings from this study's 'data' section: "
+                       + STUDY_HELP)
     synth.add_argument("--scenes", dest="n_scenes", type=int, help="number of scenes")
     synth.add_argument("--patches-per-side", type=int, help="patches along each side of a scene")
     synth.add_argument("--patch-size", type=int, help="patch side in pixels (SEN12MS: 256)")
@@ -265,7 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(func=_cmd_train)
 
     sweep = sub.add_parser("sweep", parents=[debug], help="run every pending point of a study with papermill")
-    sweep.add_argument("--study", required=True, help="quick | default | paper | path to a study YAML")
+    sweep.add_argument("--study", required=True, help=STUDY_HELP)
     sweep.add_argument("--jobs", type=int, default=1,
                        help="points run in parallel (a study without 'threads' gives each cores/jobs threads)")
     sweep.add_argument("--data", help="SEN12MS root to use instead of the study's own")
@@ -288,14 +311,14 @@ def build_parser() -> argparse.ArgumentParser:
     point.set_defaults(func=_cmd_run_point)
 
     results = sub.add_parser("results", parents=[debug], help="aggregate a study's runs into one table")
-    results.add_argument("--study", required=True)
-    results.add_argument("--runs", default="runs")
+    results.add_argument("--study", required=True, help=STUDY_HELP + " | the name of a runs folder")
+    results.add_argument("--runs", default="runs", help="folder holding one directory per study")
     results.add_argument("--csv", help="write the tidy table (a row per run and modality) to this CSV")
     results.set_defaults(func=_cmd_results)
 
     clouds = sub.add_parser("clouds", parents=[debug],
                             help="evaluate a study's runs on S2 rendered at fixed cloud covers")
-    clouds.add_argument("--study", required=True, help="the study whose runs to evaluate (its folder under --runs)")
+    clouds.add_argument("--study", required=True, help=STUDY_HELP + " | the name of a runs folder")
     clouds.add_argument("--data", required=True, help="the synthetic root the study ran on (variants go beside it)")
     clouds.add_argument("--runs", default="runs", help="folder holding one directory per study")
     clouds.add_argument("--covers", type=float, nargs="+",
@@ -309,8 +332,8 @@ def build_parser() -> argparse.ArgumentParser:
     clouds.set_defaults(func=_cmd_clouds)
 
     book = sub.add_parser("book", parents=[debug], help="build the Jupyter Book from a study's results (offline)")
-    book.add_argument("--study", default="default")
-    book.add_argument("--runs", default="runs")
+    book.add_argument("--study", default=DEFAULT_STUDY, help=STUDY_HELP + " | the name of a runs folder")
+    book.add_argument("--runs", default="runs", help="folder holding one directory per study")
     book.add_argument("--data", help="the SEN12MS root the study ran on (default: the one its runs recorded)")
     book.set_defaults(func=_cmd_book)
     return p
@@ -382,7 +405,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt as exc:
-        from xmodal.study import SweepInterrupted
+        from xmodal.sweep import SweepInterrupted
 
         if debug:
             raise

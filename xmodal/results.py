@@ -1,15 +1,21 @@
 """The one loader of a study's results: run folders in, tidy tables out.
 
 Every reader of finished runs goes through here: the ``xmodal results`` command, the
-book's pages and the report layer. A study's runs are found below a folder
-(:func:`xmodal.rundir.find_runs`); each config hash counts once (a study copied or moved
-below the folder is not counted twice).
+book's pages and the report layer. A study's folder is found from the study as every
+command takes it (:func:`study_dir`: a profile's name, a study YAML's path or a runs
+folder's name); its runs are found below it (:func:`xmodal.rundir.find_runs`); each
+config hash counts once (a study copied or moved below the folder is not counted twice).
+A run folder whose records cannot be read (a truncated ``result.json``, say) is not
+dropped: it keeps a row with status ``"unreadable"`` whose ``error`` names the file and
+the reason, and :class:`UnreadableRunWarning` says so once per folder.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +31,9 @@ __all__ = [
     "RESULT_COLUMNS",
     "LATENT_KEY_COLUMNS",
     "ResultsError",
+    "UnreadableRunWarning",
     "load_results",
+    "study_dir",
     "load_latent_measures",
     "load_histories",
     "method_of",
@@ -43,7 +51,32 @@ class ResultsError(XmodalError, ValueError):
     """A study's results cannot be found or read; the message names the folder or file."""
 
 
-    from xmodal.rundir import Predictions, Result, RunDir, RunError
+class UnreadableRunWarning(UserWarning):
+    """A run folder's record (``result.json`` or ``error.json``) cannot be read; the message names the file and why."""
+
+
+def study_dir(runs_dir: str | os.PathLike[str], study: str | os.PathLike[str]) -> Path:
+    """The folder of a study's runs: ``<runs_dir>/<name>`` for a study as every command takes it.
+
+    Args:
+        runs_dir: the folder holding one folder per study.
+        study: a profile's name, a study YAML's path (its ``name`` names the folder) or the
+            name of a runs folder (:func:`xmodal.sweep.resolve_study`).
+
+    Raises:
+        ResultsError: the folder does not exist (the message names it and the sweep that makes it).
+        xmodal.sweep.StudyError: ``study`` is a YAML path that does not exist or is invalid.
+    """
+    from xmodal.sweep.spec import resolve_study
+
+    _, folder = resolve_study(study, need_spec=False)
+    path = Path(runs_dir) / folder
+    if not path.is_dir():
+        raise ResultsError(f"No runs of study {str(study)!r}: {path} does not exist; run "
+                           f"`xmodal sweep --study {study} --runs {runs_dir}` first, or pass the --runs folder "
+                           "that holds it")
+    return path
+
 
 RESULT_COLUMNS: tuple[str, ...] = (
     "study", "point", "method", "alignment", "modality", "trained_modalities", "n_train", "n_train_requested",
@@ -89,12 +122,57 @@ def _runs_once(root: Path) -> list[tuple[RunDir, Result | None, RunError | None]
     for run in find_runs(root):
         res = run.read_result()
         err = None if res is not None and res.ok else run.read_error()
+        if res is None and err is None:  # its records exist (find_runs) but none can be read
+            err = _unreadable(run)
         config_hash = res.config_hash if res is not None else (err.extra.get("config_hash") if err else None)
         key = str(config_hash) if config_hash else str(run.path)
         old = kept.get(key)
         if old is None or (not (old[1] is not None and old[1].ok) and res is not None and res.ok):
             kept[key] = (run, res, err)
     return sorted(kept.values(), key=lambda t: t[0].path)
+
+
+#: ``status`` of a run folder whose records cannot be read (its ``error`` names the file and why).
+UNREADABLE = "unreadable"
+
+
+def _why_unreadable(path: Path) -> str:
+    """Why a run record (a JSON file of :mod:`xmodal.rundir`) cannot be read, in a few words."""
+    from xmodal.rundir import Result
+
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+    except UnicodeDecodeError:
+        return "not text (binary content)"
+    if not text.strip():
+        return "empty"
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:  # ends early (a killed writer, a full disk) or garbled
+        truncated = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string")
+        return f"{'truncated' if truncated else 'not valid'} JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+    if not isinstance(obj, dict):
+        return f"holds a JSON {type(obj).__name__}, not an object"
+    if path.name == "result.json":
+        try:
+            Result.from_dict(obj)
+        except (TypeError, ValueError) as exc:
+            return f"not a run result ({exc})"
+    return "unreadable"
+
+
+def _unreadable(run: RunDir) -> RunError:
+    """The error record of a run folder none of whose records can be read, naming each and why; warns once."""
+    from xmodal.rundir import RunError
+
+    files = [p for p in (run.result_path, run.error_path) if p.exists()]
+    reasons = "; ".join(f"{p}: {_why_unreadable(p)}" for p in files)
+    message = (f"cannot read run folder {run.path}: {reasons}; run the sweep again to redo it, "
+               "or remove the folder")
+    warnings.warn(message, UnreadableRunWarning, stacklevel=4)
+    return RunError("UnreadableRun", message, [], {"status": UNREADABLE})
 
 
 def _study_of(run: RunDir) -> str:
@@ -143,10 +221,15 @@ def load_results(path: str | os.PathLike[str]) -> pd.DataFrame:
         ablation) and ``alignment`` the run's alignment (``None`` without ``M``). ``homogeneity`` is the
         mean eq.-(5) score over the sensor pairs involving the row's sensor
         (NaN for the single-sensor baseline: see :func:`load_homogeneity`);
-        failed runs have ``status == "failed"``, NaN scores and their ``error``.
+        failed runs have ``status == "failed"``, NaN scores and their ``error``; a run folder
+        whose records cannot be read has ``status == "unreadable"`` and an ``error`` naming the
+        file and the reason (and :class:`UnreadableRunWarning` says so).
 
     Raises:
         ResultsError: ``path`` does not exist (the message names it).
+
+    Warns:
+        UnreadableRunWarning: once per run folder whose records cannot be read.
     """
     import pandas as pd
 
@@ -179,10 +262,16 @@ def _failed_rows(run: RunDir, res: Result | None, err: RunError | None) -> list[
         "n_train": cfg.get("n_train"), "n_train_requested": cfg.get("n_train"),
         "seed": cfg.get("seed"), "epochs": cfg.get("epochs"), "backbone": cfg.get("backbone"),
         "patch_size": cfg.get("patch_size"), "split": cfg.get("split"), "season": cfg.get("season"),
-        "status": "failed" if err is not None else (res.status if res is not None else "unknown"),
+        "status": _failed_status(res, err),
         "error": err.summary if err is not None else None,
         "config_hash": config_hash, "run_dir": str(run.path),
     } for mod in mods]
+
+
+def _failed_status(res: Result | None, err: RunError | None) -> str:
+    if err is not None:
+        return str(err.extra.get("status") or "failed")
+    return res.status if res is not None else "unknown"
 
 
 def _result_rows(run: RunDir, res: Result) -> list[dict[str, Any]]:

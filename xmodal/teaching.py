@@ -85,7 +85,7 @@ MAKE_DATA_HINT = (
 # ----------------------------------------------------------------------------- configuration
 def profile_base() -> dict[str, Any]:
     """The ``base`` settings of the :data:`PROFILE` study profile, as its file states them."""
-    from xmodal.study import load_study
+    from xmodal.sweep import load_study
 
     return dict(load_study(PROFILE)["base"])
 

@@ -8,7 +8,7 @@ DataFrames (numpy, scipy, pandas, scikit-learn), no torch, no trainer, no plotti
 * :mod:`xmodal.analysis.latent`: how much of the sensor is left in the latent space
   (linear probe, neighbour mixing) and how well the sensors meet there (retrieval).
 * :mod:`xmodal.analysis.tables`: the tables the book shows (scores, comparisons,
-  homogeneity, gaps, claims, latent mixing, data-page tables): :mod:`xmodal.study`
+  homogeneity, gaps, claims, latent mixing, data-page tables): :mod:`xmodal.results`
   loads the runs into tidy tables, this package computes, :mod:`xmodal.plots` draws.
 """
 

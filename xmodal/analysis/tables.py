@@ -1,6 +1,6 @@
 """Tables and statistics of a study: pure functions, tables or arrays in, tables out.
 
-The inputs are what :mod:`xmodal.study` loads from the run folders:
+The inputs are what :mod:`xmodal.results` loads from the run folders:
 
 * the tidy *results* table of :func:`xmodal.results.load_results`: one row per run and
   sensor (columns ``method``, ``modality``, ``trained_modalities``, ``n_train``,
@@ -11,7 +11,7 @@ The inputs are what :mod:`xmodal.study` loads from the run folders:
 * a run's :class:`~xmodal.rundir.Predictions` and :class:`~xmodal.rundir.Latents`,
   and the synthetic generator's parameters.
 
-Nothing here reads a run folder, trains or draws: :mod:`xmodal.study` loads and
+Nothing here reads a run folder, trains or draws: :mod:`xmodal.results` loads and
 :mod:`xmodal.plots` draws. Sensors are never named in the logic: they are the ones the
 tables hold (the runs' configs), ordered as the data layer lists its modalities, and
 pairs of sensors are :func:`itertools.combinations` of them. The only sensor names are

@@ -1,9 +1,10 @@
-"""Figures of one run, shown by the experiment notebook (``notebooks/experiment.ipynb``).
+"""Figures of one run, shown by the experiment notebook (``xmodal/sweep/experiment.ipynb``).
 
-Each function takes what one run wrote (its :class:`~xmodal.rundir.Result`, or the
-aligned examples of :func:`xmodal.study.aligned_examples`) and returns a
-matplotlib figure or a table; none of them trains or reads a study. The study-wide
-figures of the book are the other modules of :mod:`xmodal.plots`.
+Each function takes what one run wrote or will train on (its :class:`~xmodal.rundir.Result`,
+the first batch of :func:`xmodal.training.first_step`, or the aligned examples of
+:func:`xmodal.sweep.aligned_examples`) and returns a matplotlib figure or a table; none of
+them trains or reads a study. The study-wide figures of the book are the other modules of
+:mod:`xmodal.plots`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ __all__ = [
     "scores_table",
     "plot_per_class_f1",
     "display_rgb",
+    "plot_batch",
     "plot_pairs",
 ]
 
@@ -154,7 +156,7 @@ def plot_pairs(examples: Mapping[str, Any]):
     """Aligned test patches: each modality's image, then soft label vs. predictions.
 
     Args:
-        examples: the dict of :func:`xmodal.study.aligned_examples` (keys ``ids``,
+        examples: the dict of :func:`xmodal.sweep.aligned_examples` (keys ``ids``,
             ``modalities``, ``images``, ``band_names``, ``prob``, ``target``,
             ``class_names``).
 
@@ -193,5 +195,44 @@ def plot_pairs(examples: Mapping[str, Any]):
         if i == 0:
             ax.legend(fontsize=7, loc="upper right")
             ax.set_title(f"class shares (dotted: the {F1_THRESHOLD} threshold)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_batch(step: Mapping[str, Any]):
+    """The first training batch of a run: a few patches of each sensor with their dominant class.
+
+    The sensors' batches are drawn independently (Sec. 2 of the paper: no aligned pairs), so
+    the columns of two rows show different places.
+
+    Args:
+        step: the dict of :func:`xmodal.training.first_step` (keys ``modalities``, ``ids``,
+            ``images``, ``band_names``, ``target``, ``class_names``, ``batch_size``).
+
+    Returns:
+        The matplotlib figure: one row per sensor.
+    """
+    import matplotlib.pyplot as plt
+
+    mods = list(step["modalities"])
+    names = list(step["class_names"])
+    n = max(len(step["ids"][m]) for m in mods)
+    fig, axes = plt.subplots(len(mods), max(n, 1), figsize=(1.9 * max(n, 1), 2.2 * len(mods)), squeeze=False)
+    for i, mod in enumerate(mods):
+        for j in range(n):
+            ax = axes[i][j]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if j >= len(step["ids"][mod]):
+                ax.axis("off")
+                continue
+            ax.imshow(display_rgb(step["images"][mod][j], step["band_names"][mod], mod))
+            label = np.asarray(step["target"][mod][j])
+            k = int(label.argmax())
+            ax.set_title(f"{names[k]} {label[k]:.0%}", fontsize=8)
+            if j == 0:
+                ax.set_ylabel(_MOD_LABEL.get(mod, mod), fontsize=8)
+    fig.suptitle(f"First training batch: {n} of the {step['batch_size']} patches of each sensor "
+                 "(title: the dominant class of the soft label)", fontsize=9)
     fig.tight_layout()
     return fig

@@ -83,7 +83,10 @@ The package, by role (each module imports only from those above it):
 * :mod:`~xmodal.training.checkpoint` -- save, resume, a damaged checkpoint set aside;
 * :mod:`~xmodal.training.evaluation` -- predictions, scores, loading a trained network;
 * :mod:`~xmodal.training.run` -- :func:`run_experiment`, :func:`train_on_datasets`, the
-  result, and :func:`identified_config` (what every entry point does to a config first);
+  result, :func:`read_split` (how a run reads its data) and :func:`identified_config` (what
+  every entry point does to a config first);
+* :mod:`~xmodal.training.first_step` -- the first batch and the loss terms of the first step,
+  which the experiment notebook shows before the long run;
 * ``python -m xmodal.training`` (:mod:`xmodal.training.__main__`) -- the command line: it is
   ``xmodal train`` (:mod:`xmodal.cli`), the form ``torchrun`` starts.
 """
@@ -91,9 +94,10 @@ The package, by role (each module imports only from those above it):
 from xmodal.training.batches import EVAL_BATCH_SIZE, PatchDataset
 from xmodal.training.checkpoint import DamagedCheckpointWarning, ResumeError
 from xmodal.training.evaluation import evaluate, load_model, predict
+from xmodal.training.first_step import first_step, loss_terms
 from xmodal.training.loop import PROBE_PATCHES, build_model, learning_rate, make_optimizer, train_step
 from xmodal.training.objective import TRIPLET_NORMALIZE, LossRecord, alignment_loss, total_loss
-from xmodal.training.run import identified_config, run_experiment, train_on_datasets
+from xmodal.training.run import identified_config, read_split, run_experiment, train_on_datasets
 
 __all__ = [
     "EVAL_BATCH_SIZE",
@@ -106,11 +110,14 @@ __all__ = [
     "alignment_loss",
     "build_model",
     "evaluate",
+    "first_step",
     "identified_config",
     "learning_rate",
     "load_model",
+    "loss_terms",
     "make_optimizer",
     "predict",
+    "read_split",
     "run_experiment",
     "total_loss",
     "train_on_datasets",

@@ -5,7 +5,7 @@ It returns a :class:`~xmodal.rundir.Result` and writes the run folder through
 epoch by epoch with a checkpoint after each, evaluates, and writes the result last.
 :func:`train_on_datasets` does the same on datasets already loaded. :func:`identified_config`
 is what every entry point (``xmodal train``, ``python -m xmodal.training``, the teaching
-helpers; the sweep fills the same field in :mod:`xmodal.study`) does to a config before it
+helpers; the sweep fills the same field in :mod:`xmodal.sweep`) does to a config before it
 trains: check the data root and record what it holds, so the same training lands in the
 same run folder whichever way it was started.
 """
@@ -18,7 +18,7 @@ import platform
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -32,6 +32,9 @@ from xmodal.training.evaluation import Evaluation, evaluate_all
 from xmodal.training.loop import ProbeSet, TrainState, build_state, probe_due, progress_bar, train_epoch
 from xmodal.training.runtime import Dist, check_runtime, runtime_settings
 
+if TYPE_CHECKING:
+    from xmodal.data import Sen12MS
+
 __all__ = ["identified_config", "run_experiment", "train_on_datasets"]
 
 
@@ -40,7 +43,7 @@ def identified_config(config: ExperimentConfig | Mapping[str, Any], *, hint: str
 
     ``xmodal train``, ``python -m xmodal.training`` and the teaching helpers call this before
     :func:`run_experiment` (the sweep fills the same field, through the same fingerprint, in
-    :func:`xmodal.study.check_data`): the data root must be a folder holding the config's
+    :func:`xmodal.sweep.check_data`): the data root must be a folder holding the config's
     season (:func:`xmodal.data.check_data_root`), and ``data_fingerprint``
     (:func:`xmodal.fingerprint.check_fingerprint`) enters the run's hash, so the same
     training on the same data gets the same identity, and so the same run folder, whichever
@@ -64,6 +67,38 @@ def identified_config(config: ExperimentConfig | Mapping[str, Any], *, hint: str
     config = _as_config(config)
     check_data_root(config.data_root, season=config.season, hint=hint)
     return config.replace(data_fingerprint=check_fingerprint(config))
+
+
+def read_split(config: ExperimentConfig, modality: str, split: str, *, progress: bool = False) -> Sen12MS:
+    """One sensor's training or test split, read as every run reads it (the one place that says how).
+
+    Args:
+        config: the run's configuration (data keys, ``data_seed``, ``n_train``/``n_test``).
+        modality: the sensor.
+        split: ``"train"`` or ``"test"``.
+        progress: show the reader's progress bar while it builds the cache.
+    """
+    from xmodal.data import Sen12MS
+
+    return Sen12MS(
+        config.data_root,
+        modality=modality,
+        split=split,
+        n_samples=config.n_train if split == "train" else config.n_test,
+        season=config.season,
+        split_method=config.split,
+        test_fraction=config.test_fraction,
+        seed=config.data_seed,
+        label_scheme=config.label_scheme,
+        patch_size=config.patch_size,
+        normalization=config.normalization,
+        cache=True,
+        cache_dir=config.cache_dir,
+        bad_patch=config.bad_patch,
+        progress=progress,
+        pairing=config.pairing,
+        pairing_modalities=list(config.modalities),
+    )
 
 
 def run_experiment(
@@ -104,29 +139,14 @@ def run_experiment(
     ctx = Dist(config)
     try:
         check_runtime(config, ctx.device)
-        from xmodal.data import Sen12MS, describe_root
+        from xmodal.data import describe_root
 
-        common: dict[str, Any] = dict(
-            season=config.season,
-            split_method=config.split,
-            test_fraction=config.test_fraction,
-            seed=config.data_seed,
-            label_scheme=config.label_scheme,
-            patch_size=config.patch_size,
-            normalization=config.normalization,
-            cache=True,
-            cache_dir=config.cache_dir,
-            bad_patch=config.bad_patch,
-            progress=config.progress and ctx.main,
-            pairing=config.pairing,
-            pairing_modalities=list(config.modalities),
-        )
         train_sets, test_sets = {}, {}
         if not ctx.main:
             ctx.barrier()  # rank 0 reads first, so only one process builds the data cache
         for m in config.modalities:
-            train_sets[m] = Sen12MS(config.data_root, modality=m, split="train", n_samples=config.n_train, **common)
-            test_sets[m] = Sen12MS(config.data_root, modality=m, split="test", n_samples=config.n_test, **common)
+            train_sets[m] = read_split(config, m, "train", progress=config.progress and ctx.main)
+            test_sets[m] = read_split(config, m, "test", progress=config.progress and ctx.main)
         if ctx.main:
             ctx.barrier()
         description = describe_root(config.data_root)
@@ -207,7 +227,7 @@ def _train_and_evaluate(
     Rank 0 writes the run folder; under DDP the other processes train along and
     return rank 0's result.
     """
-    inputs = _check_inputs(config, train_sets, test_sets, ctx)
+    inputs = check_inputs(config, train_sets, test_sets, ctx)
     run = RunDir(out)
     t_start = time.perf_counter()
     with runtime_settings(config, ctx.device):
@@ -254,7 +274,7 @@ def _as_config(config: ExperimentConfig | Mapping[str, Any]) -> ExperimentConfig
     raise ConfigError(f"run_experiment: config must be an ExperimentConfig or a mapping, got {type(config).__name__}")
 
 
-def _check_inputs(
+def check_inputs(
     config: ExperimentConfig, train_sets: Mapping[str, PatchDataset], test_sets: Mapping[str, PatchDataset],
     ctx: Dist,
 ) -> Inputs:

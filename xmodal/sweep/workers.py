@@ -29,10 +29,7 @@ import warnings
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-__all__ = ["EXECUTORS", "WorkerPool", "train_point"]
-
-#: How a sweep runs its points: a Jupyter kernel each (``notebook``) or long-lived worker processes (``process``).
-EXECUTORS: tuple[str, ...] = ("notebook", "process")
+__all__ = ["WorkerPool", "train_point"]
 
 
 def _init_worker() -> None:

@@ -75,12 +75,11 @@ from xmodal.analysis.stats import (
     ONE_SEED,
     claim_verdicts,
     paired_difference,
-    row_intersection,
 )
 from xmodal.config import METHODS
 from xmodal.data.clouds import CLOUD_FREE_SENSOR, CLOUDED_SENSOR
 from xmodal.errors import XmodalError
-from xmodal.metrics import f1_scores, homogeneity
+from xmodal.metrics import f1_scores, histogram_intersection, homogeneity
 from xmodal.rundir import Predictions, Result, RunDir, align_ids, iter_results, read_json
 
 __all__ = [
@@ -756,7 +755,7 @@ def _answer_row(answer: np.ndarray, target: np.ndarray, ref: np.ndarray | None) 
     f1 = f1_scores(target, answer)
     row = {"macro": f1["macro"], "weighted": f1["weighted"], "consistency": math.nan, "top_change": math.nan}
     if ref is not None:
-        row["consistency"] = float(row_intersection(answer, ref).mean())
+        row["consistency"] = float(histogram_intersection(answer, ref).mean())
         row["top_change"] = float((answer.argmax(1) != ref.argmax(1)).mean())
     return row
 
@@ -824,7 +823,7 @@ def cover_table(
                 row = {**base, "system": FALLBACK, **_answer_row(answer, g.target, ref),
                        "switch_share": float(switched.mean())}
                 if ref is not None and switched.any():
-                    row["switch_consistency"] = float(row_intersection(answer[switched], ref[switched]).mean())
+                    row["switch_consistency"] = float(histogram_intersection(answer[switched], ref[switched]).mean())
                     row["switch_top_change"] = float((answer[switched].argmax(1) != ref[switched].argmax(1)).mean())
                 rows.append(row)
     return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))

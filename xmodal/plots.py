@@ -1,15 +1,15 @@
 """Study-wide figures of the book: they only draw.
 
 Every figure is drawn from a table (the tidy results table of
-:func:`xmodal.results.load_results`, or a table of :mod:`xmodal.analysis.tables`), from
+:func:`xmodal.results.load_results`, or a table of :mod:`xmodal.report`), from
 the synthetic generator's parameters, or from patches read through the data layer
 (:func:`xmodal.data.layout.read_patch`). The statistics and tables themselves live in
-:mod:`xmodal.analysis.tables`; figures of a single run (shown by the experiment notebook)
+:mod:`xmodal.analysis` and :mod:`xmodal.report`; figures of a single run (shown by the experiment notebook)
 in :mod:`xmodal.runplots`.
 
 Sensors are never named here: the figures draw the sensors their tables hold, with the
 labels and colours of the data layer (:class:`xmodal.data.normalize.ModalitySpec`). The
-paper's numbers (:data:`xmodal.analysis.tables.PAPER_SCORES`) are drawn as markers
+paper's numbers (:data:`xmodal.report.paper.PAPER_SCORES`) are drawn as markers
 labelled "reported by the paper".
 """
 
@@ -23,17 +23,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from xmodal.analysis.tables import (
-    final_runs,
-    method_label,
-    methods_in,
-    ok_runs,
-    paper_score,
-    sensor_order,
-    sensors_in,
-)
+from xmodal.analysis.tidy import methods_in, ok_runs, sensor_order, sensors_in
 from xmodal.data.normalize import S2_BANDS, SENSOR_BANDS, clean, modality_color, modality_label, modality_spec
 from xmodal.metrics import F1_THRESHOLD
+from xmodal.report.paper import paper_score
+from xmodal.report.selection import final_runs, method_label
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -208,7 +202,7 @@ VERDICT_COLORS: dict[str, str] = {"holds": "#2ca02c", "does not hold": "#d62728"
 
 
 def claims_figure(verdicts: pd.DataFrame, source: str | None = None) -> Figure:
-    """A forest plot of :func:`xmodal.analysis.tables.claims`: each claim's paired estimate and interval.
+    """A forest plot of :func:`xmodal.report.claims.check_claims`: each claim's paired estimate and interval.
 
     The dotted line at 0 is "no difference"; for a non-inferiority claim a short
     dashed tick marks minus its margin. Colour = verdict (:data:`VERDICT_COLORS`).
@@ -244,7 +238,7 @@ def claims_figure(verdicts: pd.DataFrame, source: str | None = None) -> Figure:
 
 
 def comparisons_figure(table: pd.DataFrame, source: str | None = None, target: float | None = None) -> Figure:
-    """A forest plot of :func:`xmodal.analysis.tables.comparisons`: every method-vs-method difference.
+    """A forest plot of :func:`xmodal.report.comparisons.paired_comparisons`: every method-vs-method difference.
 
     One row per comparison, one colour per sensor; the coloured bar is the 95% interval
     (seeds and test scenes), the dotted line 0. With ``target``, a thin grey bar of
@@ -253,8 +247,6 @@ def comparisons_figure(table: pd.DataFrame, source: str | None = None, target: f
     """
     import matplotlib.pyplot as plt
     import seaborn as sns
-
-    from xmodal.analysis.tables import sensor_order
 
     df = table.dropna(subset=["estimate"]).reset_index(drop=True)
     sensors = sensor_order(df["sensor"]) if len(df) else []
@@ -371,13 +363,13 @@ def soft_label_example(root: str | os.PathLike[str], patch_id: str,
     above the threshold).
 
     Returns:
-        ``(figure, table)``: the table is :func:`xmodal.analysis.tables.soft_label_table`
+        ``(figure, table)``: the table is :func:`xmodal.report.data_tables.soft_label_table`
         (one row per class with its pixel count, share and whether it counts for F1).
     """
     import matplotlib.pyplot as plt
 
-    from xmodal.analysis.tables import soft_label_table
     from xmodal.data.layout import LAND_COVER, read_patch
+    from xmodal.report.data_tables import soft_label_table
 
     lc = read_patch(root, patch_id, LAND_COVER)
     table = soft_label_table(lc, scheme)
@@ -399,7 +391,7 @@ def soft_label_example(root: str | os.PathLike[str], patch_id: str,
 
 
 def class_frequency_figure(table: pd.DataFrame, title: str = "") -> Figure:
-    """Class frequencies of :func:`xmodal.analysis.tables.class_frequency_table`.
+    """Class frequencies of :func:`xmodal.report.data_tables.class_frequency_table`.
 
     One bar per column (present in a patch, counts for F1, mean share of pixels) and class.
     """
@@ -523,7 +515,7 @@ def grl_schedule_figure(final: float = 1.0) -> Figure:
 def triplet_figure(info: Mapping[str, Any], title: str = "") -> Figure:
     """Label similarity S and cosine similarity of a mined batch.
 
-    ``info`` is that of :func:`xmodal.analysis.tables.mined_triplets`; each anchor's
+    ``info`` is that of :func:`xmodal.analysis.triplets.mined_triplets`; each anchor's
     positive (circle) and hard negative (cross) are marked.
     """
     import matplotlib.pyplot as plt
@@ -550,7 +542,7 @@ def triplet_figure(info: Mapping[str, Any], title: str = "") -> Figure:
 # latent space
 # ---------------------------------------------------------------------------------
 def latent_figure(emb: pd.DataFrame, class_names: Sequence[str], title: str = "") -> go.Figure:
-    """Interactive plotly figure of :func:`xmodal.analysis.tables.latent_embedding`.
+    """Interactive plotly figure of :func:`xmodal.analysis.panels.latent_embedding`.
 
     One panel per method (:data:`PANELS_PER_ROW` to a row), points coloured by sensor or by
     dominant class (buttons); hover shows patch id and soft label; coloured by class, each
@@ -669,7 +661,7 @@ def _palette(keys: Sequence[Any]) -> dict[Any, Any]:
 def _forest_panels(tidy: pd.DataFrame, y: str, hue: str, title: str) -> Figure:
     """One panel per measure (``label``): every ``y`` value's estimate and interval, coloured by ``hue``.
 
-    ``tidy`` has :data:`xmodal.analysis.tables.SUMMARY_COLUMNS`-like columns (``label``,
+    ``tidy`` has :data:`xmodal.report.latent.SUMMARY_COLUMNS`-like columns (``label``,
     ``estimate``, ``low``, ``high``, ``n``, ``chance``) and the ``y`` and ``hue`` columns. A
     dashed line marks the chance level; a row without a value reads "not recorded".
     """
@@ -728,7 +720,7 @@ def _seeds_phrase(summary: pd.DataFrame) -> str:
 
 
 def latent_measures_figure(summary: pd.DataFrame, source: str | None = None) -> Figure:
-    """:func:`xmodal.analysis.tables.latent_summary` drawn: a panel per measure, a row per method.
+    """:func:`xmodal.report.latent.latent_summary` drawn: a panel per measure, a row per method.
 
     Dots are means over seeds, bars their 95% t-intervals, dashed lines the chance levels.
     """
@@ -739,7 +731,7 @@ def latent_measures_figure(summary: pd.DataFrame, source: str | None = None) -> 
 
 
 def tradeoff_figure(summary: pd.DataFrame, source: str | None = None) -> Figure:
-    """:func:`xmodal.analysis.tables.tradeoff_summary` drawn: a panel per quantity, a row per setting.
+    """:func:`xmodal.report.latent.tradeoff_summary` drawn: a panel per quantity, a row per setting.
 
     Colours are the alignments (method labels); dots are means over seeds, bars their 95%
     t-intervals, dashed lines the chance levels.
@@ -752,7 +744,7 @@ def tradeoff_figure(summary: pd.DataFrame, source: str | None = None) -> Figure:
 
 
 def adversary_figure(curves: pd.DataFrame, source: str | None = None) -> Figure:
-    """The adversary epoch by epoch (:func:`xmodal.analysis.tables.adversary_curves`).
+    """The adversary epoch by epoch (:func:`xmodal.report.adversary.adversary_curves`).
 
     One panel per quantity (``L_M``, the modality classifier's training accuracy, the
     per-epoch probe's accuracy), one colour per method; lines are means over seeds, bands
@@ -763,7 +755,7 @@ def adversary_figure(curves: pd.DataFrame, source: str | None = None) -> Figure:
     import pandas as pd
     import seaborn as sns
 
-    from xmodal.analysis.tables import ADVERSARY_QUANTITIES
+    from xmodal.report.adversary import ADVERSARY_QUANTITIES
 
     methods = methods_in(curves) if len(curves) else []
     palette = _palette([method_label(m) for m in methods])

@@ -72,7 +72,8 @@ def test_the_summary_counts_the_verdicts_of_the_table() -> None:
     assert f"Of {len(table)} claims checked" in summary
     assert f"**{counts.get(HOLDS, 0)} hold**" in summary
     assert f"**{counts.get(DOES_NOT_HOLD, 0)} do not hold**" in summary
-    assert C.claims_summary(table.iloc[:0]) == "No claim could be checked: the study has no comparable runs."
+    empty = C.claims_summary(table.iloc[:0])
+    assert "hold" not in empty and not any(ch.isdigit() for ch in empty)  # no claim checked: no verdict, no count
 
 
 def test_no_claim_is_said_to_hold_without_an_interval() -> None:

@@ -26,7 +26,8 @@ def test_source_note_names_data_split_runs_and_seeds() -> None:
     note = R.source_note(two_seeds(), study="t")
     assert "7 runs of study 't'" in note and "seeds 0, 1" in note  # the numbers come from the table
     assert "synthetic" in note and "winter" in note and "scene split" in note
-    assert R.source_note(two_seeds().iloc[:0]) == "no finished run"
+    empty = R.source_note(two_seeds().iloc[:0])
+    assert "run" in empty and not any(ch.isdigit() for ch in empty)  # nothing measured: no number invented
 
 
 def test_score_and_summary_tables() -> None:
@@ -145,7 +146,8 @@ def test_budget_table_pairs_one_curve_at_two_budgets_by_size_and_seed() -> None:
     assert "helps at 50 patches" in text and "100 patches" not in text.split("helps at")[1]  # only where low > 0
     same = R.budget_table(short, short.assign(epochs=20))
     assert "No size changes beyond its interval" in R.budget_text(same)
-    assert R.budget_text(R.budget_table(short, long, sensor="s1")) == "No size was trained at both budgets."
+    none = R.budget_text(R.budget_table(short, long, sensor="s1"))
+    assert not any(ch.isdigit() for ch in none)  # no size trained at both budgets: no number to report
 
 
 def test_training_budget_says_whether_the_size_curves_vary_only_the_data() -> None:

@@ -61,7 +61,7 @@ def paired_comparisons(results: pd.DataFrame, predictions: Mapping[str, Predicti
     the Baseline first), the mean difference over the seeds both methods ran, its
     ``confidence`` interval and half-width (:func:`paired_difference`): the seeds'
     spread plus, when every run saw the same test patches and ``predictions`` are given,
-    the test scenes' bootstrap standard error (:func:`scene_se`).
+    the test scenes' bootstrap standard error (:func:`xmodal.analysis.bootstrap.scene_se`).
 
     Returns:
         :data:`COMPARISON_COLUMNS`, one row per comparison.

@@ -47,7 +47,7 @@ __all__ = [
 ]
 
 
-#: Columns of the tidy summaries of :func:`latent_summary`, :func:`adversary_final` and
+#: Columns of the tidy summaries of :func:`latent_summary`, :func:`xmodal.report.adversary.adversary_final` and
 #: :func:`tradeoff_summary`: one row per group and measure, the estimate its mean over seeds with a
 #: t-interval (:func:`xmodal.analysis.paired_difference` of the values), ``n`` the seeds measured
 #: and ``chance`` the value the measure takes by chance (NaN where there is none).
@@ -156,7 +156,7 @@ def latent_summary(measures: pd.DataFrame, *, k: int | None = None,
     Args:
         measures: :func:`xmodal.results.load_latent_measures` (one row per run: ``method``,
             ``alignment``, ``seed``, ``sensors`` and the measures). Pass the runs of one
-            training-set size (:func:`final_runs`): the seeds of a method are its units.
+            training-set size (:func:`xmodal.report.selection.final_runs`): the seeds of a method are its units.
         k: the cut-off whose recall@k is shown (default: the table's, :func:`latent_measure_specs`).
         confidence: level of the intervals.
 

@@ -28,9 +28,11 @@ import pandas as pd
 
 from xmodal.analysis.tidy import ok_runs
 from xmodal.data.normalize import modality_label
+from xmodal.data.splits import PAIRINGS
 from xmodal.report.paper import paper_sensors
 
 __all__ = [
+    "ALIGNED",
     "DISJOINT",
     "method_label",
     "on_disjoint_scenes",
@@ -41,8 +43,9 @@ __all__ = [
     "showcase_runs",
 ]
 
-#: The ``pairing`` of runs trained on disjoint scenes (:data:`xmodal.data.splits.PAIRINGS`).
-DISJOINT = "disjoint"
+#: The config's two ``pairing`` values (:data:`xmodal.data.splits.PAIRINGS`): every sensor on the same
+#: patches, or each on scenes of its own.
+ALIGNED, DISJOINT = PAIRINGS
 
 
 def method_label(method: str, sensor: str | None = None, modalities: Sequence[str] | None = None) -> str:
@@ -84,7 +87,7 @@ def aligned_method(row: Mapping[str, Any]) -> str:
     from xmodal.results import method_of
 
     alignment = row.get("alignment")
-    return method_of({"method": row["config_method"], "pairing": "aligned",
+    return method_of({"method": row["config_method"], "pairing": ALIGNED,
                       "alignment": None if alignment is None or pd.isna(alignment) else alignment})
 
 

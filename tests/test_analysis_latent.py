@@ -224,3 +224,77 @@ def test_latent_measures_errors() -> None:
         L.latent_measures(run["z"], run["modality"], ids, run["labels"], k=3)
     with pytest.raises(ValueError, match="labels"):
         L.latent_measures(run["z"], run["modality"], run["ids"], run["labels"][:5], k=3)
+
+
+# ----------------------------------------------------------------------------- the one 2-d picture
+def _package_sources() -> dict[str, str]:
+    from pathlib import Path
+
+    import xmodal
+
+    root = Path(xmodal.__file__).resolve().parent
+    return {str(p.relative_to(root.parent)): p.read_text() for p in sorted(root.rglob("*.py"))}
+
+
+def test_latents_are_embedded_in_one_place_with_the_cosine_metric() -> None:
+    """The drift of issue 18: the latent page's UMAP was Euclidean, the explorer's cosine."""
+    assert L.UMAP_METRIC == "cosine"
+    makers = sorted(path for path, text in _package_sources().items() if "umap.UMAP(" in text)
+    assert makers == ["xmodal/analysis/latent.py"]
+
+
+def test_umap_2d_of_fewer_than_four_vectors_is_their_principal_plane() -> None:
+    xy = L.umap_2d(np.array([[1.0, 0.0, 0.0], [0.0, 2.0, 0.0], [0.0, 0.0, 3.0]]))
+    assert xy.shape == (3, 2) and xy.dtype == np.float32 and np.allclose(xy.sum(axis=0), 0.0, atol=1e-5)
+    with pytest.raises(ValueError, match=r"\[N, D\] array"):
+        L.umap_2d(np.zeros(5))
+
+
+@pytest.mark.slow  # UMAP's numba compilation takes tens of seconds on a busy 2-core machine
+def test_umap_2d_is_cosine_umap_so_a_vectors_length_does_not_move_it() -> None:
+    import umap
+
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(40, 8)).astype(np.float32)
+    xy = L.umap_2d(z, seed=0)
+    direct = umap.UMAP(n_neighbors=15, min_dist=0.1, metric="cosine", random_state=0, n_jobs=1,
+                       init="spectral").fit_transform(z)
+    np.testing.assert_array_equal(xy, direct)
+    # scaling each vector by a power of two changes no cosine (exactly, in floating point)
+    scaled = z * (2.0 ** rng.integers(-3, 4, (40, 1))).astype(np.float32)
+    np.testing.assert_array_equal(L.umap_2d(scaled, seed=0), xy)
+    euclid = umap.UMAP(n_neighbors=15, min_dist=0.1, metric="euclidean", random_state=0, n_jobs=1,
+                       init="spectral").fit_transform(scaled)
+    assert not np.allclose(euclid, xy)  # what the latent page drew before
+
+
+@pytest.mark.slow
+def test_latent_embedding_embeds_each_panel_with_umap_2d() -> None:
+    from hand_tables import latents
+
+    from xmodal.analysis.panels import latent_embedding, stack_latents
+
+    runs = [latents(["s1"], n=12, seed=1), latents(["s2"], n=12, seed=2)]
+    emb = latent_embedding({"two runs": runs}, ["a", "b", "c"], seed=0)
+    stacked = stack_latents(runs)
+    assert len(emb) == 24 and emb["modality"].tolist() == stacked.modality.tolist()
+    np.testing.assert_array_equal(emb[["x", "y"]].to_numpy(dtype=np.float32), L.umap_2d(stacked.z, seed=0))
+    assert emb["dominant"].iloc[0] == "a" and emb["soft_label"].iloc[0] == "a 1.00"
+
+
+# ----------------------------------------------------------------------------- the miner's triplets
+def test_mined_triplets_respect_the_label_thresholds_on_the_first_two_sensors() -> None:
+    from hand_tables import latents
+
+    from xmodal.analysis.triplets import mined_triplets
+
+    lat = latents(["rgb", "s1"], n=9, shift=0.1)
+    table, info = mined_triplets(lat, batch_size=6, n_show=4, positive_threshold=0.5, negative_threshold=0.1)
+    assert len(table) == 4 and info["n"] == 6
+    ids_s1 = set(lat.of("s1").ids)
+    assert set(table["anchor"]) <= ids_s1  # anchors from s1, the first sensor in display order
+    rows = np.flatnonzero(info["valid"])
+    assert len(rows) and (info["s"][rows, info["pos"][rows]] >= 0.5).all()
+    assert (info["s"][rows, info["neg"][rows]] <= 0.1).all()
+    with pytest.raises(ValueError, match=r"two sensors; these hold \['s1'\]"):
+        mined_triplets(lat.of("s1"))

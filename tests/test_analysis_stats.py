@@ -1,8 +1,7 @@
-"""Paired differences, verdicts, Holm's adjustment, the scene bootstrap and homogeneity references."""
+"""Paired differences, verdicts and Holm's adjustment (xmodal.analysis.stats)."""
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
@@ -11,7 +10,6 @@ import pytest
 from scipy import stats as sps
 
 from xmodal.analysis import stats as S
-from xmodal.metrics import f1_scores, homogeneity
 
 
 # ----------------------------------------------------------------------------- paired differences
@@ -171,60 +169,6 @@ def test_claim_verdicts_errors() -> None:
         S.claim_verdicts(pd.DataFrame({"claim": ["x"], "a": [[0.1, 0.2]], "kind": ["bigger"]}))
 
 
-# ----------------------------------------------------------------------------- bootstrap
-def test_resample_counts_draw_whole_groups() -> None:
-    counts = S.resample_counts(7, n_boot=50, seed=3)
-    assert counts.shape == (50, 7) and (counts.sum(axis=1) == 7).all()
-    assert np.array_equal(counts, S.resample_counts(7, n_boot=50, seed=3))
-    with pytest.raises(ValueError, match="Invalid n_boot"):
-        S.resample_counts(7, n_boot=0)
-
-
-def test_bootstrap_mean_vectorised_equals_function_path() -> None:
-    rng = np.random.default_rng(0)
-    groups = np.repeat(["s1", "s2", "s3", "s4", "s5", "s6"], [3, 5, 2, 4, 6, 1])
-    values = rng.random(groups.size)
-    fast = S.bootstrap_interval(values, groups, n_boot=200, seed=1)
-    slow = S.bootstrap_interval(lambda idx: values[idx].mean(), groups, n_boot=200, seed=1)
-    assert fast.estimate == pytest.approx(values.mean())
-    assert (fast.low, fast.high, fast.se) == pytest.approx((slow.low, slow.high, slow.se))
-    assert fast.n_groups == 6 and fast.n_boot == 200 and fast.low <= fast.estimate <= fast.high
-
-
-def test_bootstrap_constant_within_scenes_is_scene_level() -> None:
-    # every patch of a scene has the same value: the bootstrap sees 2 units (scenes), not 100 patches
-    groups = np.repeat([0, 1], 50)
-    res = S.bootstrap_interval(groups.astype(float), groups, n_boot=400, seed=0)
-    assert res.low == pytest.approx(0.0) and res.high == pytest.approx(1.0)
-
-
-def test_bootstrap_f1_matches_f1_scores_on_every_resample() -> None:
-    rng = np.random.default_rng(0)
-    n, c = 60, 4
-    target = rng.dirichlet(np.full(c, 0.4), n)
-    prob = 0.6 * target + 0.4 * rng.dirichlet(np.ones(c), n)
-    groups = rng.integers(0, 8, n)
-    for average in S.F1_AVERAGES:
-        fast = S.bootstrap_f1(target, prob, groups, average=average, n_boot=40, seed=2)
-        def f1(idx: np.ndarray, avg: str = average) -> float:
-            return f1_scores(target[idx], prob[idx])[avg]
-
-        slow = S.bootstrap_interval(f1, groups, n_boot=40, seed=2)
-        assert fast.estimate == pytest.approx(f1_scores(target, prob)[average])
-        assert (fast.low, fast.high, fast.se) == pytest.approx((slow.low, slow.high, slow.se))
-
-
-def test_bootstrap_errors() -> None:
-    with pytest.raises(ValueError, match="at least 2 groups"):
-        S.bootstrap_interval(np.ones(5), np.zeros(5))
-    with pytest.raises(ValueError, match="3 group ids for 5 test units"):
-        S.bootstrap_interval(np.ones(5), [0, 1, 1])
-    with pytest.raises(ValueError, match="Invalid F1 average"):
-        S.bootstrap_f1(np.ones((2, 2)) / 2, np.ones((2, 2)) / 2, [0, 1], average="samples")
-    with pytest.raises(ValueError, match="must be equal"):
-        S.bootstrap_f1(np.ones((2, 2)) / 2, np.ones((2, 3)) / 3, [0, 1])
-
-
 def test_paired_difference_adds_the_scene_error_with_satterthwaite_df() -> None:
     # d = 0.1, 0.2, 0.3: mean 0.2, sd 0.1, se_seed = 0.1 / sqrt 3; a scene error equal to it
     # doubles the variance, so df = 2 * (sqrt 2)^4 = 8 and half = t_{8, .975} * sqrt(2) se_seed.
@@ -249,75 +193,10 @@ def test_paired_difference_adds_the_scene_error_with_satterthwaite_df() -> None:
     assert row["half_width"] == pytest.approx(res.half_width) and row["df"] == pytest.approx(8.0)
 
 
-def test_scene_bootstrap_se_matches_a_resample_by_resample_difference() -> None:
-    rng = np.random.default_rng(1)
-    n, c, seeds = 48, 4, 3
-    target = rng.dirichlet(np.full(c, 0.4), n)
-    groups = rng.integers(0, 6, n)
-    runs_a = [(target, 0.7 * target + 0.3 * rng.dirichlet(np.ones(c), n)) for _ in range(seeds)]
-    runs_b = [(target, 0.5 * target + 0.5 * rng.dirichlet(np.ones(c), n)) for _ in range(seeds)]
-    fast = S.scene_bootstrap_se(runs_a, runs_b, groups, n_boot=50, seed=3)
-    codes = np.unique(groups, return_inverse=True)[1]
-    units = np.arange(n)
-    slow = []
-    for row in S.resample_counts(6, 50, 3):
-        idx = np.repeat(units, row[codes])
-        slow.append(np.mean([f1_scores(t[idx], p[idx])["weighted"] - f1_scores(u[idx], q[idx])["weighted"]
-                             for (t, p), (u, q) in zip(runs_a, runs_b, strict=True)]))
-    assert fast == pytest.approx(np.std(slow, ddof=1))
-    # b = None: the error of one method's mean F1, the bootstrap_f1 standard error for one seed
-    one = S.scene_bootstrap_se(runs_a[:1], None, groups, n_boot=50, seed=3)
-    assert one == pytest.approx(S.bootstrap_f1(*runs_a[0], groups, n_boot=50, seed=3).se)
-    # a method against itself: the scenes cancel exactly
-    assert S.scene_bootstrap_se(runs_a, runs_a, groups, n_boot=50) == pytest.approx(0.0)
-    assert math.isnan(S.scene_bootstrap_se([], [], groups))
-    with pytest.raises(ValueError, match="pair them by seed"):
-        S.scene_bootstrap_se(runs_a, runs_b[:2], groups)
-
-
-# ----------------------------------------------------------------------------- homogeneity references
-def test_homogeneity_bounds_hold_per_patch_and_on_average() -> None:
-    rng = np.random.default_rng(0)
-    y, pa, pb = (rng.dirichlet(np.full(5, 0.5), 300) for _ in range(3))
-    hi_a, hi_b, s_i = S.row_intersection(pa, y), S.row_intersection(pb, y), S.row_intersection(pa, pb)
-    assert (s_i >= hi_a + hi_b - 1 - 1e-12).all()  # the per-sample inequality of the docstring
-    assert (s_i <= 1 - np.abs(hi_a - hi_b) + 1e-12).all()
-    ref = S.homogeneity_references(y, pa, pb)
-    assert ref["s"] == pytest.approx(homogeneity(pa, pb))
-    assert ref["s_lower_bound"] <= ref["s_lower_bound_per_patch"] <= ref["s"] <= ref["s_upper_bound_per_patch"]
-    assert ref["hi_constant"] == pytest.approx(S.row_intersection(y, y.mean(axis=0)).mean())
-    assert ref["s_constant"] == 1.0 and all(isinstance(v, float) for v in ref.values())
-
-
-def test_homogeneity_references_by_hand() -> None:
-    y = np.array([[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0], [0.5, 0.5, 0]])
-    pa = np.array([[0.8, 0.2, 0], [0, 1.0, 0], [0.6, 0, 0.4], [0.5, 0.5, 0]])  # top class hits: 1, 1, 0, 1
-    pb = np.array([[1.0, 0, 0], [0.6, 0.4, 0], [0.3, 0, 0.7], [0.5, 0.5, 0]])  # hits: 1, 0, 1, 1
-    ref = S.homogeneity_references(y, pa, pb, prior=np.array([0.5, 0.25, 0.25]))
-    assert ref["hi_a"] == pytest.approx((0.8 + 1 + 0.4 + 1) / 4)
-    assert ref["hi_b"] == pytest.approx((1 + 0.4 + 0.7 + 1) / 4)
-    assert ref["s"] == pytest.approx((0.8 + 0.4 + 0.7 + 1) / 4)
-    assert ref["s_lower_bound"] == pytest.approx(ref["hi_a"] + ref["hi_b"] - 1)
-    assert ref["hi_constant"] == pytest.approx((0.5 + 0.25 + 0.25 + 0.75) / 4)
-    assert (ref["dominant_hit_a"], ref["dominant_hit_b"]) == (0.75, 0.75)
-    assert (ref["both_hit"], ref["both_miss"], ref["both_miss_if_independent"]) == (0.5, 0.0, 0.0625)
-    assert ref["same_top_class"] == pytest.approx(0.5)  # rows 1 and 4 agree on the top class
-    perfect = S.homogeneity_references(y[:3], y[:3], y[:3])
-    assert perfect["s"] == perfect["s_lower_bound"] == 1.0 and math.isnan(perfect["error_correlation"])
-
-
-def test_homogeneity_references_errors() -> None:
-    y = np.eye(3)
-    with pytest.raises(ValueError, match="shapes differ"):
-        S.homogeneity_references(y, y, np.eye(3)[:2])
-    with pytest.raises(ValueError, match="rows of prob_a must be distributions"):
-        S.homogeneity_references(y, 2 * y, y)
-    with pytest.raises(ValueError, match=r"prior has shape \(2,\)"):
-        S.homogeneity_references(y, y, y, prior=np.array([0.5, 0.5]))
-
-
 def test_public_names_exported() -> None:
     import xmodal.analysis as A
+    from xmodal.analysis import bootstrap, homogeneity, latent, panels, tidy, triplets
 
-    for name in itertools.chain(A.__all__, S.__all__):
-        assert hasattr(S, name) or hasattr(A, name)
+    for module in (A, S, bootstrap, homogeneity, latent, panels, tidy, triplets):
+        for name in module.__all__:
+            assert hasattr(module, name), f"{module.__name__}.__all__ names {name}, which it lacks"

@@ -72,11 +72,11 @@ def test_covers_are_sorted_unique_and_include_the_clear_sky() -> None:
     assert clouds.check_covers([1, 0.5, 0.5000000001, 0.25]) == (0.0, 0.25, 0.5, 1.0)
     assert [clouds.cover_name(c) for c in (0, 0.25, 0.5, 1, 0.125)] == ["c000", "c025", "c050", "c100", "c012.5"]
     assert clouds.variant_root("/x/data/default", 0.5) == Path("/x/data/default-clouds/c050")
-    from xmodal.analysis.tables import method_label
+    from xmodal.report.selection import method_label
 
-    assert clouds.model_of("baseline", ["s2"]) == BASELINE_MODEL == method_label("baseline")  # one label function
-    assert clouds.model_of("C+T+M", ["s2", "s1"]) == "C+T+M"
-    assert clouds.model_of("C+T+M", ["s1", "s2", "rgb"]) == "C+T+M (s1+s2+rgb)"
+    assert method_label("baseline", modalities=["s2"]) == BASELINE_MODEL == method_label("baseline")
+    assert method_label("C+T+M", modalities=["s2", "s1"]) == "C+T+M"
+    assert method_label("C+T+M", modalities=["s1", "s2", "rgb"]) == "C+T+M (s1+s2+rgb)"
 
 
 def _hand_predictions(seed: int = 0, b1: Any = B) -> list[CoverPredictions]:
@@ -279,8 +279,8 @@ def test_a_retrained_run_is_stale_and_evaluated_again(evaluated: dict[str, Any],
 
 @pytest.mark.slow
 def test_the_runs_are_the_figure_2_runs_every_page_selects(evaluated: dict[str, Any], tmp_path: Path) -> None:
-    """One selection: the evaluation's runs are ``tables.final_runs``' (a run on disjoint scenes is another method)."""
-    from xmodal.analysis.tables import final_runs
+    """One selection: the evaluation's runs are final_runs' (a run on disjoint scenes is another method)."""
+    from xmodal.report.selection import final_runs
     from xmodal.results import load_results
 
     study = tmp_path / "tiny"

@@ -67,3 +67,39 @@ def test_homogeneity_errors() -> None:
         homogeneity(np.zeros((2, 3)), np.zeros((3, 3)))
     with pytest.raises(ValueError, match="no aligned pairs"):
         homogeneity(np.zeros((0, 3)), np.zeros((0, 3)))
+
+
+def test_histogram_intersection_is_eq5s_summand_per_pair_and_for_all_pairs() -> None:
+    import torch
+
+    from xmodal.losses import histogram_intersection as torch_all_pairs
+    from xmodal.metrics import histogram_intersection, pairwise_intersection
+
+    rng = np.random.default_rng(0)
+    p, q = rng.dirichlet(np.ones(4), 7), rng.dirichlet(np.ones(4), 7)
+    per_pair = histogram_intersection(p, q)
+    assert per_pair.shape == (7,) and per_pair.mean() == homogeneity(p, q)  # eq. 5 is its mean, exactly
+    assert histogram_intersection(p, p) == pytest.approx(np.ones(7))
+    assert histogram_intersection(p, q[0]).tolist() == [histogram_intersection(p[i:i + 1], q[:1])[0]
+                                                        for i in range(7)]  # one [C] row against every row
+    all_pairs = pairwise_intersection(p, q)
+    assert np.allclose(np.diag(all_pairs), per_pair)
+    assert np.allclose(all_pairs, torch_all_pairs(torch.as_tensor(p), torch.as_tensor(q)).numpy())
+    with pytest.raises(ValueError, match=r"q \(3,\) \[N, C\] or \[C\]"):
+        histogram_intersection(p, np.ones(3))
+
+
+def test_eq5s_histogram_intersection_is_written_once() -> None:
+    """The drift of issue 18: eq. (5)'s sum of minima was written four times (metrics, stats, explorer, losses).
+
+    ``xmodal.metrics`` holds the numpy form; ``xmodal.losses`` the torch form the miner needs.
+    """
+    import re
+    from pathlib import Path
+
+    import xmodal
+
+    root = Path(xmodal.__file__).resolve().parent
+    sum_of_minima = re.compile(r"\.minimum\([^\n]*\)\s*\.sum\(")
+    found = sorted(str(p.relative_to(root.parent)) for p in root.rglob("*.py") if sum_of_minima.search(p.read_text()))
+    assert found == ["xmodal/losses.py", "xmodal/metrics.py"]

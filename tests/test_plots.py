@@ -136,10 +136,10 @@ def test_read_patch_reads_through_the_data_layer_and_names_the_problem(synthetic
 def test_class_frequency_and_signature_figures() -> None:
     import matplotlib.pyplot as plt
 
-    from xmodal.analysis.tables import class_frequency_table
     from xmodal.data.normalize import S2_BANDS
     from xmodal.data.synthetic import SyntheticParams
     from xmodal.plots import class_frequency_figure, signature_figure
+    from xmodal.report.data_tables import class_frequency_table
 
     table = class_frequency_table(np.array([[0.5, 0.5, 0.0], [0.2, 0.0, 0.8]]), ["a", "b", "c"])
     fig = class_frequency_figure(table, title="T")
@@ -326,7 +326,7 @@ def results(study_dir: Path) -> pd.DataFrame:
 
 @pytest.mark.slow
 def test_tables_of_a_trained_study_match_its_runs(results: pd.DataFrame, study_dir: Path) -> None:
-    from xmodal.analysis.tables import comparison_table, final_runs, homogeneity_table, source_note
+    from xmodal.report import comparison_table, final_runs, homogeneity_table, source_note
     from xmodal.results import load_homogeneity
     from xmodal.rundir import RunDir, find_runs
 
@@ -345,8 +345,9 @@ def test_tables_of_a_trained_study_match_its_runs(results: pd.DataFrame, study_d
 
 @pytest.mark.slow
 def test_latent_embedding_of_a_run_is_seeded_and_drawn(results: pd.DataFrame) -> None:
-    from xmodal.analysis.tables import final_runs, latent_embedding
+    from xmodal.analysis.panels import latent_embedding
     from xmodal.plots import latent_figure
+    from xmodal.report.selection import final_runs
     from xmodal.rundir import RunDir
 
     run = final_runs(results).query("method == 'C+T+M'").iloc[0]["run_dir"]
@@ -386,8 +387,8 @@ def test_comparisons_and_budget_figures_draw_their_rows() -> None:
     matplotlib.use("Agg")
     import pandas as pd
 
-    from xmodal.analysis import tables
     from xmodal.plots import budget_figure, comparisons_figure
+    from xmodal.report.selection import method_label
 
     table = pd.DataFrame({"sensor": ["s1", "s2", "s1"], "comparison": ["C − Baseline", "C − Baseline", "C+T − C"],
                           "estimate": [0.01, -0.02, 0.0], "low": [-0.01, -0.04, -0.03], "high": [0.03, 0.0, 0.03],
@@ -406,4 +407,4 @@ def test_comparisons_and_budget_figures_draw_their_rows() -> None:
     fig = budget_figure(rows(10, 0.0), rows(20, 0.05), "baseline", "s2", "synthetic data")
     ax = fig.axes[0]
     assert {t.get_text() for t in ax.get_legend().get_texts()} >= {"10 epochs", "20 epochs"}
-    assert tables.method_label("baseline", "s2") in ax.get_title()
+    assert method_label("baseline", "s2") in ax.get_title()

@@ -16,10 +16,11 @@
 5. it checks the built HTML: no page may load anything from the network
    (:func:`check_offline`), and interactive pages must contain their plotly figures.
 
-The pages call :func:`page_context`, the tables of :mod:`xmodal.analysis.tables` and the
-figures of :mod:`xmodal.plots`; they hold only a few lines of logic each. A page reads a run
-through :class:`xmodal.rundir.RunDir` (never by a file name), and shows the sensors the runs
-were trained on (their configs), whatever they are.
+The pages call :func:`page_context`, the tables and sentences of :mod:`xmodal.report` (on
+the statistics of :mod:`xmodal.analysis`) and the figures of :mod:`xmodal.plots`; they hold
+only a few lines of logic each. A page reads a run through :class:`xmodal.rundir.RunDir`
+(never by a file name), and shows the sensors the runs were trained on (their configs),
+whatever they are.
 """
 
 from __future__ import annotations
@@ -147,14 +148,14 @@ class PageContext:
     @property
     def sensors(self) -> list[str]:
         """The sensors the study's runs were trained on, in display order."""
-        from xmodal.analysis.tables import sensors_in
+        from xmodal.analysis.tidy import sensors_in
 
         return sensors_in(self.results)
 
     @property
     def source(self) -> str:
         """One line saying where the figures come from, for captions and titles."""
-        from xmodal.analysis.tables import source_note
+        from xmodal.report.notes import source_note
 
         return source_note(self.results, study=self.study)
 
@@ -181,7 +182,7 @@ class PageContext:
 
         The lowest seed unless ``seed`` is given; for the baseline, the one trained on ``modality``.
         """
-        from xmodal.analysis.tables import final_runs
+        from xmodal.report.selection import final_runs
 
         df = final_runs(self.results)
         df = df[df["method"] == method]

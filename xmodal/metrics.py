@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.metrics import f1_score
 
-__all__ = ["F1_THRESHOLD", "binarize", "f1_scores", "histogram_intersection", "homogeneity"]
+__all__ = ["F1_THRESHOLD", "binarize", "f1_scores", "histogram_intersection", "homogeneity", "pairwise_intersection"]
 
 #: The paper's decision threshold on class probabilities (and, here, on label shares).
 F1_THRESHOLD: float = 0.3
@@ -79,32 +79,48 @@ def f1_scores(
     }
 
 
-def histogram_intersection(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The summand of eq. (5), per row: ``sum_c min(a[i, c], b[i, c])`` (``[N]``, float64).
+def histogram_intersection(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Per-pair histogram intersection ``sum_c min(p[i, c], q[i, c])``: the summand of eq. (5), ``[N]``.
 
-    1 where two class distributions are identical, 0 where they share nothing.
-    :func:`homogeneity` is its mean over aligned pairs.
+    1 for identical class distributions, 0 for disjoint ones. The one numpy definition of
+    the measure: :func:`homogeneity` is its mean over aligned pairs, the homogeneity
+    references (:mod:`xmodal.analysis.homogeneity`) compare predictions with labels through
+    it. (Training mines triplets with the all-pairs torch form,
+    :func:`xmodal.losses.histogram_intersection`; :func:`pairwise_intersection` is its numpy twin.)
 
     Args:
-        a: ``[N, C]`` class distributions.
-        b: ``[N, C]`` class distributions of the same rows, or one ``[C]`` distribution
-            compared with every row of ``a`` (a constant predictor).
+        p: ``[N, C]`` class distributions.
+        q: ``[N, C]`` class distributions aligned with ``p`` row by row, or one ``[C]``
+            distribution compared with every row (a constant predictor).
 
     Raises:
-        ValueError: other shapes (the message gives them).
+        ValueError: ``p`` is not ``[N, C]`` or ``q`` neither ``[N, C]`` nor ``[C]``.
     """
-    x = np.asarray(a, dtype=np.float64)
-    y = np.asarray(b, dtype=np.float64)
-    if x.ndim != 2 or not (y.shape == x.shape or y.shape == x.shape[1:]):
-        raise ValueError(f"histogram_intersection: a {x.shape} must be [N, C] and b {y.shape} [N, C] or [C]")
-    return np.minimum(x, y).sum(axis=1)
+    a = np.asarray(p, dtype=np.float64)
+    b = np.asarray(q, dtype=np.float64)
+    if a.ndim != 2 or not (b.shape == a.shape or b.shape == a.shape[1:]):
+        raise ValueError(f"histogram_intersection: p {a.shape} must be [N, C] and q {b.shape} [N, C] or [C]")
+    return np.minimum(a, b).sum(axis=1)
+
+
+def pairwise_intersection(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """All-pairs histogram intersection ``S[i, j] = sum_c min(p[i, c], q[j, c])``, ``[N_p, N_q]``.
+
+    The numpy form of :func:`xmodal.losses.histogram_intersection` (the label similarity
+    eq. (3)'s triplet mining thresholds), for measures computed after training.
+    """
+    a = np.asarray(p)
+    b = np.asarray(q)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
+        raise ValueError(f"pairwise_intersection: p {a.shape} and q {b.shape} must be [N, C] arrays of equal C")
+    return np.minimum(a[:, None, :], b[None, :, :]).sum(axis=-1)
 
 
 def homogeneity(prob_a: np.ndarray, prob_b: np.ndarray) -> float:
     """Eq. (5): ``s = 1/N sum_i sum_c min(p_a[i, c], p_b[i, c])``.
 
-    The mean histogram intersection of the predictions for aligned pairs (row
-    ``i`` of both arrays shows the same place at the same time from two
+    The mean histogram intersection (:func:`histogram_intersection`) of the predictions for
+    aligned pairs (row ``i`` of both arrays shows the same place at the same time from two
     sensors): 1 for identical predictions, 0 for disjoint ones.
 
     Args:

@@ -79,10 +79,15 @@ def study_dir(runs_dir: str | os.PathLike[str], study: str | os.PathLike[str]) -
 
 
 RESULT_COLUMNS: tuple[str, ...] = (
-    "study", "point", "method", "alignment", "modality", "trained_modalities", "n_train", "n_train_requested",
-    "n_test", "seed", "macro", "weighted", "micro", "homogeneity", "seconds", "epochs",
+    "study", "point", "method", "config_method", "alignment", "pairing", "modality", "trained_modalities", "n_train",
+    "n_train_requested", "n_test", "seed", "macro", "weighted", "micro", "homogeneity", "seconds", "epochs",
     "backbone", "patch_size", "data_kind", "season", "split", "status", "error", "config_hash", "run_dir",
 )
+
+
+def _pairing_of(config: Mapping[str, Any]) -> str:
+    """Whether the run's sensors trained on the same patches (runs older than the key: aligned)."""
+    return str(config.get("pairing") or "aligned")
 
 
 def _alignment_of(config: Mapping[str, Any]) -> str | None:
@@ -100,6 +105,10 @@ def method_of(config: Mapping[str, Any]) -> str:
     ``C+T+M`` with ``alignment: confusion`` is ``"C+T+M (confusion)"``, ``C`` with ``pairing: disjoint``
     is ``"C (disjoint)"``, so the tables and claims
     that select the paper's method names exactly never mix an ablation into the paper's method.
+    The one composition of a run's method key: the results tables carry it beside the config
+    fields it is made of (``config_method``, ``alignment``, ``pairing``), from which the report
+    layer selects runs (:mod:`xmodal.report.selection`, whose
+    :func:`~xmodal.report.selection.method_label` is the one display name of a key).
     """
     method = str(config.get("method"))
     alignment = _alignment_of(config)
@@ -257,7 +266,8 @@ def _failed_rows(run: RunDir, res: Result | None, err: RunError | None) -> list[
     mods = list(cfg.get("modalities") or ["?"])
     return [{
         "study": _study_of(run), "point": _point_of(run, config_hash),
-        "method": method_of(cfg) if cfg.get("method") else None, "alignment": _alignment_of(cfg),
+        "method": method_of(cfg) if cfg.get("method") else None, "config_method": cfg.get("method"),
+        "alignment": _alignment_of(cfg), "pairing": _pairing_of(cfg),
         "modality": mod, "trained_modalities": "+".join(cfg.get("modalities") or []),
         "n_train": cfg.get("n_train"), "n_train_requested": cfg.get("n_train"),
         "seed": cfg.get("seed"), "epochs": cfg.get("epochs"), "backbone": cfg.get("backbone"),
@@ -282,7 +292,8 @@ def _result_rows(run: RunDir, res: Result) -> list[dict[str, Any]]:
         micro = m.get("micro")
         rows.append({
             "study": _study_of(run), "point": _point_of(run, res.config_hash), "method": method_of(cfg),
-            "alignment": _alignment_of(cfg), "modality": mod, "trained_modalities": "+".join(res.modalities),
+            "config_method": cfg.get("method"), "alignment": _alignment_of(cfg), "pairing": _pairing_of(cfg),
+            "modality": mod, "trained_modalities": "+".join(res.modalities),
             "n_train": res.n_train(mod), "n_train_requested": cfg.get("n_train"), "n_test": res.data.get("n_test"),
             "seed": res.seed, "macro": m.get("macro"), "weighted": m.get("weighted"),
             "micro": micro if micro is not None else _micro_f1(run, mod),
@@ -331,21 +342,21 @@ def baseline_homogeneity(results: pd.DataFrame | str | os.PathLike[str]) -> pd.D
     The paper's baseline homogeneity (0.63) compares a model trained on S1 only with one
     trained on S2 only. This pairs the single-sensor Baseline runs of every pair of
     sensors of the same study, seed and training-set size
-    (:func:`xmodal.analysis.tables.baseline_pairs`), reads their test predictions and
-    aligns them by patch id (:func:`xmodal.analysis.tables.baseline_homogeneity`).
+    (:func:`xmodal.analysis.homogeneity.baseline_pairs`), reads their test predictions and
+    aligns them by patch id (:func:`xmodal.analysis.homogeneity.baseline_homogeneity`).
 
     Args:
         results: a :func:`load_results` table or a path it accepts.
 
     Returns:
-        One row per pair of runs, columns :data:`xmodal.analysis.tables.PAIR_COLUMNS`.
+        One row per pair of runs, columns :data:`xmodal.analysis.homogeneity.PAIR_COLUMNS`.
     """
-    from xmodal.analysis import tables
+    from xmodal.analysis import homogeneity
     from xmodal.rundir import RunDir
 
-    pairs = tables.baseline_pairs(_results_table(results))
+    pairs = homogeneity.baseline_pairs(_results_table(results))
     runs = {str(r) for r in pairs["run_dir_a"]} | {str(r) for r in pairs["run_dir_b"]}
-    return tables.baseline_homogeneity(pairs, {r: RunDir(r).predictions() for r in sorted(runs)})
+    return homogeneity.baseline_homogeneity(pairs, {r: RunDir(r).predictions() for r in sorted(runs)})
 
 
 def load_predictions(results: pd.DataFrame | str | os.PathLike[str]) -> dict[str, Predictions]:
@@ -377,12 +388,13 @@ def load_homogeneity(results: pd.DataFrame | str | os.PathLike[str]) -> pd.DataF
         results: a :func:`load_results` table or a path it accepts.
 
     Returns:
-        Columns :data:`xmodal.analysis.tables.PAIR_COLUMNS`; for a joint model ``n_pairs``
+        Columns :data:`xmodal.analysis.homogeneity.PAIR_COLUMNS`; for a joint model ``n_pairs``
         is its number of test patches and ``run_dir_a == run_dir_b``.
     """
     import pandas as pd
 
-    from xmodal.analysis import tables
+    from xmodal.analysis.homogeneity import PAIR_COLUMNS
+    from xmodal.analysis.tidy import sensor_order
     from xmodal.rundir import RunDir
 
     df = _results_table(results)
@@ -391,14 +403,15 @@ def load_homogeneity(results: pd.DataFrame | str | os.PathLike[str]) -> pd.DataF
     for _, r in ok.iterrows():
         res = RunDir(r["run_dir"]).result()
         for key, score in res.homogeneity.items():
-            pair = tables.sensor_order(key.split("|"))
+            pair = sensor_order(key.split("|"))
             if len(pair) != 2:
                 continue
             a, b = pair
-            rows.append({"study": r["study"], "method": method_of(res.config), "sensor_a": a, "sensor_b": b,
+            rows.append({"study": r["study"], "method": method_of(res.config), "pairing": _pairing_of(res.config),
+                         "sensor_a": a, "sensor_b": b,
                          "n_train": r["n_train_requested"], "seed": res.seed, "homogeneity": score,
                          "n_pairs": res.data.get("n_test"), "run_dir_a": r["run_dir"], "run_dir_b": r["run_dir"]})
-    joint = pd.DataFrame(rows, columns=list(tables.PAIR_COLUMNS))
+    joint = pd.DataFrame(rows, columns=list(PAIR_COLUMNS))
     base = baseline_homogeneity(df)
     out = pd.concat([f for f in (joint, base) if len(f)]) if len(joint) or len(base) else joint
     for col in ("n_train", "seed", "n_pairs"):
@@ -407,19 +420,22 @@ def load_homogeneity(results: pd.DataFrame | str | os.PathLike[str]) -> pd.DataF
     return out.reset_index(drop=True)
 
 
-def load_homogeneity_context(results: pd.DataFrame | str | os.PathLike[str]) -> pd.DataFrame:
-    """:func:`xmodal.analysis.tables.homogeneity_context` of every full-training-set pair of sensors.
+def load_homogeneity_context(pairs: pd.DataFrame) -> pd.DataFrame:
+    """:func:`xmodal.analysis.homogeneity.homogeneity_context` of every row of a pair homogeneity table.
 
-    Reads the test predictions of the runs of :func:`load_homogeneity` and, for the
-    constant predictor, each run's training-label mean (``Result.data["train_prior"]``)
-    when it recorded one.
+    Reads the test predictions of the pairs' runs and, for the constant predictor, each run's
+    training-label mean (``Result.data["train_prior"]``) when it recorded one. Select the rows
+    first: the book passes the Figure 2 runs' pairs
+    (``xmodal.report.selection.final_pairs(load_homogeneity(results))``).
+
+    Args:
+        pairs: rows of :func:`load_homogeneity`.
     """
     import numpy as np
 
-    from xmodal.analysis import tables
+    from xmodal.analysis.homogeneity import homogeneity_context
     from xmodal.rundir import RunDir
 
-    pairs = tables.final_pairs(load_homogeneity(results))
     runs = sorted({str(r) for r in pairs["run_dir_a"]} | {str(r) for r in pairs["run_dir_b"]})
     predictions = {r: RunDir(r).predictions() for r in runs}
     priors = {}
@@ -427,7 +443,7 @@ def load_homogeneity_context(results: pd.DataFrame | str | os.PathLike[str]) -> 
         prior = RunDir(r).result().data.get("train_prior")
         if prior is not None:
             priors[r] = np.asarray(prior, dtype=float)
-    return tables.homogeneity_context(pairs, predictions, priors)
+    return homogeneity_context(pairs, predictions, priors)
 
 
 #: Columns of :func:`load_latent_measures` before the measures of :func:`xmodal.analysis.latent.latent_measures`.
@@ -471,7 +487,7 @@ def load_latent_measures(results: pd.DataFrame | str | os.PathLike[str]) -> pd.D
 
     Args:
         results: a :func:`load_results` table (e.g. only the full-training-set runs,
-            :func:`xmodal.analysis.tables.final_runs`) or a path it accepts.
+            :func:`xmodal.report.selection.final_runs`) or a path it accepts.
 
     Returns:
         :data:`LATENT_KEY_COLUMNS` (``n_train`` the requested size, missing for the whole
@@ -540,9 +556,9 @@ def summarize(df: pd.DataFrame, by_size: bool = True) -> pd.DataFrame:
     """Mean, standard deviation and count of the scores per method x sensor (x n_train).
 
     Only finished runs count; the ``n`` column is the number of runs (seeds); see
-    :func:`xmodal.analysis.tables.summary_table`.
+    :func:`xmodal.analysis.tidy.summary_table`.
     """
-    from xmodal.analysis.tables import summary_table
+    from xmodal.analysis.tidy import summary_table
 
     return summary_table(df, by_size=by_size)
 

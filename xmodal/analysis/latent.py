@@ -39,6 +39,8 @@ from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, cross
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from xmodal.metrics import pairwise_intersection
+
 __all__ = [
     "HIT_THRESHOLD",
     "NEIGHBOURS",
@@ -50,6 +52,8 @@ __all__ = [
     "neighbour_mixing",
     "same_patch_retrieval",
     "latent_measures",
+    "UMAP_METRIC",
+    "umap_2d",
 ]
 
 #: Two patches are *relevant* to each other when their soft labels' histogram intersection is at
@@ -244,7 +248,7 @@ def _rank_direction(
     items, yi = items[perm], yi[perm]
     ap, recall, relevant = [], [], []
     for rows in _blocks(q.shape[0]):
-        rel = np.minimum(yq[rows, None, :], yi[None, :, :]).sum(axis=-1) >= HIT_THRESHOLD - _HI_TOLERANCE
+        rel = pairwise_intersection(yq[rows], yi) >= HIT_THRESHOLD - _HI_TOLERANCE
         order = np.argsort(-(q[rows] @ items.T), axis=1, kind="stable")
         hits = np.take_along_axis(rel, order, axis=1)
         cum = np.cumsum(hits, axis=1)
@@ -460,3 +464,57 @@ def latent_measures(
             else:
                 out[f"pair_{a}_{b}_{key}"] = pair[key]
     return out
+
+
+# ----------------------------------------------------------------------------- the 2-d picture
+#: The metric of every 2-d picture of latent vectors (:func:`umap_2d`).
+UMAP_METRIC: Final[str] = "cosine"
+
+
+def umap_2d(z: np.ndarray, *, n_neighbors: int = 15, min_dist: float = 0.1, seed: int = 0) -> np.ndarray:
+    """UMAP of latent vectors into 2-d, metric cosine: the one picture of a latent space the book and explorer draw.
+
+    Why cosine: the model is trained in angles. Eq. (3)'s triplets are chosen by
+    :func:`xmodal.losses.mine_triplets`, which ranks the candidates by cosine similarity of the
+    latents (the hard negative is the most similar one in angle), and every measure of this
+    module (probe aside) compares unit-length latents: :func:`neighbour_mixing`, the label and
+    same-patch retrieval. A cosine UMAP shows the neighbourhoods those numbers count; a Euclidean
+    one would also spread vectors by their length, which the mining ignores (the triplet loss
+    itself is a Euclidean distance on the unnormalised latents, so lengths are not meaningless,
+    but they are not what decides which patches the model pulls together).
+
+    Deterministic: seeded (``random_state``) and on one thread. ``n_neighbors`` is capped at
+    ``N - 1`` (at least 2); the initialisation is spectral when ``N > n_neighbors + 2`` and
+    random otherwise (the spectral one needs a connected graph). With fewer than 4 vectors
+    UMAP cannot run: the first two principal components are returned instead.
+
+    Args:
+        z: ``[N, D]`` latent vectors (several runs may be stacked: their coordinates are then
+            embedded together, which says nothing about how their spaces relate).
+        n_neighbors: UMAP's neighbourhood size.
+        min_dist: UMAP's minimum distance between embedded points.
+        seed: UMAP's random state.
+
+    Returns:
+        ``[N, 2]`` float32 coordinates.
+    """
+    x = np.asarray(z, dtype=np.float32)
+    if x.ndim != 2:
+        raise ValueError(f"umap_2d: z must be an [N, D] array, got shape {x.shape}")
+    n = len(x)
+    if n < 4:
+        centred = x - x.mean(0)
+        u, sv, _ = np.linalg.svd(centred, full_matrices=False)
+        xy = np.zeros((n, 2), np.float32)
+        xy[:, : min(2, u.shape[1])] = (u * sv)[:, :2]
+        return xy
+    import warnings
+
+    with warnings.catch_warnings():  # umap imports tqdm.auto, which warns without ipywidgets
+        warnings.simplefilter("ignore")
+        import umap
+
+        k = max(2, min(int(n_neighbors), n - 1))
+        reducer = umap.UMAP(n_neighbors=k, min_dist=float(min_dist), metric=UMAP_METRIC, random_state=int(seed),
+                            n_jobs=1, init="spectral" if n > k + 2 else "random")
+        return np.asarray(reducer.fit_transform(x), dtype=np.float32)

@@ -57,7 +57,7 @@ from .fallback import (
     summarize,
     threshold_table,
 )
-from .selection import BASELINE_MODEL, DEFAULT_METHODS, figure2_runs, model_of, select_runs
+from .selection import BASELINE_MODEL, DEFAULT_METHODS, select_runs
 from .sensors import SENSORS_STUDY, SensorsSection, pair_homogeneity, sensor_scores, sensors_section
 from .text import evaluation_note, recorded_time, sensors_note, verdict_text
 from .variants import DEFAULT_COVERS, check_covers, cover_name, make_variants, variant_root
@@ -85,11 +85,9 @@ __all__ = [
     "evaluation_note",
     "fallback",
     "fallback_claims",
-    "figure2_runs",
     "load_evaluation",
     "make_variants",
     "model_fingerprint",
-    "model_of",
     "pair_homogeneity",
     "recorded_time",
     "select_runs",

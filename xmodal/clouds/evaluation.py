@@ -30,12 +30,13 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 
 from xmodal import atomic
+from xmodal.report.selection import method_label
 from xmodal.results import method_of
 from xmodal.rundir import Predictions, Result, RunDir, read_json
 
 from .errors import CloudEvalError
 from .fallback import FALLBACK_THRESHOLD, cover_table
-from .selection import model_of, select_runs
+from .selection import select_runs
 from .variants import DEFAULT_COVERS, Variant, check_covers, cover_name, make_variants, season_entry
 
 if TYPE_CHECKING:
@@ -285,7 +286,7 @@ def evaluate_clouds(
         "variants": {cover_name(c): {"cover": c, "root": str(v.root), "fingerprint": v.fingerprint}
                      for c, v in variants.items()},
         "runs": {run.name: {"method": method_of(res.config), "modalities": res.modalities, "seed": res.seed,
-                            "model": model_of(method_of(res.config), res.modalities),
+                            "model": method_label(method_of(res.config), modalities=res.modalities),
                             "n_test": res.data.get("n_test"), "model_fingerprint": fingerprints[run.name]}
                  for run, res in runs},
         "predictions_made": n_made,
@@ -327,8 +328,8 @@ class CoverPredictions:
 
     @property
     def model(self) -> str:
-        """The model the run belongs to (:func:`~xmodal.clouds.selection.model_of`)."""
-        return model_of(self.method, self.modalities)
+        """The model the run belongs to (:func:`~xmodal.report.selection.method_label` with its sensors)."""
+        return method_label(self.method, modalities=self.modalities)
 
 
 @dataclass(frozen=True)

@@ -145,7 +145,8 @@ def cover_table(
 
     The single-sensor Baselines of a seed form one model, :data:`BASELINE_MODEL`, whose
     S1 answer comes from the S1 network and S2 answer from the S2 network; every other
-    run is a model of its own (:func:`~xmodal.clouds.selection.model_of`). A model's rows at a cover:
+    run is a model of its own (:func:`~xmodal.report.selection.method_label` with its
+    sensors). A model's rows at a cover:
 
     * ``system`` = each sensor: the model fed that sensor alone;
     * ``system`` = :data:`FALLBACK` (models with both ``optical`` and ``radar``): the

@@ -16,11 +16,12 @@ import pandas as pd
 
 from xmodal.data.clouds import CLOUD_FREE_SENSOR, CLOUDED_SENSOR
 from xmodal.metrics import homogeneity
+from xmodal.report.selection import method_label
 from xmodal.results import method_of
 from xmodal.rundir import RunDir, align_ids
 
 from .evaluation import CloudEvaluation, load_evaluation
-from .selection import BASELINE_MODEL, figure2_runs, model_of
+from .selection import BASELINE_MODEL, figure2_results
 from .text import sensors_note
 
 __all__ = ["SENSORS_STUDY", "SensorsSection", "pair_homogeneity", "sensor_scores", "sensors_section"]
@@ -36,10 +37,10 @@ def sensor_scores(study_dir: str | os.PathLike[str]) -> pd.DataFrame:
         Columns ``model, method, modalities, sensor, seed, macro, weighted, run``.
     """
     rows = []
-    for run, res in figure2_runs(study_dir):
+    for run, res in figure2_results(study_dir):
         method = method_of(res.config)
         for sensor, m in res.metrics.items():
-            rows.append({"model": model_of(method, res.modalities), "method": method,
+            rows.append({"model": method_label(method, modalities=res.modalities), "method": method,
                          "modalities": "+".join(res.modalities), "sensor": sensor, "seed": res.seed,
                          "macro": m.get("macro"), "weighted": m.get("weighted"), "run": run.name})
     return pd.DataFrame(rows, columns=["model", "method", "modalities", "sensor", "seed", "macro", "weighted", "run"])
@@ -63,12 +64,13 @@ def pair_homogeneity(study_dir: str | os.PathLike[str]) -> pd.DataFrame:
     """
     rows = []
     baselines: dict[int, dict[str, RunDir]] = {}
-    for run, res in figure2_runs(study_dir):
+    for run, res in figure2_results(study_dir):
         if res.method == "baseline":
             baselines.setdefault(int(res.seed or 0), {})[res.modalities[0]] = run
             continue
         for pair, s in res.homogeneity.items():
-            rows.append({"model": model_of(method_of(res.config), res.modalities), "pair": _pair(*pair.split("|")),
+            rows.append({"model": method_label(method_of(res.config), modalities=res.modalities),
+                         "pair": _pair(*pair.split("|")),
                          "seed": res.seed, "homogeneity": s})
     for seed, by_sensor in sorted(baselines.items()):
         sensors = list(by_sensor)

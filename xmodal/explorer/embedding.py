@@ -3,7 +3,8 @@
 Embeddings are cached per model in the (first) run folder as
 ``explorer-umap-<key>.npz``, where the key (:func:`cache_key`) hashes the bytes of the
 latents file(s), the UMAP parameters and the umap-learn version, so rebuilding a page does
-not run UMAP again. The one call of UMAP is :func:`_run_umap`.
+not run UMAP again. The embedding is the package's one UMAP,
+:func:`xmodal.analysis.latent.umap_2d` (cosine).
 """
 
 from __future__ import annotations
@@ -11,19 +12,21 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from xmodal.analysis.latent import UMAP_METRIC, umap_2d
+
 from .runs import Model
 
 __all__ = ["CACHE_PREFIX", "UMAP_PARAMS", "cache_key", "embed"]
 
-#: UMAP settings of the explorer (cosine, like the neighbours the page marks; seeded).
-UMAP_PARAMS: dict[str, Any] = {"n_neighbors": 15, "min_dist": 0.1, "metric": "cosine", "random_state": 0}
+#: UMAP settings of the explorer (seeded; the metric is the package's one, :data:`UMAP_METRIC`: cosine,
+#: like the neighbours the page marks).
+UMAP_PARAMS: dict[str, Any] = {"n_neighbors": 15, "min_dist": 0.1, "random_state": 0}
 #: Cache files written into run folders.
 CACHE_PREFIX = "explorer-umap-"
 
@@ -54,37 +57,15 @@ def cache_key(latents_files: Sequence[str | Path], params: Mapping[str, Any]) ->
     h = hashlib.sha256()
     for f in latents_files:
         h.update(_file_sha256(Path(f)).encode())
-    h.update(json.dumps(dict(params), sort_keys=True).encode())
+    h.update(json.dumps({**dict(params), "metric": UMAP_METRIC}, sort_keys=True).encode())
     h.update(_umap_version().encode())
     return h.hexdigest()
 
 
-# The explorer's one call of UMAP (cosine, as the neighbours the page marks). It is meant to be the
-# package's one UMAP helper (the analysis layer's); only this function changes when it is.
 def _run_umap(z: np.ndarray, params: Mapping[str, Any]) -> np.ndarray:
-    """UMAP of ``z`` into 2-d (seeded, one thread).
-
-    With fewer than 4 vectors: the first two principal components instead (UMAP
-    needs a few neighbours).
-    """
-    z = np.asarray(z, dtype=np.float32)
-    n = len(z)
-    if n < 4:
-        centred = z - z.mean(0)
-        u, s, _ = np.linalg.svd(centred, full_matrices=False)
-        xy = np.zeros((n, 2), np.float32)
-        xy[:, : min(2, u.shape[1])] = (u * s)[:, :2]
-        return xy
-    with warnings.catch_warnings():  # umap imports tqdm.auto (warns without ipywidgets)
-        warnings.simplefilter("ignore")
-        import umap
-
-        k = max(2, min(int(params.get("n_neighbors", 15)), n - 1))
-        reducer = umap.UMAP(n_neighbors=k, min_dist=float(params.get("min_dist", 0.1)),
-                            metric=str(params.get("metric", "euclidean")),
-                            random_state=int(params.get("random_state", 0)), n_jobs=1,
-                            init="spectral" if n > k + 2 else "random")
-        return np.asarray(reducer.fit_transform(z), dtype=np.float32)
+    """The package's one UMAP (:func:`xmodal.analysis.latent.umap_2d`, cosine) with the explorer's settings."""
+    return umap_2d(z, n_neighbors=int(params.get("n_neighbors", 15)), min_dist=float(params.get("min_dist", 0.1)),
+                   seed=int(params.get("random_state", 0)))
 
 
 def embed(model: Model, params: Mapping[str, Any] | None = None,

@@ -18,10 +18,11 @@ from typing import Any
 
 import numpy as np
 
-# The method label of every page (the report layer's).
-from xmodal.analysis.tables import method_label
 from xmodal.config import METHODS, ExperimentConfig
 from xmodal.data.normalize import MODALITIES
+
+# The method label of every page (the report layer's).
+from xmodal.report.selection import method_label
 from xmodal.rundir import RunDir
 from xmodal.rundir import find_runs as find_run_dirs
 
@@ -254,7 +255,7 @@ def group_models(runs: Sequence[RunRecord]) -> list[Model]:
 def menu_value(key: str, value: Any) -> str:
     """How a config value reads in the menu (``n_train=None`` -> ``"all"``, lists joined by ``+``).
 
-    A method reads as every page names it (:func:`xmodal.analysis.tables.method_label`).
+    A method reads as every page names it (:func:`xmodal.report.selection.method_label`).
     """
     if key == "n_train" and value is None:
         return "all"

@@ -1,7 +1,7 @@
 """The figures (and page tables) of the book and of a run: they only draw.
 
 Every figure is drawn from a table (the tidy results table of
-:func:`xmodal.results.load_results`, a table of :mod:`xmodal.analysis.tables` or of
+:func:`xmodal.results.load_results`, a table of :mod:`xmodal.report` or of
 :mod:`xmodal.clouds`), from the synthetic generator's parameters, or from patches read
 through the data layer. Nothing here computes a statistic beyond means and intervals.
 

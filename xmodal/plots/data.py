@@ -2,7 +2,7 @@
 
 Patches are read through the data layer (:func:`xmodal.data.layout.read_patch`) and
 shown as each sensor's :attr:`~xmodal.data.normalize.ModalitySpec.views` say; tables come
-from :mod:`xmodal.analysis.tables`; the synthetic signatures from the generator's parameters.
+from :mod:`xmodal.report.data_tables`; the synthetic signatures from the generator's parameters.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 # The display order of sensors and the soft-label table (the report layer's).
-from xmodal.analysis.tables import sensor_order, soft_label_table
+from xmodal.analysis.tidy import sensor_order
 from xmodal.data.normalize import S2_BANDS, SENSOR_BANDS, clean, modality_spec
 from xmodal.metrics import F1_THRESHOLD
+from xmodal.report.data_tables import soft_label_table
 
 from .core import CLASS_COLORS
 
@@ -104,7 +105,7 @@ def soft_label_example(root: str | os.PathLike[str], patch_id: str,
     above the threshold).
 
     Returns:
-        ``(figure, table)``: the table is :func:`xmodal.analysis.tables.soft_label_table`
+        ``(figure, table)``: the table is :func:`xmodal.report.data_tables.soft_label_table`
         (one row per class with its pixel count, share and whether it counts for F1).
     """
     import matplotlib.pyplot as plt
@@ -131,7 +132,7 @@ def soft_label_example(root: str | os.PathLike[str], patch_id: str,
 
 
 def class_frequency_figure(table: pd.DataFrame, title: str = "") -> Figure:
-    """Class frequencies of :func:`xmodal.analysis.tables.class_frequency_table`.
+    """Class frequencies of :func:`xmodal.report.data_tables.class_frequency_table`.
 
     One bar per column (present in a patch, counts for F1, mean share of pixels) and class.
     """

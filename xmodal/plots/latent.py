@@ -1,6 +1,6 @@
 """The latent space drawn: UMAP panels, its measures, the adversary, and the sensitivity study.
 
-Drawn from the tables of :mod:`xmodal.analysis.tables` (``latent_embedding``,
+Drawn from the tables of :mod:`xmodal.analysis` and :mod:`xmodal.report` (``latent_embedding``,
 ``latent_summary``, ``tradeoff_summary``, ``adversary_curves``); the measures are shown
 as estimates with their intervals over seeds (seaborn).
 """
@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 # The labels, sensor order and adversary quantities of every page (the report layer's).
-from xmodal.analysis.tables import ADVERSARY_QUANTITIES, method_label, methods_in, sensors_in
+from xmodal.analysis.tidy import methods_in, sensors_in
 from xmodal.data.normalize import modality_color, modality_label
+from xmodal.report.adversary import ADVERSARY_QUANTITIES
+from xmodal.report.selection import method_label
 
 from .core import CLASS_COLORS
 
@@ -42,7 +44,7 @@ PANELS_PER_ROW = 3
 
 
 def latent_figure(emb: pd.DataFrame, class_names: Sequence[str], title: str = "") -> go.Figure:
-    """Interactive plotly figure of :func:`xmodal.analysis.tables.latent_embedding`.
+    """Interactive plotly figure of :func:`xmodal.analysis.panels.latent_embedding`.
 
     One panel per method (:data:`PANELS_PER_ROW` to a row), points coloured by sensor or by
     dominant class (buttons); hover shows patch id and soft label; coloured by class, each
@@ -157,7 +159,7 @@ def _palette(keys: Sequence[Any]) -> dict[Any, Any]:
 def _forest_panels(tidy: pd.DataFrame, y: str, hue: str, title: str) -> Figure:
     """One panel per measure (``label``): every ``y`` value's estimate and interval, coloured by ``hue``.
 
-    ``tidy`` has :data:`xmodal.analysis.tables.SUMMARY_COLUMNS`-like columns (``label``,
+    ``tidy`` has :data:`xmodal.report.latent.SUMMARY_COLUMNS`-like columns (``label``,
     ``estimate``, ``low``, ``high``, ``n``, ``chance``) and the ``y`` and ``hue`` columns. A
     dashed line marks the chance level; a row without a value reads "not recorded".
     """
@@ -216,7 +218,7 @@ def _seeds_phrase(summary: pd.DataFrame) -> str:
 
 
 def latent_measures_figure(summary: pd.DataFrame, source: str | None = None) -> Figure:
-    """:func:`xmodal.analysis.tables.latent_summary` drawn: a panel per measure, a row per method.
+    """:func:`xmodal.report.latent.latent_summary` drawn: a panel per measure, a row per method.
 
     Dots are means over seeds, bars their 95% t-intervals, dashed lines the chance levels.
     """
@@ -227,7 +229,7 @@ def latent_measures_figure(summary: pd.DataFrame, source: str | None = None) -> 
 
 
 def tradeoff_figure(summary: pd.DataFrame, source: str | None = None) -> Figure:
-    """:func:`xmodal.analysis.tables.tradeoff_summary` drawn: a panel per quantity, a row per setting.
+    """:func:`xmodal.report.latent.tradeoff_summary` drawn: a panel per quantity, a row per setting.
 
     Colours are the alignments (method labels); dots are means over seeds, bars their 95%
     t-intervals, dashed lines the chance levels.
@@ -240,7 +242,7 @@ def tradeoff_figure(summary: pd.DataFrame, source: str | None = None) -> Figure:
 
 
 def adversary_figure(curves: pd.DataFrame, source: str | None = None) -> Figure:
-    """The adversary epoch by epoch (:func:`xmodal.analysis.tables.adversary_curves`).
+    """The adversary epoch by epoch (:func:`xmodal.report.adversary.adversary_curves`).
 
     One panel per quantity (``L_M``, the modality classifier's training accuracy, the
     per-epoch probe's accuracy), one colour per method; lines are means over seeds, bands

@@ -79,7 +79,7 @@ def grl_schedule_figure(final: float = 1.0) -> Figure:
 def triplet_figure(info: Mapping[str, Any], title: str = "") -> Figure:
     """Label similarity S and cosine similarity of a mined batch.
 
-    ``info`` is that of :func:`xmodal.analysis.tables.mined_triplets`; each anchor's
+    ``info`` is that of :func:`xmodal.analysis.triplets.mined_triplets`; each anchor's
     positive (circle) and hard negative (cross) are marked.
     """
     import matplotlib.pyplot as plt

@@ -1,9 +1,9 @@
 """The study's results drawn: the paper's Figures 2 and 3, the training budget, the claims and comparisons.
 
 Drawn from the tidy results table (:func:`xmodal.results.load_results`) or a table of
-:mod:`xmodal.analysis.tables`; the Figure 2 runs are those of
-:func:`~xmodal.analysis.tables.final_runs`. The paper's numbers
-(:data:`xmodal.analysis.tables.PAPER_SCORES`) are drawn as markers labelled "reported
+:mod:`xmodal.report`; the Figure 2 runs are those of
+:func:`~xmodal.report.selection.final_runs`. The paper's numbers
+(:data:`xmodal.report.paper.PAPER_SCORES`) are drawn as markers labelled "reported
 by the paper".
 """
 
@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 # The run selection, labels and paper's numbers of every page (the report layer's).
-from xmodal.analysis.tables import final_runs, method_label, methods_in, ok_runs, paper_score, sensor_order, sensors_in
+from xmodal.analysis.tidy import methods_in, ok_runs, sensor_order, sensors_in
 from xmodal.data.normalize import modality_color, modality_label
 from xmodal.metrics import F1_THRESHOLD
+from xmodal.report.paper import paper_score
+from xmodal.report.selection import final_runs, method_label
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -166,7 +168,7 @@ VERDICT_COLORS: dict[str, str] = {"holds": "#2ca02c", "does not hold": "#d62728"
 
 
 def claims_figure(verdicts: pd.DataFrame, source: str | None = None) -> Figure:
-    """A forest plot of :func:`xmodal.analysis.tables.claims`: each claim's paired estimate and interval.
+    """A forest plot of :func:`xmodal.report.check_claims`: each claim's paired estimate and interval.
 
     The dotted line at 0 is "no difference"; for a non-inferiority claim a short
     dashed tick marks minus its margin. Colour = verdict (:data:`VERDICT_COLORS`).
@@ -202,7 +204,7 @@ def claims_figure(verdicts: pd.DataFrame, source: str | None = None) -> Figure:
 
 
 def comparisons_figure(table: pd.DataFrame, source: str | None = None, target: float | None = None) -> Figure:
-    """A forest plot of :func:`xmodal.analysis.tables.comparisons`: every method-vs-method difference.
+    """A forest plot of :func:`xmodal.report.paired_comparisons`: every method-vs-method difference.
 
     One row per comparison, one colour per sensor; the coloured bar is the 95% interval
     (seeds and test scenes), the dotted line 0. With ``target``, a thin grey bar of

@@ -1,0 +1,123 @@
+"""The report layer: the paper's numbers and claims, run selection and labels, and the tables and prose built from them.
+
+Sits above :mod:`xmodal.analysis` (pure statistics) and :mod:`xmodal.results` (the
+loader); :mod:`xmodal.plots` draws what it computes, and the book's pages call it.
+
+* :mod:`~xmodal.report.paper`: the paper's numbers and its claims as data (:data:`CLAIMS`);
+* :mod:`~xmodal.report.selection`: the Figure 2 runs (:func:`final_runs`,
+  :func:`figure2_runs`) and the one method label (:func:`method_label`);
+* :mod:`~xmodal.report.scores`: scores, gaps and homogeneity beside the paper's;
+* :mod:`~xmodal.report.comparisons`: paired comparisons, aligned against disjoint
+  training, two training budgets;
+* :mod:`~xmodal.report.claims`: the claims' verdicts and sentences;
+* :mod:`~xmodal.report.latent` and :mod:`~xmodal.report.adversary`: the latent page's summaries;
+* :mod:`~xmodal.report.data_tables`: the data page's tables;
+* :mod:`~xmodal.report.notes`: the one-line notes under the figures;
+* :mod:`~xmodal.report.format`: how a mean or an interval is written.
+
+Every sentence a page shows is written here from numbers (the ``*_text`` and ``*_summary``
+functions, :func:`source_note`, :func:`training_budget`): none is typed into a page.
+``__all__`` lists what the pages call.
+"""
+
+from xmodal.report.adversary import adversary_curves, adversary_episodes, adversary_final, adversary_text
+from xmodal.report.claims import CLAIM_COLUMNS, check_claims, claims_summary
+from xmodal.report.comparisons import (
+    TARGET_HALF_WIDTH,
+    budget_table,
+    budget_text,
+    comparisons_display,
+    comparisons_text,
+    paired_comparisons,
+    pairing_display,
+    pairing_table,
+)
+from xmodal.report.data_tables import (
+    biome_table,
+    class_frequency_table,
+    leakage_table,
+    most_mixed,
+    params_overview,
+    pick_patches,
+    soft_label_table,
+)
+from xmodal.report.latent import (
+    label_settings,
+    latent_contrasts,
+    latent_summary,
+    latent_text,
+    summary_display,
+    tradeoff_display,
+    tradeoff_summary,
+    tradeoff_text,
+)
+from xmodal.report.notes import source_note, training_budget
+from xmodal.report.paper import CLAIMS, PAPER_HOMOGENEITY, PAPER_LABEL, PAPER_SCORES, Claim, paper_score
+from xmodal.report.scores import (
+    comparison_table,
+    gap_table,
+    homogeneity_context_table,
+    homogeneity_table,
+    score_table,
+)
+from xmodal.report.selection import figure2_runs, final_pairs, final_runs, method_label, showcase_runs
+
+__all__ = [
+    # paper
+    "PAPER_SCORES",
+    "PAPER_HOMOGENEITY",
+    "PAPER_LABEL",
+    "CLAIMS",
+    "Claim",
+    "paper_score",
+    # selection
+    "final_runs",
+    "final_pairs",
+    "figure2_runs",
+    "showcase_runs",
+    "method_label",
+    # notes
+    "source_note",
+    "training_budget",
+    # scores
+    "score_table",
+    "comparison_table",
+    "gap_table",
+    "homogeneity_table",
+    "homogeneity_context_table",
+    # comparisons
+    "TARGET_HALF_WIDTH",
+    "paired_comparisons",
+    "comparisons_display",
+    "comparisons_text",
+    "pairing_table",
+    "pairing_display",
+    "budget_table",
+    "budget_text",
+    # claims
+    "CLAIM_COLUMNS",
+    "check_claims",
+    "claims_summary",
+    # latent
+    "latent_summary",
+    "summary_display",
+    "latent_contrasts",
+    "latent_text",
+    "label_settings",
+    "tradeoff_summary",
+    "tradeoff_text",
+    "tradeoff_display",
+    # adversary
+    "adversary_curves",
+    "adversary_final",
+    "adversary_episodes",
+    "adversary_text",
+    # data page
+    "soft_label_table",
+    "class_frequency_table",
+    "pick_patches",
+    "most_mixed",
+    "params_overview",
+    "biome_table",
+    "leakage_table",
+]

@@ -58,7 +58,7 @@ def test_homogeneity_identical_disjoint_and_by_hand() -> None:
     np.testing.assert_allclose(histogram_intersection(p, q), [0.7, 0.0])
     assert homogeneity(p, q) == histogram_intersection(p, q).mean()
     np.testing.assert_allclose(histogram_intersection(p, np.array([0.5, 0.5, 0.0])), [0.7, 0.5])  # one [C] histogram
-    with pytest.raises(ValueError, match=r"a \(2, 3\) must be \[N, C\] and b \(2,\)"):
+    with pytest.raises(ValueError, match=r"p \(2, 3\) must be \[N, C\] and q \(2,\)"):
         histogram_intersection(np.zeros((2, 3)), np.zeros(2))
 
 

@@ -44,7 +44,16 @@ from .results import (
     figure2,
     figure3,
 )
-from .runs import LOSS_LABELS, describe_data, display_rgb, plot_losses, plot_pairs, plot_per_class_f1, scores_table
+from .runs import (
+    LOSS_LABELS,
+    describe_data,
+    display_rgb,
+    plot_batch,
+    plot_losses,
+    plot_pairs,
+    plot_per_class_f1,
+    scores_table,
+)
 
 __all__ = [
     "CLASS_COLORS",
@@ -69,6 +78,7 @@ __all__ = [
     "latent_figure_static",
     "latent_measures_figure",
     "patch_gallery",
+    "plot_batch",
     "plot_losses",
     "plot_pairs",
     "plot_per_class_f1",

@@ -72,6 +72,7 @@ def test_config_imports_without_torch() -> None:
 
 
 # --------------------------------------------------------------------------- the fingerprint
+@pytest.mark.slow
 def test_synthetic_fingerprint_follows_the_data_not_the_path(synthetic_root: Path, tmp_path: Path) -> None:
     summary = inspect_root(synthetic_root)
     assert summary.kind == "synthetic" and summary.fingerprint.startswith("synthetic:")
@@ -85,6 +86,7 @@ def test_synthetic_fingerprint_follows_the_data_not_the_path(synthetic_root: Pat
     assert data_fingerprint(moved) != summary.fingerprint
 
 
+@pytest.mark.slow
 def test_real_fingerprint_is_a_digest_of_names_and_sizes(synthetic_copy: Path, tmp_path: Path) -> None:
     (synthetic_copy / MARKER_NAME).unlink()  # now it looks like a real SEN12MS download
     first = inspect_root(synthetic_copy)
@@ -100,6 +102,7 @@ def test_real_fingerprint_is_a_digest_of_names_and_sizes(synthetic_copy: Path, t
     assert changed.counts == {"s1": 35, "s2": 36, "lc": 36}
 
 
+@pytest.mark.slow
 def test_listing_is_cached_by_folder_times(synthetic_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     first = data_fingerprint(synthetic_copy)
     cache = synthetic_copy / ".xmodal_cache" / "ROIs2017_winter" / fingerprint.FINGERPRINT_FILE
@@ -117,12 +120,14 @@ def test_listing_is_cached_by_folder_times(synthetic_copy: Path, monkeypatch: py
         inspect_root(synthetic_copy)
 
 
+@pytest.mark.slow
 def test_read_only_cache_folder_still_works(synthetic_root: Path, tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     assert data_fingerprint(synthetic_root, cache_dir=blocker) == data_fingerprint(synthetic_root)
 
 
+@pytest.mark.slow
 def test_official_lists_enter_the_fingerprint_only_when_used(synthetic_copy: Path) -> None:
     plain = data_fingerprint(synthetic_copy)
     with pytest.raises(MissingFileError, match=r"Official split list not found: .*train_list.txt"):
@@ -135,6 +140,7 @@ def test_official_lists_enter_the_fingerprint_only_when_used(synthetic_copy: Pat
     assert data_fingerprint(synthetic_copy, official_lists=True) != official
 
 
+@pytest.mark.slow
 def test_broken_roots_are_named(synthetic_copy: Path, tmp_path: Path) -> None:
     with pytest.raises(RootError, match=f"SEN12MS root not found: {tmp_path / 'nope'}"):
         inspect_root(tmp_path / "nope")
@@ -150,6 +156,7 @@ def test_broken_roots_are_named(synthetic_copy: Path, tmp_path: Path) -> None:
         inspect_root(synthetic_copy)
 
 
+@pytest.mark.slow
 def test_check_fingerprint_names_both(synthetic_root: Path) -> None:
     config = ExperimentConfig(data_root=str(synthetic_root))
     actual = check_fingerprint(config)

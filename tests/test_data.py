@@ -190,6 +190,7 @@ def test_soft_label_of_savanna_and_unknown_codes() -> None:
         soft_label(np.zeros(5))
 
 
+@pytest.mark.slow
 def test_dataset_drops_pure_savanna_under_dfc9_only(synthetic_copy: Path) -> None:
     p = _path(synthetic_copy, 3, 4, "lc")
     lc = _read(p)
@@ -248,6 +249,7 @@ def test_check_label_codes_threshold_and_messages(tmp_path: Path) -> None:
     assert issubclass(LabelCodeError, Sen12MSError) and issubclass(LabelCodeWarning, Sen12MSWarning)
 
 
+@pytest.mark.slow
 def test_clean_root_labels_are_unchanged(synthetic_root: Path) -> None:
     """No warning, nothing skipped, and every label is the hand-computed histogram of its LC file."""
     with warnings.catch_warnings():
@@ -270,6 +272,7 @@ def _sprinkle_invalid_codes(root: Path, scene: int, patch: int) -> tuple[Path, n
     return p, lc[0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cache", [True, False])
 def test_small_share_of_invalid_codes_warns_and_renormalises(synthetic_copy: Path, tmp_path: Path,
                                                              cache: bool) -> None:
@@ -293,6 +296,7 @@ def test_small_share_of_invalid_codes_warns_and_renormalises(synthetic_copy: Pat
         np.testing.assert_array_equal(ds.labels[others], clean_ds.labels[others])
 
 
+@pytest.mark.slow
 def test_dataset_skips_pure_unknown_codes_as_label_errors(synthetic_copy: Path) -> None:
     p = _path(synthetic_copy, 1, 2, "lc")
     lc = _read(p)
@@ -306,6 +310,7 @@ def test_dataset_skips_pure_unknown_codes_as_label_errors(synthetic_copy: Path) 
                                    "reason": ds.skipped[0][1]}]
 
 
+@pytest.mark.slow
 def test_skipped_patches_are_the_same_for_every_split_and_modality(synthetic_copy: Path) -> None:
     bad = _truncate(synthetic_copy)
     savanna = _path(synthetic_copy, 3, 4, "lc")
@@ -339,6 +344,7 @@ def test_clean_by_hand() -> None:
     np.testing.assert_array_equal(out[0, 0], [0, 1, 5000, 9999, 10000, 10000, 10000, 10000])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cache", [True, False])
 def test_s1_nan_and_clipping_in_the_dataset(synthetic_copy: Path, cache: bool) -> None:
     p = _path(synthetic_copy, 2, 5, "s1")
@@ -363,6 +369,7 @@ def test_s1_nan_and_clipping_in_the_dataset(synthetic_copy: Path, cache: bool) -
     assert raw.min() >= -25 - 1e-4 and raw.max() <= 0 + 1e-4
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cache", [True, False])
 def test_s2_clipping_and_band_selection(synthetic_copy: Path, cache: bool) -> None:
     p = _path(synthetic_copy, 2, 5, "s2")
@@ -401,6 +408,7 @@ def test_s2_clipping_and_band_selection(synthetic_copy: Path, cache: bool) -> No
     np.testing.assert_allclose(y[[S2_BANDS.index(b) for b in ds.band_names]], x, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_dataset_normalization_uses_the_training_split_only(synthetic_root: Path) -> None:
     ds = Sen12MS(synthetic_root, modality="s2", split="test", normalization="dataset", test_fraction=0.25,
                  progress=False)
@@ -419,6 +427,7 @@ def test_dataset_normalization_uses_the_training_split_only(synthetic_root: Path
 # -- reading -----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cache", [True, False])
 @pytest.mark.parametrize("modality", ["s1", "s2", "s2all", "rgb"])
 def test_round_trip_against_rasterio(synthetic_root: Path, modality: str, cache: bool) -> None:
@@ -444,6 +453,7 @@ def test_round_trip_against_rasterio(synthetic_root: Path, modality: str, cache:
         torch.testing.assert_close(yb[j], ds[i][1], rtol=0, atol=0)
 
 
+@pytest.mark.slow
 def test_dataloader_batches(synthetic_root: Path) -> None:
     ds = Sen12MS(synthetic_root, modality="s2", split="all", progress=False)
     batches = list(DataLoader(ds, batch_size=8, shuffle=False, collate_fn=_batch))
@@ -453,6 +463,7 @@ def test_dataloader_batches(synthetic_root: Path) -> None:
     torch.testing.assert_close(torch.cat([b[1] for b in batches]), torch.from_numpy(ds.labels), rtol=0, atol=0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "kwargs",
     [
@@ -473,6 +484,7 @@ def test_s1_and_s2_list_the_same_patches(synthetic_root: Path, kwargs: dict) -> 
         assert len(s1) == kwargs["n_samples"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("modality", "patch_size"), [("s1", None), ("s2", None), ("s1", 16), ("s2", 16)])
 def test_no_cache_gives_the_cache_values(synthetic_root: Path, modality: str, patch_size: int | None) -> None:
     common = dict(modality=modality, split="all", patch_size=patch_size, progress=False)
@@ -508,6 +520,7 @@ def _keys(n_scenes: int, per_scene: int) -> list[PatchKey]:
     return [PatchKey(SF, s, p) for s in range(1, n_scenes + 1) for p in range(1, per_scene + 1)]
 
 
+@pytest.mark.slow
 def test_scene_split_holds_out_whole_scenes(synthetic_root: Path) -> None:
     ds = Sen12MS(synthetic_root, modality="s1", split="test", split_method="scene", test_fraction=0.25,
                  progress=False)
@@ -524,6 +537,7 @@ def test_scene_split_holds_out_whole_scenes(synthetic_root: Path) -> None:
         assert len(test) == 27  # three whole scenes reach 30 % of 90 patches
 
 
+@pytest.mark.slow
 def test_random_split_leaks_and_scene_split_does_not(synthetic_root: Path) -> None:
     out = split_leakage(synthetic_root, test_fraction=0.25)
     assert out["scene"] == 0.0
@@ -549,6 +563,7 @@ def test_random_split_is_proportional(n: int, n_test: int) -> None:
     assert len(train) == n - n_test
 
 
+@pytest.mark.slow
 def test_random_split_of_the_dataset(synthetic_root: Path) -> None:
     test = Sen12MS(synthetic_root, modality="s2", split="test", split_method="random", progress=False)
     train = Sen12MS(synthetic_root, modality="s2", split="train", split_method="random", progress=False)
@@ -591,6 +606,7 @@ def test_partition_scenes_needs_a_scene_per_modality() -> None:
         partition_scenes(keys, ["s1", "s1"])
 
 
+@pytest.mark.slow
 def test_disjoint_pairing_of_the_dataset(synthetic_root: Path) -> None:
     common = dict(split_method="scene", test_fraction=0.25, progress=False, pairing="disjoint",
                   pairing_modalities=["s1", "s2"])
@@ -616,6 +632,7 @@ def test_disjoint_pairing_of_the_dataset(synthetic_root: Path) -> None:
         Sen12MS(synthetic_root, modality="s1", pairing="paired", progress=False)
 
 
+@pytest.mark.slow
 def test_disjoint_pairing_normalises_with_the_own_scenes(synthetic_root: Path) -> None:
     common = dict(test_fraction=0.25, progress=False, normalization="dataset", pairing="disjoint",
                   pairing_modalities=["s1", "s2"])
@@ -625,6 +642,7 @@ def test_disjoint_pairing_normalises_with_the_own_scenes(synthetic_root: Path) -
     assert len(own.train_part) < len(own.train_keys)
 
 
+@pytest.mark.slow
 def test_official_split_reads_the_lists(synthetic_copy: Path) -> None:
     train = [PatchKey(SF, s, p) for s in (1, 2) for p in range(1, 10)]
     test = [PatchKey(SF, 4, p) for p in range(1, 10)]
@@ -643,6 +661,7 @@ def test_official_split_reads_the_lists(synthetic_copy: Path) -> None:
     assert all(k.scene != 3 for k in ds.train_keys + ds.test_keys)
 
 
+@pytest.mark.slow
 def test_official_split_without_lists(synthetic_copy: Path) -> None:
     with pytest.raises(MissingFileError, match=r"Official split list not found: .*train_list\.txt"):
         Sen12MS(synthetic_copy, split_method="official", progress=False)
@@ -667,6 +686,7 @@ def _names(root: Path, scenes: tuple[int, ...], sensor: str = "s2") -> list[str]
     return [patch_path(root, PatchKey(SF, s, p), sensor).name for s in scenes for p in range(1, 10)]
 
 
+@pytest.mark.slow
 def test_official_split_warns_about_a_duplicate_line(synthetic_copy: Path) -> None:
     train = _names(synthetic_copy, (1, 2))
     train.insert(3, patch_path(synthetic_copy, PatchKey(SF, 1, 2), "lc").name)  # line 4: the LC name of line 2
@@ -679,6 +699,7 @@ def test_official_split_warns_about_a_duplicate_line(synthetic_copy: Path) -> No
     assert ds.skipped_patches == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("bad_patch", ["raise", "skip"])
 def test_official_split_rejects_a_patch_in_both_lists(synthetic_copy: Path, bad_patch: str) -> None:
     test = _names(synthetic_copy, (4,)) + [patch_path(synthetic_copy, PatchKey(SF, 2, 7), "s1").name]
@@ -689,6 +710,7 @@ def test_official_split_rejects_a_patch_in_both_lists(synthetic_copy: Path, bad_
         Sen12MS(synthetic_copy, split_method="official", bad_patch=bad_patch, progress=False)
 
 
+@pytest.mark.slow
 def test_official_split_with_a_listed_patch_missing(synthetic_copy: Path) -> None:
     train = _names(synthetic_copy, (1, 2))
     train.insert(2, f"{SF}_s2_7_p1.tif")  # line 3: scene 7 does not exist
@@ -707,6 +729,7 @@ def test_official_split_with_a_listed_patch_missing(synthetic_copy: Path) -> Non
                                    "reason": ds.skipped[0][1]}]
 
 
+@pytest.mark.slow
 def test_official_split_with_a_bad_listed_patch_reports_it_once(synthetic_copy: Path) -> None:
     """A listed patch whose file is corrupt is a bad patch (on disk), not a missing one."""
     _write_lists(synthetic_copy, _names(synthetic_copy, (1, 2)), _names(synthetic_copy, (4,)))
@@ -721,6 +744,7 @@ def test_official_split_with_a_bad_listed_patch_reports_it_once(synthetic_copy: 
     assert PatchKey(SF, 2, 5) not in ds.train_keys and len(ds.train_keys) == 17
 
 
+@pytest.mark.slow
 def test_official_split_with_a_line_that_names_no_patch(synthetic_copy: Path) -> None:
     test = _names(synthetic_copy, (4,)) + ["notes: made by hand"]
     _, test_list = _write_lists(synthetic_copy, _names(synthetic_copy, (1, 2)), test)
@@ -732,6 +756,7 @@ def test_official_split_with_a_line_that_names_no_patch(synthetic_copy: Path) ->
     assert ds.keys == [PatchKey(SF, 4, p) for p in range(1, 10)]
 
 
+@pytest.mark.slow
 def test_read_official_lists_on_its_own(synthetic_copy: Path) -> None:
     train_list, test_list = _write_lists(synthetic_copy, _names(synthetic_copy, (1,)), _names(synthetic_copy, (2,)))
     lists = read_official_lists(synthetic_copy)  # no disk check without on_disk
@@ -758,6 +783,7 @@ def _forbid_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("xmodal.data.cache.decode_patch", fail)
 
 
+@pytest.mark.slow
 def test_second_construction_is_a_cache_hit(synthetic_copy: Path, tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
     cache_dir = tmp_path / "cache"
@@ -779,6 +805,7 @@ def test_second_construction_is_a_cache_hit(synthetic_copy: Path, tmp_path: Path
     assert manifest.stat().st_mtime_ns == stamp
 
 
+@pytest.mark.slow
 def test_changed_file_invalidates_the_cache(synthetic_copy: Path, tmp_path: Path) -> None:
     cache_dir = tmp_path / "cache"
     before = Sen12MS(synthetic_copy, modality="s2", split="all", cache_dir=cache_dir, progress=False)
@@ -804,6 +831,7 @@ def test_changed_file_invalidates_the_cache(synthetic_copy: Path, tmp_path: Path
     np.testing.assert_array_equal(after.raw(j), before.raw(j))
 
 
+@pytest.mark.slow
 def test_added_and_removed_patches_invalidate_the_cache(synthetic_copy: Path, tmp_path: Path) -> None:
     cache_dir = tmp_path / "cache"
     before = Sen12MS(synthetic_copy, modality="s2", split="all", cache_dir=cache_dir, progress=False)
@@ -942,6 +970,7 @@ BAD_INPUTS: list[tuple[Callable[[Path], Path], type[Sen12MSError], str, tuple[in
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("damage", "error", "match", "where"), BAD_INPUTS,
                          ids=[d[0].__name__.strip("_") for d in BAD_INPUTS])
 def test_bad_patch_is_reported_with_its_file(
@@ -971,6 +1000,7 @@ def test_bad_patch_is_reported_with_its_file(
     assert torch.isfinite(x).all() and torch.allclose(y.sum(dim=1), torch.ones(len(ds)))
 
 
+@pytest.mark.slow
 def test_several_bad_patches(synthetic_copy: Path) -> None:
     first, second = _not_a_tiff(synthetic_copy), _path(synthetic_copy, 4, 2, "s2")
     _rewrite(second, _read(second)[:12])
@@ -1007,6 +1037,7 @@ def test_root_that_is_a_file(tmp_path: Path) -> None:
         Sen12MS(f, progress=False)
 
 
+@pytest.mark.slow
 def test_unknown_or_absent_season(synthetic_root: Path) -> None:
     unknown = r"Unknown season 'monsoon'; choose one of \['fall', 'spring', 'summer', 'winter'\]"
     with pytest.raises(ValueError, match=unknown):
@@ -1015,6 +1046,7 @@ def test_unknown_or_absent_season(synthetic_root: Path) -> None:
         Sen12MS(synthetic_root, season="summer", progress=False)
 
 
+@pytest.mark.slow
 def test_too_few_usable_patches(tmp_path: Path) -> None:
     make_synthetic(tmp_path, n_scenes=2, patches_per_side=1, patch_size=16, seed=5, progress=False)
     os.remove(_path(tmp_path, 2, 1, "s2"))
@@ -1030,6 +1062,7 @@ def small_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
@@ -1053,6 +1086,7 @@ def test_bad_arguments(small_root: Path, kwargs: dict, match: str) -> None:
 # -- checking a whole root -------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_check_root_of_a_clean_root(synthetic_root: Path) -> None:
     before = sorted((str(p), p.stat().st_mtime_ns) for p in synthetic_root.rglob("*"))
     assert check_root(synthetic_root) == []
@@ -1064,6 +1098,7 @@ def test_check_root_of_a_clean_root(synthetic_root: Path) -> None:
         check_root(synthetic_root / "absent")
 
 
+@pytest.mark.slow
 def test_check_root_lists_every_bad_file(synthetic_copy: Path) -> None:
     truncated, not_tiff = _truncate(synthetic_copy), _not_a_tiff(synthetic_copy)  # patch (2, 5): S2 and LC
     no_s1 = _path(synthetic_copy, 1, 3, "s1")
@@ -1091,6 +1126,7 @@ def test_check_root_lists_every_bad_file(synthetic_copy: Path) -> None:
     assert "50.0% of the pixels hold codes outside IGBP 1..17" in by_file[str(half)]
 
 
+@pytest.mark.slow
 def test_cli_data_info_check(synthetic_root: Path, synthetic_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli_main(["data", "info", str(synthetic_root), "--check"]) == 0
     out = capsys.readouterr().out

@@ -258,6 +258,7 @@ def test_a_damaged_checkpoint_is_set_aside_and_its_point_finishes(tmp_path: Path
 
 
 # --------------------------------------------------------------------------- full disk (item 4)
+@pytest.mark.slow
 def test_no_space_for_a_run_is_one_line_before_it_starts(
     tmp_path: Path, synthetic_root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -280,6 +281,7 @@ def test_no_space_for_a_run_is_one_line_before_it_starts(
     assert not (runs / "full" / todo.dir_name).exists(), "no folder, no kernel for a point that cannot fit"
 
 
+@pytest.mark.slow
 def test_disk_filling_up_while_writing_removes_the_temporary(
     tmp_path: Path, synthetic_root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -350,6 +352,7 @@ def test_small_disk_for_real(tmp_path: Path, synthetic_root: Path) -> None:
 
 
 # --------------------------------------------------------------------------- read-only runs folder (item 5)
+@pytest.mark.slow
 def test_unwritable_runs_folder_names_it(
     tmp_path: Path, synthetic_root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -419,6 +422,7 @@ def test_moved_data_and_runs_are_found_and_reused(tmp_path: Path, synthetic_root
 
 
 # --------------------------------------------------------------------------- concurrent sweeps (item 7)
+@pytest.mark.slow
 def test_point_held_by_another_sweep_is_reported_not_failed(
     tmp_path: Path, synthetic_root: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -143,6 +143,7 @@ def test_mine_triplets_threshold_error() -> None:
 
 
 # ----------------------------------------------------------------------------- GRL
+@pytest.mark.slow
 def test_gradient_reversal_flips_and_scales_gradient() -> None:
     x = torch.randn(3, 4, requires_grad=True, dtype=torch.float64)
     grl = GradientReversal(0.7)
@@ -279,6 +280,7 @@ def test_alignment_loss_errors() -> None:
         mmd_loss(z[:1], z, unbiased=True)
 
 
+@pytest.mark.slow
 def test_domain_confusion_wiring_of_the_docstring() -> None:
     # h trains on L_M of detached latents only; the encoder gets L_conf through h with detached parameters.
     torch.manual_seed(0)

@@ -56,6 +56,7 @@ def test_cross_modal_net_forward_single_and_mapping() -> None:
         net(x1)
 
 
+@pytest.mark.slow
 def test_grl_in_front_of_modality_classifier_reverses_encoder_gradient() -> None:
     torch.manual_seed(0)
     net = CrossModalNet({"s1": 2, "s2": 10}, n_classes=4, dropout=0.0, **TINY)

@@ -48,6 +48,7 @@ def small_root(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     return root, summary
 
 
+@pytest.mark.slow
 def test_layout_and_file_names(small_root: tuple[Path, dict]) -> None:
     root, summary = small_root
     files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.tif"))
@@ -72,6 +73,7 @@ def test_layout_and_file_names(small_root: tuple[Path, dict]) -> None:
     assert summary["counts"]["cloud_masks"] == 18
 
 
+@pytest.mark.slow
 def test_marker_records_arguments_and_params(small_root: tuple[Path, dict]) -> None:
     root, summary = small_root
     marker = json.loads((root / MARKER_NAME).read_text())
@@ -86,6 +88,7 @@ def test_marker_records_arguments_and_params(small_root: tuple[Path, dict]) -> N
     json.dumps(summary)  # JSON-serialisable
 
 
+@pytest.mark.slow
 def test_dtypes_bands_descriptions_crs_transform(small_root: tuple[Path, dict]) -> None:
     root, _ = small_root
     spec = {"s1": ("float32", S1_BANDS), "s2": ("uint16", S2_BANDS), "lc": ("uint16", LC_BANDS)}
@@ -111,6 +114,7 @@ def test_dtypes_bands_descriptions_crs_transform(small_root: tuple[Path, dict]) 
                 assert c.transform.c == a.transform.c
 
 
+@pytest.mark.slow
 def test_value_ranges(small_root: tuple[Path, dict]) -> None:
     root, _ = small_root
     lc = np.stack([_read(p) for p in sorted(root.rglob("lc_*/*.tif"))])
@@ -125,6 +129,7 @@ def test_value_ranges(small_root: tuple[Path, dict]) -> None:
     assert -35 < np.nanmedian(s1[:, 0]) < 5 and np.nanmedian(s1[:, 1]) < np.nanmedian(s1[:, 0])
 
 
+@pytest.mark.slow
 def test_deterministic_for_a_seed(tmp_path: Path, small_root: tuple[Path, dict]) -> None:
     root, _ = small_root
     again = tmp_path / "again"
@@ -143,6 +148,7 @@ def test_deterministic_for_a_seed(tmp_path: Path, small_root: tuple[Path, dict])
     assert len(differing) == len(data) == 54
 
 
+@pytest.mark.slow
 def test_scene_does_not_depend_on_scene_count(
     tmp_path: Path, small_root: tuple[Path, dict]
 ) -> None:
@@ -153,6 +159,7 @@ def test_scene_does_not_depend_on_scene_count(
     assert one and all(one[n].tobytes() == two[n].tobytes() for n in one)
 
 
+@pytest.mark.slow
 def test_neighbouring_patches_overlap_by_half(small_root: tuple[Path, dict]) -> None:
     root, _ = small_root
     for sensor in ("s2", "lc"):
@@ -164,6 +171,7 @@ def test_neighbouring_patches_overlap_by_half(small_root: tuple[Path, dict]) -> 
         assert not np.array_equal(p1, p2)
 
 
+@pytest.mark.slow
 def test_classes_imbalanced_and_patches_multi_class(tmp_path: Path) -> None:
     summary = make_synthetic(tmp_path, n_scenes=12, patches_per_side=2, patch_size=20,
                              seed=3, progress=False)
@@ -183,6 +191,7 @@ def test_classes_imbalanced_and_patches_multi_class(tmp_path: Path) -> None:
     assert summary["igbp_frequencies"]["8"] + summary["igbp_frequencies"]["9"] > 0  # savanna
 
 
+@pytest.mark.slow
 def test_labels_are_coarser_than_imagery(small_root: tuple[Path, dict]) -> None:
     root, _ = small_root
     lc = _read(patch_path(root, PatchKey(SF, 1, 5), "lc"))[0]
@@ -193,6 +202,7 @@ def test_labels_are_coarser_than_imagery(small_root: tuple[Path, dict]) -> None:
     assert (np.diff(s2[7], axis=1) != 0).mean() > 0.9  # imagery varies pixel to pixel
 
 
+@pytest.mark.slow
 def test_s1_nans_only_where_allowed(tmp_path: Path) -> None:
     none = SyntheticParams(s1_nan_scene_prob=0.0)
     make_synthetic(tmp_path / "a", **{**SMALL, "params": none})
@@ -209,6 +219,7 @@ def test_s1_nans_only_where_allowed(tmp_path: Path) -> None:
         assert _read(p).dtype == np.uint16  # S2 has no NaN by dtype
 
 
+@pytest.mark.slow
 def test_clouds_brighten_s2(tmp_path: Path) -> None:
     clear = SyntheticParams(cloud_prob=0.0)
     cloudy = SyntheticParams(cloud_prob=1.0, cloud_cover=0.9, cloud_max_opacity=0.8)
@@ -295,6 +306,7 @@ def test_refuses_to_overwrite_foreign_data(tmp_path: Path) -> None:
     assert (real / "ROIs2017_winter_s2_1_p1.tif").read_bytes() == b"not ours"
 
 
+@pytest.mark.slow
 def test_regenerating_replaces_the_season(tmp_path: Path) -> None:
     make_synthetic(tmp_path, **{**SMALL, "n_scenes": 3})
     make_synthetic(tmp_path, **SMALL)
@@ -307,11 +319,13 @@ def test_regenerating_replaces_the_season(tmp_path: Path) -> None:
     assert marker["season"] == "summer"
 
 
+@pytest.mark.slow
 def test_progress_bar_over_scenes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     make_synthetic(tmp_path, **{**SMALL, "n_scenes": 1, "progress": True})
     assert "scene" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:Only one sample available")
 def test_s2_separates_classes_better_than_s1(tmp_path: Path) -> None:
     """The physics the study rests on: S1 backscatter overlaps between vegetation classes."""
@@ -384,6 +398,7 @@ def cover_roots(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return roots
 
 
+@pytest.mark.slow
 def test_clouds_off_gives_version_1_data(tmp_path: Path) -> None:
     summary = make_synthetic(tmp_path, **CLOUD_FREE)
     assert {s: _digest(tmp_path, s) for s in V1_DIGESTS} == V1_DIGESTS
@@ -391,6 +406,7 @@ def test_clouds_off_gives_version_1_data(tmp_path: Path) -> None:
     assert summary["clouds"]["thin_cloudy_scenes"] == 1
 
 
+@pytest.mark.slow
 def test_s1_and_lc_identical_whatever_the_clouds(tmp_path: Path) -> None:
     settings = {
         "clear": {},
@@ -409,6 +425,7 @@ def test_s1_and_lc_identical_whatever_the_clouds(tmp_path: Path) -> None:
             assert _bytes(tmp_path / name, "s2") != ref["s2"], name
 
 
+@pytest.mark.slow
 def test_fixed_cover_gives_every_patch_about_that_cover(cover_roots: dict[str, Path]) -> None:
     for cover in (0.0, 0.25, 0.5):
         masks = _masks(cover_roots[str(cover)])
@@ -422,6 +439,7 @@ def test_fixed_cover_gives_every_patch_about_that_cover(cover_roots: dict[str, P
     assert _bytes(cover_roots["0.0"], "s2") == _bytes(cover_roots["clear"], "s2")
 
 
+@pytest.mark.slow
 def test_drawn_cover_share_of_cloudy_patches(tmp_path: Path) -> None:
     prob = 0.4
     n = 100
@@ -437,6 +455,7 @@ def test_drawn_cover_share_of_cloudy_patches(tmp_path: Path) -> None:
     assert abs(cover[cover > 0].mean() - a / (a + b)) <= 0.1  # Beta(2, 2): mean 0.5
 
 
+@pytest.mark.slow
 def test_masks_and_cover_list_for_every_patch(cover_roots: dict[str, Path]) -> None:
     root = cover_roots["0.5"]
     covers = read_cover_list(root, "winter")
@@ -458,6 +477,7 @@ def test_masks_and_cover_list_for_every_patch(cover_roots: dict[str, Path]) -> N
     assert marker["params"]["thick_cloud_fixed_cover"] == 0.5
 
 
+@pytest.mark.slow
 def test_clouds_bright_flat_b10_and_shadows_dark(cover_roots: dict[str, Path]) -> None:
     root, clear_root = cover_roots["0.5"], cover_roots["clear"]
     s2 = np.stack([_read(p) for p in sorted(root.rglob("s2_*/*.tif"))]).astype(np.float64)
@@ -477,6 +497,7 @@ def test_clouds_bright_flat_b10_and_shadows_dark(cover_roots: dict[str, Path]) -
     assert (px[SHADOW][others].mean(axis=1) < 0.8 * shade[others].mean(axis=1)).all()
 
 
+@pytest.mark.slow
 def test_shadows_fall_away_from_the_sun(tmp_path: Path) -> None:
     """One patch per scene (patch = scene): every shadow pixel's cloud is at the sun-geometry offset."""
     height, zenith, azimuth, size = 1500.0, 60.0, 150.0, 64
@@ -500,6 +521,7 @@ def test_shadows_fall_away_from_the_sun(tmp_path: Path) -> None:
         np.testing.assert_array_equal(shadow[inside], (src & ~cloud)[inside])
 
 
+@pytest.mark.slow
 def test_cloud_variant_links_s1_lc_and_rejects_other_roots(
     tmp_path: Path, cover_roots: dict[str, Path]
 ) -> None:

@@ -74,6 +74,7 @@ def lam_runs(base: ExperimentConfig, runs_dir: Path) -> list[Result]:
 
 
 # ----------------------------------------------------------------------------- configuration
+@pytest.mark.slow
 def test_base_config_checks_the_data_root_and_builds_the_config(synthetic_root: Path) -> None:
     config = teaching.base_config(synthetic_root, method="C", epochs=2)
     assert config.data_root == str(synthetic_root)
@@ -85,6 +86,7 @@ def test_missing_data_root_is_named(tmp_path: Path) -> None:
         teaching.base_config(tmp_path / "nope")
 
 
+@pytest.mark.slow
 def test_the_base_config_is_the_default_profiles_own(synthetic_root: Path) -> None:
     """Drift: the exercises repeated the profile by hand (15 steps for 50, width 64 for 16, no cosine, 0.25)."""
     from xmodal.sweep import load_study
@@ -112,6 +114,7 @@ def test_data_root_without_the_season_is_named(tmp_path: Path) -> None:
         teaching.base_config(tmp_path)
 
 
+@pytest.mark.slow
 def test_bad_knob_is_named(synthetic_root: Path) -> None:
     with pytest.raises(ConfigError, match=r"Unknown config key\(s\) \['epoch'\]"):
         teaching.base_config(synthetic_root, epoch=3)
@@ -119,12 +122,14 @@ def test_bad_knob_is_named(synthetic_root: Path) -> None:
         teaching.base_config(synthetic_root, latent_dim=0)
 
 
+@pytest.mark.slow
 def test_variant_dir_names_method_and_hash(base: ExperimentConfig, tmp_path: Path) -> None:
     config = base.replace(lam=0.0)
     assert teaching.variant_dir(tmp_path, config) == tmp_path / f"C+T+M-{config.hash()}"
 
 
 # ----------------------------------------------------------------------------- training
+@pytest.mark.slow
 def test_train_variants_trains_each_variant_in_order(lam_runs: list[Result], runs_dir: Path) -> None:
     assert [r.config["lam"] for r in lam_runs] == [0.0, 1.0]
     assert all(r.ok for r in lam_runs)
@@ -132,6 +137,7 @@ def test_train_variants_trains_each_variant_in_order(lam_runs: list[Result], run
         assert RunDir(teaching.variant_dir(runs_dir, r)).result().config_hash == r.config_hash
 
 
+@pytest.mark.slow
 def test_train_variants_reuses_finished_runs(
     base: ExperimentConfig, lam_runs: list[Result], runs_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -143,6 +149,7 @@ def test_train_variants_reuses_finished_runs(
     assert "reused" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "variants, error, message",
     [
@@ -160,6 +167,7 @@ def test_bad_variants_are_named(base: ExperimentConfig, tmp_path: Path, variants
 
 
 # ----------------------------------------------------------------------------- comparing
+@pytest.mark.slow
 def test_compare_labels_rows_by_what_differs(lam_runs: list[Result]) -> None:
     table = teaching.compare(lam_runs)
     assert list(table.index) == ["lam=0.0", "lam=1.0"]
@@ -173,12 +181,14 @@ def test_compare_labels_rows_by_what_differs(lam_runs: list[Result]) -> None:
     assert "2 runs (seed 0) on synthetic data" in table.attrs["source"]
 
 
+@pytest.mark.slow
 def test_compare_single_run_is_labelled_by_method(lam_runs: list[Result]) -> None:
     table = teaching.compare(lam_runs[:1], metrics=("micro",))
     assert list(table.index) == ["C+T+M"]
     assert "s1 micro" in table.columns and "s1 macro" not in table.columns
 
 
+@pytest.mark.slow
 def test_compare_errors(lam_runs: list[Result]) -> None:
     with pytest.raises(ValueError, match="at least one result"):
         teaching.compare([])
@@ -186,6 +196,7 @@ def test_compare_errors(lam_runs: list[Result]) -> None:
         teaching.compare(lam_runs, metrics=("median",))
 
 
+@pytest.mark.slow
 def test_ranking_orders_the_runs(lam_runs: list[Result]) -> None:
     table = teaching.compare(lam_runs)
     table["score"] = [0.25, 0.75]
@@ -195,6 +206,7 @@ def test_ranking_orders_the_runs(lam_runs: list[Result]) -> None:
         teaching.ranking(table, "scores")
 
 
+@pytest.mark.slow
 def test_history_table(lam_runs: list[Result]) -> None:
     losses = teaching.history_table(lam_runs, "L_T")
     assert list(losses.columns) == ["lam=0.0", "lam=1.0"]
@@ -204,6 +216,7 @@ def test_history_table(lam_runs: list[Result]) -> None:
         teaching.history_table(lam_runs, "L_X")
 
 
+@pytest.mark.slow
 def test_prediction_difference(lam_runs: list[Result], runs_dir: Path) -> None:
     a, b = (teaching.variant_dir(runs_dir, r) for r in lam_runs)
     assert teaching.prediction_difference(a, a) == 0.0
@@ -212,6 +225,7 @@ def test_prediction_difference(lam_runs: list[Result], runs_dir: Path) -> None:
     assert diff == pytest.approx(max(np.abs(pa.prob[m] - pb.prob[m]).max() for m in pa.modalities))
 
 
+@pytest.mark.slow
 def test_latent_similarity(lam_runs: list[Result], runs_dir: Path) -> None:
     run = teaching.variant_dir(runs_dir, lam_runs[0])
     z = RunDir(run).latents().z.astype(float)
@@ -222,6 +236,7 @@ def test_latent_similarity(lam_runs: list[Result], runs_dir: Path) -> None:
     assert -1.0 <= teaching.latent_similarity(run) <= 1.0
 
 
+@pytest.mark.slow
 def test_plot_comparison(lam_runs: list[Result]) -> None:
     import matplotlib.pyplot as plt
 

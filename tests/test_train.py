@@ -104,6 +104,7 @@ def learned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Result, Path, dic
     return result, out, train, test
 
 
+@pytest.mark.slow
 def test_short_run_lowers_loss_and_beats_majority_predictor(learned) -> None:
     result, _, train, test = learned
     hist = result.history
@@ -116,6 +117,7 @@ def test_short_run_lowers_loss_and_beats_majority_predictor(learned) -> None:
         assert result.metrics[m]["weighted"] > baseline + 0.1, (m, result.metrics[m], baseline)
 
 
+@pytest.mark.slow
 def test_result_schema_and_files(learned) -> None:
     result, out, _, test = learned
     run = RunDir(out)
@@ -145,6 +147,7 @@ def test_result_schema_and_files(learned) -> None:
         p.name for p in (run.result_path, run.checkpoint_path, run.predictions_path, run.latents_path))
 
 
+@pytest.mark.slow
 def test_finished_run_is_returned_without_retraining(learned) -> None:
     result, out, train, test = learned
     calls = []
@@ -155,6 +158,7 @@ def test_finished_run_is_returned_without_retraining(learned) -> None:
     assert run_experiment(_cfg(method="C+T+M", epochs=6), out) == result
 
 
+@pytest.mark.slow
 def test_load_model_and_predict_match_saved_predictions(learned) -> None:
     _, out, _, test = learned
     net, config = load_model(out)
@@ -178,6 +182,7 @@ def test_total_loss_is_eq_4_in_both_readings(method: str) -> None:
     assert total_loss(L_C, L_M, L_T, cfg, grl_w=0.5).item() == pytest.approx(3.0 * 0.5 + t + m)
 
 
+@pytest.mark.slow
 def test_history_holds_every_loss_record_field_by_name(learned) -> None:
     result = learned[0]
     assert list(LossRecord._fields) == ["L_C", "L_M", "L_T", "loss", "triplet_valid", "modality_accuracy", "L_align"]
@@ -210,6 +215,7 @@ def test_total_loss_replaces_minus_l_m_by_the_alignment_term(alignment: str) -> 
     assert total_loss(L_C, L_M, L_T, c, grl_w=0.5).item() == pytest.approx(1.5 + 0.25)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("alignment", ALIGNMENTS)
 def test_every_alignment_trains(tmp_path: Path, alignment: str) -> None:
     train, test = _sets(["s1", "s2"], n_train=32, n_test=16)
@@ -252,6 +258,7 @@ def test_confusion_term_trains_the_encoders_and_not_the_modality_classifier() ->
     assert all(g is None or not g.any() for g in grads[len(head):])
 
 
+@pytest.mark.slow
 def test_confusion_step_gives_the_modality_classifier_only_the_gradient_of_l_m() -> None:
     import copy
 
@@ -275,6 +282,7 @@ def test_config_rejects_an_unknown_alignment() -> None:
         _cfg(alignment="flip")
 
 
+@pytest.mark.slow
 def test_the_probe_does_not_change_training(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The per-epoch probe reads test patches without drawing random numbers: the run is the same without it."""
     from xmodal.training import loop
@@ -293,6 +301,7 @@ def test_the_probe_does_not_change_training(tmp_path: Path, monkeypatch: pytest.
 
 
 # ----------------------------------------------------------------------------- run folder
+@pytest.mark.slow
 def test_full_disk_names_the_folder_and_leaves_no_temporary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     dead = subprocess.Popen(["true"])
     dead.wait()
@@ -311,6 +320,7 @@ def test_full_disk_names_the_folder_and_leaves_no_temporary(tmp_path: Path, monk
 
 
 # ----------------------------------------------------------------------------- determinism and resuming
+@pytest.mark.slow
 def test_same_seed_gives_identical_results(tmp_path: Path) -> None:
     train, test = _sets(["s1", "s2"], n_train=32, n_test=16)
     cfg = _cfg(method="C+T+M", epochs=2)
@@ -328,6 +338,7 @@ class _Stop(Exception):
     pass
 
 
+@pytest.mark.slow
 def test_interrupted_then_resumed_run_equals_uninterrupted(tmp_path: Path) -> None:
     train, test = _sets(["s1", "s2"], n_train=32, n_test=16)
     cfg = _cfg(method="C+T+M", epochs=3)
@@ -356,6 +367,7 @@ def test_interrupted_then_resumed_run_equals_uninterrupted(tmp_path: Path) -> No
     assert resumed.metrics == full.metrics
 
 
+@pytest.mark.slow
 def test_resume_with_another_config_is_refused(tmp_path: Path) -> None:
     train, test = _sets(["s1", "s2"], n_train=32, n_test=16)
     cfg = _cfg(method="C", epochs=2)
@@ -374,6 +386,7 @@ def test_resume_with_another_config_is_refused(tmp_path: Path) -> None:
         run_experiment(cfg.replace(lr=1e-2, epochs=1), tmp_path)
 
 
+@pytest.mark.slow
 def test_a_damaged_checkpoint_is_set_aside_and_the_run_starts_again(tmp_path: Path) -> None:
     """Drift: a truncated checkpoint.pt failed its point on every later sweep with torch's zip-archive error."""
     from xmodal.atomic import remove_stale_temps
@@ -408,6 +421,7 @@ def test_a_damaged_checkpoint_is_set_aside_and_the_run_starts_again(tmp_path: Pa
     load_model(run.path)  # the new checkpoint
 
 
+@pytest.mark.slow
 def test_a_damaged_checkpoint_of_a_finished_run_is_named_when_loaded(tmp_path: Path) -> None:
     from xmodal.rundir import RunFolderError
 
@@ -422,6 +436,7 @@ def test_a_damaged_checkpoint_of_a_finished_run_is_named_when_loaded(tmp_path: P
 
 
 # ----------------------------------------------------------------------------- methods
+@pytest.mark.slow
 def test_baseline_trains_one_modality_without_homogeneity_and_reports_skipped_patches(tmp_path: Path) -> None:
     train, test = _sets(["s2"], n_train=32, n_test=16)
     p9 = {"patch": "p9", "file": "p9.tif", "error": "CorruptFileError", "reason": "p9.tif: unreadable"}
@@ -438,6 +453,7 @@ def test_baseline_trains_one_modality_without_homogeneity_and_reports_skipped_pa
     assert net.modalities == ("s2",)
 
 
+@pytest.mark.slow
 def test_methods_without_m_do_not_reverse_and_c_ignores_triplets(tmp_path: Path) -> None:
     train, test = _sets(["s1", "s2"], n_train=32, n_test=16)
     r = train_on_datasets(_cfg(method="C+T", epochs=1), train, test, tmp_path / "ct")
@@ -452,6 +468,7 @@ def test_methods_without_m_do_not_reverse_and_c_ignores_triplets(tmp_path: Path)
     assert h["grl_weight"] == 0.5
 
 
+@pytest.mark.slow
 def test_three_modalities_give_three_homogeneities(tmp_path: Path) -> None:
     mods = ["s1", "s2", "rgb"]
     train, test = _sets(mods, n_train=32, n_test=16)
@@ -484,6 +501,7 @@ def test_config_errors_surface(tmp_path: Path) -> None:
     assert RunDir(tmp_path).status() == "pending"
 
 
+@pytest.mark.slow
 def test_steps_per_epoch_fixes_the_budget_whatever_the_training_set(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="Invalid value for 'steps_per_epoch': 0"):
         _cfg(steps_per_epoch=0)
@@ -503,6 +521,7 @@ def test_steps_per_epoch_fixes_the_budget_whatever_the_training_set(tmp_path: Pa
     assert default.data["steps_per_epoch"] == 3  # ceil(40 / 16)
 
 
+@pytest.mark.slow
 def test_bf16_channels_last_run(tmp_path: Path) -> None:
     train, test = _sets(["s1", "s2"], n_train=32, n_test=16)
     r = train_on_datasets(_cfg(epochs=1, precision="bf16", channels_last=True), train, test, tmp_path)
@@ -526,6 +545,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_ddp_two_cpu_processes_write_one_result(tmp_path: Path) -> None:
     import torch.multiprocessing as mp
 
@@ -540,6 +560,7 @@ def test_ddp_two_cpu_processes_write_one_result(tmp_path: Path) -> None:
 
 
 # ----------------------------------------------------------------------------- end to end on SEN12MS files
+@pytest.mark.slow
 def test_run_experiment_on_synthetic_sen12ms(synthetic_root: Path, tmp_path: Path) -> None:
     from xmodal.data import Sen12MS
 
@@ -559,6 +580,7 @@ def test_run_experiment_on_synthetic_sen12ms(synthetic_root: Path, tmp_path: Pat
     assert r.data["shared_train_scenes"] == 3 and r.data["shared_train_patches"] == len(ds)
 
 
+@pytest.mark.slow
 def test_disjoint_pairing_trains_each_sensor_on_scenes_of_its_own(
     synthetic_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -593,6 +615,7 @@ def test_disjoint_pairing_trains_each_sensor_on_scenes_of_its_own(
     assert set(r.homogeneity) == {"s1|s2"} and np.isfinite(r.history[0]["L_T"])
 
 
+@pytest.mark.slow
 def test_disjoint_batches_carry_their_own_labels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import xmodal.training.loop as trainer
 
@@ -622,6 +645,7 @@ def test_disjoint_batches_carry_their_own_labels(tmp_path: Path, monkeypatch: py
     assert r.data["shared_train_scenes"] is None and np.isfinite(r.metrics["s1"]["weighted"])
 
 
+@pytest.mark.slow
 def test_module_entry_point(synthetic_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     from xmodal.training.__main__ import main
 
@@ -635,6 +659,7 @@ def test_module_entry_point(synthetic_root: Path, tmp_path: Path, capsys: pytest
     assert "Invalid value for 'epochs'" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_the_probe_runs_every_other_epoch_with_m_and_after_the_last_without(tmp_path: Path) -> None:
     train, test = _sets(["s1", "s2"], n_train=32, n_test=16)
     r = train_on_datasets(_cfg(method="C", epochs=3), train, test, tmp_path / "c")
@@ -657,6 +682,7 @@ def test_a_diverged_network_gives_a_nan_probe_not_a_failed_run(tmp_path: Path,
     assert np.isnan(got["probe_accuracy"]) and got["probe_seconds"] >= 0
 
 
+@pytest.mark.slow
 def test_every_entry_point_gives_the_same_run_identity(synthetic_root: Path, tmp_path: Path) -> None:
     """Drift: only `xmodal train` recorded the data's fingerprint, so the same training landed in other folders.
 

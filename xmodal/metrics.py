@@ -1,5 +1,7 @@
 """Evaluation metrics: multi-label F1 at the paper's 30 % threshold, and homogeneity (eq. 5).
 
+Eq. (5) is defined here only: :func:`histogram_intersection` per pair, :func:`homogeneity` its mean.
+
 The paper counts a class as *predicted* for a patch when its predicted
 probability exceeds 30 %. It does not say how the ground-truth histogram becomes
 binary labels; the natural reading, used here, applies the same rule: a class is
@@ -15,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.metrics import f1_score
 
-__all__ = ["F1_THRESHOLD", "binarize", "f1_scores", "homogeneity"]
+__all__ = ["F1_THRESHOLD", "binarize", "f1_scores", "histogram_intersection", "homogeneity"]
 
 #: The paper's decision threshold on class probabilities (and, here, on label shares).
 F1_THRESHOLD: float = 0.3
@@ -77,6 +79,27 @@ def f1_scores(
     }
 
 
+def histogram_intersection(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The summand of eq. (5), per row: ``sum_c min(a[i, c], b[i, c])`` (``[N]``, float64).
+
+    1 where two class distributions are identical, 0 where they share nothing.
+    :func:`homogeneity` is its mean over aligned pairs.
+
+    Args:
+        a: ``[N, C]`` class distributions.
+        b: ``[N, C]`` class distributions of the same rows, or one ``[C]`` distribution
+            compared with every row of ``a`` (a constant predictor).
+
+    Raises:
+        ValueError: other shapes (the message gives them).
+    """
+    x = np.asarray(a, dtype=np.float64)
+    y = np.asarray(b, dtype=np.float64)
+    if x.ndim != 2 or not (y.shape == x.shape or y.shape == x.shape[1:]):
+        raise ValueError(f"histogram_intersection: a {x.shape} must be [N, C] and b {y.shape} [N, C] or [C]")
+    return np.minimum(x, y).sum(axis=1)
+
+
 def homogeneity(prob_a: np.ndarray, prob_b: np.ndarray) -> float:
     """Eq. (5): ``s = 1/N sum_i sum_c min(p_a[i, c], p_b[i, c])``.
 
@@ -93,4 +116,4 @@ def homogeneity(prob_a: np.ndarray, prob_b: np.ndarray) -> float:
         raise ValueError(f"homogeneity: prob_a {a.shape} and prob_b {b.shape} must be equal [N, C] arrays")
     if a.shape[0] == 0:
         raise ValueError("homogeneity: no aligned pairs (N = 0)")
-    return float(np.minimum(a, b).sum(axis=1).mean())
+    return float(histogram_intersection(a, b).mean())

@@ -182,7 +182,7 @@ def write_model_record(run_dir: str | os.PathLike[str] | RunDir) -> Path:
 
 
 def load_models(
-    runs: str | os.PathLike[str] | RunDir | Sequence[str | os.PathLike[str] | RunDir],
+    runs: str | os.PathLike[str] | RunDir | Model | Sequence[str | os.PathLike[str] | RunDir | Model],
     device: str | torch.device = "cpu",
     *,
     derive_record: bool = False,
@@ -191,18 +191,19 @@ def load_models(
 
     Several run folders make one system, e.g. two single-sensor Baselines: each modality is
     taken from the first run that has it. They must share the class names and the patch
-    footprint (one output grid).
+    footprint (one output grid). A :class:`Model` already loaded is used as it is (to predict
+    several scenes without loading the network again).
 
     Raises:
         InferenceError: a folder is not a usable model, or two disagree on classes or footprint.
     """
-    items = [runs] if isinstance(runs, (str, os.PathLike, RunDir)) else list(runs)
+    items = [runs] if isinstance(runs, (str, os.PathLike, RunDir, Model)) else list(runs)
     if not items:
         raise InferenceError("no run folder given: pass the run folder of a trained model")
     by_modality: dict[str, Model] = {}
     first: Model | None = None
     for item in items:
-        model = Model.load(item, device, derive_record=derive_record)
+        model = item if isinstance(item, Model) else Model.load(item, device, derive_record=derive_record)
         if first is None:
             first = model
         elif model.class_names != first.class_names:

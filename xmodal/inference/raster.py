@@ -18,8 +18,9 @@ What is accepted, exactly:
 * **Cloud mask**: one band on the S2 image's grid, pixel for pixel (same shape, same transform),
   with the codes of :mod:`xmodal.data.clouds`: 0 clear, 1 cloud, 2 cloud shadow, 3 thin cloud
   (a binary 0/1 mask is valid); cover counts codes 1 and 3.
-* **No data**: a pixel is missing when any band is NaN or infinite, or equals the file's nodata
-  value (or ``nodata=`` for arrays).
+* **No data**: a pixel is missing when any band is NaN or infinite, or when every band holds the
+  file's nodata value (``nodata=`` for arrays), as GDAL's dataset mask reads it (a single band at
+  0, e.g. a dark S2 cirrus band, is data).
 """
 
 from __future__ import annotations
@@ -85,12 +86,12 @@ class Raster:
         return self._dataset.read(window=Window(col, row, width, height))
 
     def missing(self, window: np.ndarray) -> np.ndarray:
-        """``[h, w]`` bool: the pixels of a window that hold no data (NaN, infinite or nodata in any band)."""
+        """``[h, w]`` bool: the pixels of a window that hold no data (NaN or infinite in a band, nodata in all)."""
         bad = np.zeros(window.shape[1:], dtype=bool)
         if window.dtype.kind == "f":
             bad |= ~np.isfinite(window).all(axis=0)
         if self.nodata is not None and not (isinstance(self.nodata, float) and math.isnan(self.nodata)):
-            bad |= (window == self.nodata).any(axis=0)
+            bad |= (window == self.nodata).all(axis=0)
         return bad
 
     def close(self) -> None:
@@ -267,7 +268,7 @@ def _overlap(rasters: list[Raster]) -> Frame:
         if t.b != 0 or t.d != 0 or not same_size:
             raise InferenceError(f"{r.name} has pixels of {t.a:g} x {-t.e:g} and {ref.name} of {t0.a:g} x {-t0.e:g} "
                                  "(CRS units, north-up): resample one onto the other's grid first")
-        dc, dr = (t.c - t0.c) / t0.a, (t.f - t0.f) / t0.e
+        dc, dr = (t.c - t0.c) / t0.a + 0.0, (t.f - t0.f) / t0.e + 0.0  # + 0.0: no "-0.000" in messages
         if abs(dc - round(dc)) > ALIGN_TOLERANCE_PX or abs(dr - round(dr)) > ALIGN_TOLERANCE_PX:
             raise InferenceError(f"{r.name} is shifted by ({dr:.3f}, {dc:.3f}) pixels against {ref.name}: the grids "
                                  "must be pixel-aligned (e.g. gdalwarp -tap)")

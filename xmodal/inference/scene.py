@@ -236,7 +236,7 @@ def _patches(strip: np.ndarray, footprint: int, stride: int) -> np.ndarray:
 
 
 def predict_scene(
-    runs: str | os.PathLike[str] | RunDir | Sequence[str | os.PathLike[str] | RunDir],
+    runs: str | os.PathLike[str] | RunDir | Model | Sequence[str | os.PathLike[str] | RunDir | Model],
     s1: str | os.PathLike[str] | np.ndarray | None = None,
     s2: str | os.PathLike[str] | np.ndarray | None = None,
     clouds: str | os.PathLike[str] | np.ndarray | None = None,
@@ -259,7 +259,8 @@ def predict_scene(
 
     Args:
         runs: a finished run folder, or several whose sensors make one system (e.g. the
-            S1 and the S2 Baseline): each sensor's model is the first run that has it.
+            S1 and the S2 Baseline): each sensor's model is the first run that has it. A
+            :class:`~xmodal.inference.model.Model` already loaded may stand for its folder.
         s1: Sentinel-1 image: a GeoTIFF path or an array ``[2, H, W]``, VV and VH backscatter
             sigma0 in dB as in SEN12MS (an image in linear power gets a warning).
         s2: Sentinel-2 image: a GeoTIFF path or an array ``[bands, H, W]``, reflectance x 10000,
@@ -294,7 +295,7 @@ def predict_scene(
     """
     t0 = time.perf_counter()
     models = load_models(runs, device, derive_record=derive_record)
-    given = {s: v for s, v in (("s1", s1), ("s2", s2)) if v is not None}
+    given = {s: v for s, v in (("s2", s2), ("s1", s1)) if v is not None}  # S2 first: the grid of reference
     if not given:
         raise InferenceError("give an S1 image, an S2 image or both (--s1, --s2)")
     used = {m: model for m, model in models.items() if model.input(m).sensor in given}

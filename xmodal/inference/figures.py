@@ -45,12 +45,15 @@ def _legend(fig: Figure, class_names: Sequence[str], present: set[str]) -> None:
 
     colours = _colours()
     handles = [Patch(color=colours.get(n, "grey"), label=n) for n in class_names if n in present]
-    fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 9) or 1, fontsize=8, frameon=False)
+    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 10) or 1, fontsize=8,
+               frameon=False)
 
 
-def _stretch(img: np.ndarray) -> np.ndarray:
+def _stretch(img: np.ndarray, where: np.ndarray | None = None) -> np.ndarray:
+    """Scale to 0..1 between the 2nd and 98th percentiles (of the pixels ``where``, e.g. the clear ones)."""
     a = np.nan_to_num(np.asarray(img, dtype=np.float64))
-    lo, hi = np.percentile(a, [2, 98])
+    ref = a[where] if where is not None and where.any() else a
+    lo, hi = np.percentile(ref, [2, 98])
     return np.clip((a - lo) / (hi - lo + 1e-9), 0, 1)
 
 
@@ -58,22 +61,24 @@ def scene_figure(scene: SyntheticScene, class_names: Sequence[str] | None = None
     """The scene's S2 true colour, its cloud mask, its S1 VV and its true land cover, side by side."""
     import matplotlib.pyplot as plt
     import rasterio
+    from matplotlib.colors import ListedColormap
 
     names = list(class_names or SIMPLE_CLASS_NAMES)
-    with rasterio.open(scene.s2) as ds:
-        rgb = np.stack([_stretch(ds.read(b)) for b in (4, 3, 2)], axis=-1)
     with rasterio.open(scene.clouds) as ds:
         mask = ds.read(1)
+    with rasterio.open(scene.s2) as ds:
+        rgb = np.stack([_stretch(ds.read(b), mask == 0) for b in (4, 3, 2)], axis=-1)
     with rasterio.open(scene.s1) as ds:
         vv = ds.read(1)
     truth = simplify(scene.truth())  # 1..10, 0 unknown
     classes = np.array([names.index(SIMPLE_CLASS_NAMES[c - 1]) if c and SIMPLE_CLASS_NAMES[c - 1] in names else -1
                         for c in range(11)])[truth]
-    fig, axes = plt.subplots(1, 4, figsize=(13, 3.8))
+    fig, axes = plt.subplots(1, 4, figsize=(13, 4.0), layout="constrained")
     axes[0].imshow(rgb)
     axes[0].set_title("S2 true colour (B04, B03, B02)", fontsize=9)
-    axes[1].imshow(mask, cmap=plt.get_cmap("Greys_r", 4), vmin=-0.5, vmax=3.5, interpolation="nearest")
-    axes[1].set_title("cloud mask (white: cloud)", fontsize=9)
+    codes = ListedColormap(["#1f3b57", "white", "#555555", "#bbbbbb"])  # clear, cloud, shadow, thin cloud
+    axes[1].imshow(mask, cmap=codes, vmin=-0.5, vmax=3.5, interpolation="nearest")
+    axes[1].set_title("cloud mask (white cloud, grey shadow)", fontsize=9)
     axes[2].imshow(np.clip(vv, -25, 0), cmap="gray")
     axes[2].set_title("S1 VV (dB, -25 to 0)", fontsize=9)
     axes[3].imshow(class_image(classes, names), interpolation="nearest")
@@ -84,7 +89,6 @@ def scene_figure(scene: SyntheticScene, class_names: Sequence[str] | None = None
     _legend(fig, names, {names[c] for c in np.unique(classes) if c >= 0})
     fig.suptitle(f"The synthetic scene: {scene.side} x {scene.side} px, {scene.info.get('biome', '')} biome, "
                  f"{scene.cloud_cover:.0%} of S2 under cloud", fontsize=10)
-    fig.tight_layout(rect=(0, 0.08, 1, 0.95))
     return fig
 
 
@@ -108,7 +112,8 @@ def maps_figure(
 
     n_rows = len(rows)
     n_cols = max(len(p) for p in rows.values())
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(2.9 * n_cols, 3.1 * n_rows + 0.6), squeeze=False)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(2.9 * n_cols, 3.3 * n_rows + 0.8), squeeze=False,
+                             layout="constrained")
     present: set[str] = set()
     for r, (system, panels) in enumerate(rows.items()):
         for c in range(n_cols):
@@ -132,7 +137,6 @@ def maps_figure(
     _legend(fig, class_names, present)
     if suptitle:
         fig.suptitle(suptitle, fontsize=9)
-    fig.tight_layout(rect=(0, 0.06, 1, 0.96 if suptitle else 1))
     return fig
 
 

@@ -431,7 +431,7 @@ class _Job:
 
     def run(self, map_tmp: Path | None, latents_tmp: Path | None, show: bool) -> SceneMap:
         """Classify every strip and write (and keep) every row of cells."""
-        from tqdm.auto import tqdm
+        from tqdm import tqdm  # not tqdm.auto: no widget (and no warning) in a notebook
 
         g = self.grid
         res = self._result()

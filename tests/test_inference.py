@@ -272,6 +272,8 @@ def test_the_command_writes_the_map_and_the_latents(runs: dict[str, Path], scene
 @pytest.mark.slow
 def test_the_python_call_takes_arrays_and_either_sensor(runs: dict[str, Path], models: dict[str, Any], scene: Any,
                                                         tmp_path: Path) -> None:
+    import rasterio
+
     s1, _ = _read(scene.s1)
     s2, _ = _read(scene.s2)
     from_files = predict_scene(runs["ctm"], s1=scene.s1, s2=scene.s2, stride=16)
@@ -287,6 +289,10 @@ def test_the_python_call_takes_arrays_and_either_sensor(runs: dict[str, Path], m
         assert z["z_s1"].shape == (6, 6, 16) and list(z["modalities"]) == ["s1"]
     pair = predict_scene([runs["b1"], runs["b2"]], s1=scene.s1, s2=scene.s2, clouds=scene.clouds, stride=16)
     assert pair.runs == {"s1": str(runs["b1"]), "s2": str(runs["b2"])} and pair.homogeneity is not None
+    with rasterio.open(scene.s2) as ds:
+        coarse, crs = ds.transform @ ds.transform.scale(2), ds.crs
+    with pytest.warns(InferenceWarning, match=r"<s2 array>: pixels of 20 m, but the run .* was trained on 10 m"):
+        predict_scene(models["b2"], s2=s2, transform=coarse, crs=crs, stride=16)
     ten = s2[[1, 2, 3, 4, 5, 6, 7, 8, 11, 12]]  # exactly the model's bands, in its order
     assert np.allclose(predict_scene(models["b2"], s2=ten, stride=16).answer,  # type: ignore[arg-type]
                        predict_scene(models["b2"], s2=s2, stride=16).answer, equal_nan=True)

@@ -279,7 +279,7 @@ def predict_scene(
         transform, crs, nodata: georeferencing and nodata value of array inputs.
         progress: a progress bar (``None``: when the scene has more than
             :data:`PROGRESS_MIN_PATCHES` patches).
-        keep: keep the arrays in the result (``None``: only when ``out`` is ``None``).
+        keep: keep the arrays in the result (``None``: when ``out`` is ``None`` or ``latents`` is ``True``).
         derive_record: use a run folder without ``model.json`` by deriving its record from its
             ``result.json`` (see :meth:`~xmodal.inference.model.Model.load`).
 
@@ -310,7 +310,7 @@ def predict_scene(
         raise InferenceError(f"batch size {batch_size!r}: give a positive number of patches per forward pass")
     out_path = None if out is None else Path(out)
     lat_path = None if latents is None or isinstance(latents, bool) else check_latents_path(latents)
-    keep = out_path is None if keep is None else keep
+    keep = (out_path is None or latents is True) if keep is None else keep
     for target in (out_path, lat_path):
         if target is not None and any(isinstance(v, (str, os.PathLike)) and Path(v).resolve() == target.resolve()
                                       for v in (s1, s2, clouds)):

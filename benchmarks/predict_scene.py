@@ -18,9 +18,22 @@ Example::
 
     python benchmarks/predict_scene.py --sides 2048 10240 --threads 1
 
-Measured on 2026-12-03 on the project's shared 2-core CPU (torch 2.14.1, one thread, default
-study architecture, both sensors, stride 32 = one cell per patch, with a background study
-running on both cores): see the project's report of issue 21 for the figures of that day.
+Measured on 2026-12-03 on the project's 2-core CPU, shared with other jobs (torch 2.14.1, one
+torch thread, the default study's architecture, both sensors, stride 32 = one cell per patch),
+two runs of the command above; speed varies with the machine's load, memory does not:
+
+=========  ===========  =========  ==================  ===================  ====================
+side (px)  cells        patches    seconds             patches/s            peak RSS (MB)
+=========  ===========  =========  ==================  ===================  ====================
+2,048      64 x 64      8,192      7.7 / 1.7           1,069 / 4,738        986 / 1,041
+10,240     320 x 320    204,800    50.7 / 86.1         4,039 / 2,380        986 / 1,041
+=========  ===========  =========  ==================  ===================  ====================
+
+About 833 MB of the peak is resident before the prediction starts (torch, the imports and the
+model); the prediction adds 152-153 MB (first run) or 207-208 MB (second) whatever the
+scene's size: 25 times the pixels, the same memory. With several torch threads on a busy
+machine the speed can collapse (2 threads competing with other jobs on these 2 cores ran the
+same network at 87 instead of 1,415 patches/s): ``--threads 1`` is the safe choice there.
 """
 
 from __future__ import annotations

@@ -186,6 +186,28 @@ def test_map_scores_count_cells_and_resample_blocks() -> None:
         score_map(half[:2], truth)
 
 
+def test_the_page_s_reading_is_never_stronger_than_its_intervals() -> None:
+    from xmodal.analysis.stats import BootstrapInterval
+    from xmodal.inference.compare import SystemMaps, reading
+    from xmodal.inference.scene import SceneMap
+    from xmodal.inference.score import MapScore
+
+    def system(name: str, acc: tuple[float, float, float]) -> SystemMaps:
+        ci = BootstrapInterval(acc[0], acc[1], acc[2], (acc[2] - acc[1]) / 2, 0.01, 1000, 64, 0.95)
+        score = MapScore(ci, ci, 100, 64, 1.0, 4)
+        return SystemMaps(name, [], SceneMap(["A"], ["s1", "s2"], {}, 16, 32, 1, 1), np.zeros((1, 1, 1)),
+                          {"S2": score, "S1": score, "fallback": score})
+
+    close = reading({"Baseline": system("Baseline", (0.70, 0.66, 0.74)),
+                     "C+T+M": system("C+T+M", (0.73, 0.69, 0.77))}, "C+T+M")
+    assert "C+T+M: accuracy of the fallback map 0.73 [0.69, 0.77]" in close.replace("**", "")
+    assert "within the interval of that of the Baselines (their 95 % intervals overlap)" in close
+    apart = reading({"Baseline": system("Baseline", (0.60, 0.58, 0.62)),
+                     "C+T+M": system("C+T+M", (0.73, 0.69, 0.77))}, "C+T+M")
+    assert "is above that of the Baselines (their 95 % intervals do not overlap)" in apart
+    assert "illustration, not a test" in apart
+
+
 def test_a_stride_that_does_not_divide_the_footprint_and_a_small_scene_are_refused() -> None:
     from xmodal.inference.raster import Frame
     from xmodal.inference.scene import make_grid

@@ -88,7 +88,7 @@ def test_page_context_shows_the_sensors_the_runs_were_trained_on(tmp_path: Path)
 
 @pytest.mark.slow
 def test_every_page_is_built(book: Path) -> None:
-    for name in ("intro", "data", "method", "results", "latent", "reproduce", "teaching", "runs"):
+    for name in ("intro", "data", "method", "results", "latent", "maps", "reproduce", "teaching", "runs"):
         assert (book / "book" / f"{name}.html").is_file(), name
     assert "book/intro.html" in (book / "index.html").read_text()
 
@@ -127,6 +127,16 @@ def test_latent_page_measures_every_cross_modal_method_and_the_adversary(book: P
     assert "At the last epoch." in text and "One seed per method" in text  # the tiny study has one seed
     assert "No finished run of the" in text  # the sensitivity study has not run beside it
     assert len(re.findall(r'<img[^>]+src="[^"]+\.png"', html)) >= 3  # measures, adversary, static UMAP
+
+
+@pytest.mark.slow
+def test_map_page_shows_the_maps_scored_with_intervals(book: Path) -> None:
+    text = re.sub(r"<[^>]+>", "", _page(book, "maps"))
+    assert len(re.findall(r'<img[^>]+src="[^"]+\.png"', _page(book, "maps"))) >= 2  # the scene, the maps
+    assert "runs of study 'booktest'" in text or "Runs of study" in text
+    for system in ("Baseline", "C+T+M"):
+        assert re.search(rf"{re.escape(system)}: accuracy of the fallback map \d\.\d\d \[\d\.\d\d, \d\.\d\d\]", text)
+    assert "illustration, not a test" in text
 
 
 @pytest.mark.slow

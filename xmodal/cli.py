@@ -9,6 +9,7 @@ Subcommands::
     xmodal run-point RUN_DIR                                         one point prepared by sweep --print-commands
     xmodal results --study STUDY [--csv FILE]                        the tidy results table
     xmodal clouds --study STUDY --data DIR                           the runs on S2 at fixed cloud covers
+    xmodal predict RUN [RUN ...] --s1 S1.tif --s2 S2.tif --out MAP.tif  a land-cover map of a scene
     xmodal book [--study STUDY]                                      build the Jupyter Book
 
 Every command takes a study the same way (:func:`xmodal.sweep.resolve_study`): a profile's
@@ -249,6 +250,31 @@ def _cmd_clouds(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_predict(args: argparse.Namespace) -> int:
+    """``xmodal predict``: a land-cover map of a scene from a trained run (see xmodal.inference)."""
+    import warnings
+
+    from xmodal.inference import FALLBACK_THRESHOLD, InferenceError, InferenceWarning, predict_scene, write_model_record
+
+    if args.write_record:
+        for run in args.runs:
+            print(f"wrote {write_model_record(run)}")
+        return 0
+    if args.out is None:
+        raise InferenceError("give the map to write with --out MAP.tif")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", InferenceWarning)
+        threshold = FALLBACK_THRESHOLD if args.cloud_threshold is None else args.cloud_threshold
+        result = predict_scene(
+            args.runs, s1=args.s1, s2=args.s2, clouds=args.clouds, out=args.out, stride=args.stride,
+            cloud_threshold=threshold, latents=args.latents, batch_size=args.batch_size, device=args.device,
+            threads=args.threads, progress=False if args.quiet else None, keep=False)
+    for w in caught:
+        print(f"xmodal predict: warning: {w.message}", file=sys.stderr)
+    print(f"wrote {result.summary()}" + (f"; latents to {result.latents_path}" if result.latents_path else ""))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``xmodal`` command."""
     debug = argparse.ArgumentParser(add_help=False)
@@ -330,6 +356,45 @@ def build_parser() -> argparse.ArgumentParser:
     clouds.add_argument("--device", default="cpu", help="torch device of the models")
     clouds.add_argument("--quiet", action="store_true", help="no progress bars")
     clouds.set_defaults(func=_cmd_clouds)
+
+    predict = sub.add_parser(
+        "predict", parents=[debug], formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="a land-cover map of a scene from a trained run, from S1, S2 or both",
+        description=(
+            "Classify a scene of any size with a trained run (read in windows, patch by patch at the run's patch\n"
+            "size) and write the map as a tiled GeoTIFF on a grid of one cell per stride x stride block, with the\n"
+            "scene's CRS. Page 1: the dominant class (colour table); page 2 (GTIFF_DIR:2:MAP.tif): the class\n"
+            "probabilities and, with both sensors, the homogeneity of the two answers (eq. 5) and the sensor the\n"
+            "fallback used (S2 where clear, S1 where clouded).\n\n"
+            "Inputs, as SEN12MS stores them:\n"
+            "  --s1  Sentinel-1 backscatter sigma0 in dB (not linear power), bands VV, VH.\n"
+            "  --s2  Sentinel-2 reflectance x 10000, the 13 bands B01 B02 B03 B04 B05 B06 B07 B08 B8A B09 B10\n"
+            "        B11 B12, or exactly the model's bands in its order (the default S2 model: B02..B08 B8A B11 B12).\n"
+            "  --clouds  cloud mask on the S2 grid: 0 clear, 1 cloud, 2 cloud shadow, 3 thin cloud (0/1 works).\n"
+            "S1 and S2 need the same CRS and pixel size on pixel-aligned grids; the map covers their overlap.\n"
+            "NaN and nodata pixels are never classified: their cells hold nodata (255)."))
+    predict.add_argument("runs", nargs="+", metavar="RUN",
+                         help="a finished run folder; several make one system (e.g. the S1 and the S2 Baseline)")
+    predict.add_argument("--s1", help="Sentinel-1 GeoTIFF: VV, VH sigma0 in dB")
+    predict.add_argument("--s2", help="Sentinel-2 GeoTIFF: reflectance x 10000, 13 bands B01..B12 with B8A")
+    predict.add_argument("--clouds", help="the S2 cloud mask GeoTIFF (codes 0-3 of xmodal.data.clouds)")
+    predict.add_argument("--out", help="the map GeoTIFF to write (written atomically)")
+    predict.add_argument("--stride", type=int,
+                         help="pixels between patches and side of an output cell; must divide the run's patch "
+                              "footprint (default: half a patch)")
+    predict.add_argument("--cloud-threshold", type=float, default=None,
+                         help="with both sensors, a cell at least this share under cloud is answered from S1 "
+                              "(default 0.3)")
+    predict.add_argument("--latents", help="also write the latent vectors of every cell (.tif or .npz)")
+    predict.add_argument("--batch-size", type=int, default=64, help="patches per forward pass (default 64)")
+    predict.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    predict.add_argument("--threads", type=int,
+                         help="torch threads (default: all cores; 1 is often faster on a busy machine)")
+    predict.add_argument("--quiet", action="store_true", help="no progress bar")
+    predict.add_argument("--write-record", action="store_true",
+                         help="write model.json of the run folder(s) from their result.json (folders trained "
+                              "before xmodal wrote it) and exit")
+    predict.set_defaults(func=_cmd_predict)
 
     book = sub.add_parser("book", parents=[debug], help="build the Jupyter Book from a study's results (offline)")
     book.add_argument("--study", default=DEFAULT_STUDY, help=STUDY_HELP + " | the name of a runs folder")

@@ -9,6 +9,8 @@ Every run (one point of a study, or one ``xmodal train``) has a folder::
         predictions.npz    Predictions: test ids, soft labels and class probabilities per sensor
         latents.npz        Latents: latent vectors of some test patches, the same ids for every sensor
         experiment.ipynb   the executed notebook (a sweep's record of the run)
+        model.json         ModelRecord: what inference needs beside the weights (sensors, bands,
+                           normalisation, classes, patch size); written before result.json
         error.json         RunError: only when the run failed (exception, message, traceback tail)
         parameters.yaml    the notebook's parameters (``xmodal sweep --print-commands``)
 
@@ -43,6 +45,9 @@ __all__ = [
     "RESULT_SCHEMA",
     "RUN_STATUSES",
     "Latents",
+    "MODEL_SCHEMA",
+    "ModelInput",
+    "ModelRecord",
     "Predictions",
     "Result",
     "RunDir",
@@ -51,6 +56,7 @@ __all__ = [
     "align_ids",
     "find_runs",
     "iter_results",
+    "model_record_of",
     "read_json",
     "study_meta_path",
 ]
@@ -63,6 +69,9 @@ CHECKPOINT_FILE = "checkpoint.pt"
 DAMAGED_CHECKPOINT_PREFIX = f"{CHECKPOINT_FILE}.damaged-"
 PREDICTIONS_FILE = "predictions.npz"
 LATENTS_FILE = "latents.npz"
+MODEL_FILE = "model.json"
+#: Version of the ``model.json`` layout.
+MODEL_SCHEMA = 1
 ERROR_FILE = "error.json"
 NOTEBOOK_FILE = "experiment.ipynb"
 #: The notebook while papermill writes it (ends in ``.ipynb``, as papermill expects).
@@ -350,6 +359,163 @@ class RunError:
                    [str(t) for t in obj.get("traceback") or []], rest)
 
 
+# ----------------------------------------------------------------------------- the model record (inference)
+@dataclass(frozen=True)
+class ModelInput:
+    """How one modality's network input is made from a sensor file (a part of :class:`ModelRecord`).
+
+    Attributes:
+        modality: the modality (``s1``, ``s2``, ``s2all``, ``rgb``).
+        sensor: the sensor file it reads (``s1`` or ``s2``).
+        file_bands: the bands of that sensor's files, in order, as SEN12MS stores them.
+        bands: the bands the network takes, in the order it takes them.
+        mean, std: per-band z-scoring statistics of :attr:`bands`.
+        clip: ``[low, high]`` the raw values are clipped to (dB for S1, reflectance x 10000 for S2).
+        nan_fill: what a NaN becomes before clipping (S1: the clip floor), or ``None``.
+        normalization: where the statistics come from (``sen12ms`` or ``dataset``).
+    """
+
+    modality: str
+    sensor: str
+    file_bands: list[str]
+    bands: list[str]
+    mean: list[float]
+    std: list[float]
+    clip: list[float]
+    nan_fill: float | None = None
+    normalization: str = "sen12ms"
+
+    @property
+    def band_index(self) -> list[int]:
+        """Indices of :attr:`bands` among :attr:`file_bands`."""
+        return [self.file_bands.index(b) for b in self.bands]
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    """What a trained run needs at inference beside its weights (``model.json``).
+
+    Loading a model from a run folder reads this record and the checkpoint it names, and
+    nothing else: neither the training data nor the study.
+
+    Attributes:
+        checkpoint: file name of the weights in the run folder.
+        config_hash: the run's config hash (the checkpoint holds the same).
+        method: the run's method.
+        modalities: the modalities the network was trained on, in config order.
+        inputs: modality -> :class:`ModelInput`.
+        label_scheme: the label scheme (``dfc9``, ``dfc10``).
+        class_names: the classes of the network's output, in order.
+        patch_size: side in pixels of the network's input.
+        footprint: side in pixels of the image a patch covers (the stored patch size); the
+            input is that window area-averaged to :attr:`patch_size`.
+        pixel_size_m: ground sampling distance of the training images in metres (``None``: unknown).
+        data_kind: ``synthetic`` or ``SEN12MS`` (what the run trained on).
+        schema: :data:`MODEL_SCHEMA`.
+    """
+
+    checkpoint: str
+    config_hash: str
+    method: str
+    modalities: list[str]
+    inputs: dict[str, ModelInput]
+    label_scheme: str
+    class_names: list[str]
+    patch_size: int
+    footprint: int
+    pixel_size_m: float | None = None
+    data_kind: str = "unknown"
+    schema: int = MODEL_SCHEMA
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object of ``model.json``."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, obj: Mapping[str, Any]) -> ModelRecord:
+        """The record of a ``model.json`` object.
+
+        Raises:
+            ValueError: a key is missing or has the wrong type (the message names it).
+        """
+        try:
+            inputs = {str(m): ModelInput(**dict(v)) for m, v in dict(obj["inputs"]).items()}
+            names = {f.name for f in dataclasses.fields(cls)}
+            known = {k: v for k, v in obj.items() if k in names and k != "inputs"}
+            record = cls(inputs=inputs, **known)
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"not a model record ({type(exc).__name__}: {exc})") from None
+        if int(record.schema) > MODEL_SCHEMA:
+            raise ValueError(f"model record schema {record.schema} is newer than this xmodal's ({MODEL_SCHEMA})")
+        return record
+
+
+def _stored_patch(result: Result) -> tuple[int, float | None]:
+    """Side in pixels and pixel size (m) of the patches a run's data root stores.
+
+    Read from the data description the run recorded (a synthetic root records its
+    generator's patch size), else from one GeoTIFF of the root.
+
+    Raises:
+        ValueError: neither is available (the message says why).
+    """
+    from xmodal.data.layout import season_folder
+
+    desc = result.data.get("description") or {}
+    season = str(result.config.get("season", "winter"))
+    synth = desc.get("synthetic") or {}
+    entry = (synth.get("seasons") or {}).get(season_folder(season)) or synth
+    params = desc.get("synthetic_params") or entry.get("params") or {}
+    if entry.get("patch_size"):
+        pixel = params.get("pixel_size_m")
+        return int(entry["patch_size"]), None if pixel is None else float(pixel)
+    root = Path(str(result.data.get("root") or result.config.get("data_root") or ""))
+    sensor_dirs = root / season_folder(season)
+    first = next(sensor_dirs.glob("s2_*/*.tif"), None) if sensor_dirs.is_dir() else None
+    if first is None:
+        raise ValueError(f"the size of the training patches is not recorded and their data root {root} "
+                         "holds no S2 patch to measure it on")
+    import rasterio
+
+    with rasterio.open(first) as ds:
+        pixel = float(abs(ds.transform.a)) if ds.crs is not None and ds.crs.is_projected else None
+        return int(ds.width), pixel
+
+
+def model_record_of(result: Result, checkpoint: str = CHECKPOINT_FILE) -> ModelRecord:
+    """The :class:`ModelRecord` of a finished run, derived from its :class:`Result`.
+
+    What the trainer writes as ``model.json``; for a run folder written before that file
+    existed, ``xmodal predict --write-record RUN`` writes it from the folder's ``result.json``.
+
+    Raises:
+        ValueError: the result lacks what inference needs (normalisation statistics of a
+            modality, the size of the training patches); the message names it.
+    """
+    from xmodal.data.normalize import SENSOR_BANDS, modality_spec
+
+    stats = result.data.get("stats") or {}
+    inputs: dict[str, ModelInput] = {}
+    for m in result.modalities:
+        spec = modality_spec(m)
+        st = stats.get(m) or {}
+        if not all(k in st for k in ("bands", "mean", "std")) or list(st["bands"]) != list(spec.bands):
+            raise ValueError(f"the run's data record holds no normalisation statistics of the bands of {m!r}")
+        clip = st.get("clip") or []
+        inputs[m] = ModelInput(m, spec.sensor, list(SENSOR_BANDS[spec.sensor]), list(spec.bands),
+                               [float(v) for v in st["mean"]], [float(v) for v in st["std"]],
+                               [float(v) for v in clip], None if st.get("nan_fill") is None else float(st["nan_fill"]),
+                               str(st.get("normalization", "sen12ms")))
+    footprint, pixel = _stored_patch(result)
+    size = result.config.get("patch_size")
+    return ModelRecord(
+        checkpoint=checkpoint, config_hash=result.config_hash, method=result.method, modalities=result.modalities,
+        inputs=inputs, label_scheme=str(result.config.get("label_scheme", "dfc9")), class_names=result.class_names,
+        patch_size=int(size) if size else footprint, footprint=footprint, pixel_size_m=pixel,
+        data_kind=result.data_kind,
+    )
+
+
 def align_ids(ids_a: Sequence[str] | np.ndarray, ids_b: Sequence[str] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Row indices ``(ia, ib)`` of the ids both lists hold, in ``ids_a``'s order."""
     a = np.asarray(ids_a).astype(str)
@@ -411,6 +577,11 @@ class RunDir:
     def latents_path(self) -> Path:
         """``latents.npz`` in the folder."""
         return self.path / LATENTS_FILE
+
+    @property
+    def model_path(self) -> Path:
+        """``model.json`` in the folder (what inference needs, :class:`ModelRecord`)."""
+        return self.path / MODEL_FILE
 
     @property
     def error_path(self) -> Path:
@@ -527,6 +698,34 @@ class RunDir:
         """Write ``latents.npz`` atomically; returns its path."""
         return atomic.write_npz(self.latents_path, latents.to_arrays())
 
+    # --- the model record (inference) -------------------------------------------------
+    def read_model_record(self) -> ModelRecord | None:
+        """The run's :class:`ModelRecord`, or ``None`` when ``model.json`` is missing or unreadable."""
+        obj = read_json(self.model_path)
+        if obj is None:
+            return None
+        try:
+            return ModelRecord.from_dict(obj)
+        except ValueError:
+            return None
+
+    def write_model_record(self, record: ModelRecord) -> Path:
+        """Write ``model.json`` atomically; returns its path."""
+        return atomic.write_json(self.model_path, record.to_dict())
+
+    def record_model(self, result: Result) -> Path | None:
+        """Write the :class:`ModelRecord` derived from ``result`` (:func:`model_record_of`).
+
+        Returns:
+            Its path, or ``None`` when the result lacks what inference needs (a run on
+            in-memory datasets without normalisation statistics): nothing is written then.
+        """
+        try:
+            record = model_record_of(result, self.checkpoint_path.name)
+        except ValueError:
+            return None
+        return self.write_model_record(record)
+
     # --- errors ---------------------------------------------------------------------
     def read_error(self) -> RunError | None:
         """The run's :class:`RunError`, or ``None`` when ``error.json`` is missing or unreadable."""
@@ -566,8 +765,8 @@ class RunDir:
         return target
 
     def clear_training(self) -> None:
-        """Remove the result and the checkpoint (a run started again from scratch)."""
-        for p in (self.result_path, self.checkpoint_path):
+        """Remove the result, the model record and the checkpoint (a run started again from scratch)."""
+        for p in (self.result_path, self.model_path, self.checkpoint_path):
             p.unlink(missing_ok=True)
 
     # --- parameters (papermill) ---------------------------------------------------------

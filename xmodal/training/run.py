@@ -452,9 +452,10 @@ def _versions() -> dict[str, str]:
 
 
 def _write_outputs(run: RunDir, evaluation: Evaluation, checkpoint: Mapping[str, Any], result: Result) -> None:
-    """Write the run folder: predictions, latents, the final checkpoint, and the result last (the run is done)."""
+    """Write the run folder: predictions, latents, the final checkpoint, the model record, and the result last."""
     run.write_predictions(evaluation.predictions)
     run.write_latents(evaluation.latents)
     save_checkpoint(run, checkpoint)
+    run.record_model(result)  # model.json: what inference needs (xmodal.inference); none for in-memory data
     run.write_result(result)
 

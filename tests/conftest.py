@@ -10,8 +10,7 @@ import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-#: Arguments of the tiny synthetic root shared by the tests (4 scenes, 3x3 patches of 32 px).
-TINY_SYNTHETIC = dict(n_scenes=4, patches_per_side=3, patch_size=32, seed=0, progress=False)
+from book_study import TINY_SYNTHETIC
 
 
 @pytest.fixture(scope="session")

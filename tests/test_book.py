@@ -7,23 +7,32 @@ import re
 from pathlib import Path
 
 import pytest
-from book_study import tiny_study
+from book_study import shared_tiny_study
 from browser import headless_chromium, remote, requested_urls
+
+# Its tests share module fixtures: one test process runs them all (make test: --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("book")
 
 CDN_HOSTS = ("cdn.", "unpkg.com", "jsdelivr", "cdnjs", "googleapis", "plot.ly", "mathjax.org")
 
 
 @pytest.fixture(scope="module")
-def study_dir(synthetic_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tiny_study(synthetic_root, tmp_path_factory.getbasetemp() / "book_runs")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return shared_tiny_study(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
-def book(study_dir: Path, synthetic_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def study_dir(trained: tuple[Path, Path]) -> Path:
+    return trained[0]
+
+
+@pytest.fixture(scope="module")
+def book(trained: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
     from xmodal.book import build_book
 
+    study_dir, data_root = trained
     out = tmp_path_factory.mktemp("book")
-    index = build_book(runs_dir=study_dir.parent, study=study_dir.name, data_root=synthetic_root,
+    index = build_book(runs_dir=study_dir.parent, study=study_dir.name, data_root=data_root,
                        out_dir=out, quiet=True)
     assert index == out / "_build" / "html" / "index.html"
     return index.parent

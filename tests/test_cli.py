@@ -19,7 +19,7 @@ from xmodal.rundir import Result, RunDir
 from xmodal.sweep import grid
 
 TINY_BASE = dict(
-    epochs=1, batch_size=8, latent_dim=32, merge_hidden=[32, 32], classifier_hidden=16,
+    backbone_width=16, epochs=1, batch_size=8, latent_dim=32, merge_hidden=[32, 32], classifier_hidden=16,
     modality_hidden=8, test_fraction=0.25, n_latent=10, device="cpu", threads=1,
 )
 

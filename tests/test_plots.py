@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from book_study import tiny_study
+from book_study import shared_tiny_study
 
 METHODS = ("baseline", "C", "C+M", "C+T", "C+T+M")
 
@@ -311,8 +311,8 @@ def test_show_table_hides_the_index_and_formats_missing_values() -> None:
 
 # ----------------------------------------------------------------------------- on a trained study
 @pytest.fixture(scope="module")
-def study_dir(synthetic_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tiny_study(synthetic_root, tmp_path_factory.getbasetemp() / "book_runs")
+def study_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return shared_tiny_study(tmp_path_factory)[0]
 
 
 @pytest.fixture(scope="module")

@@ -58,11 +58,11 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check xmodal tests benchmarks
 	$(VENV)/bin/mypy
 
-# The whole suite, on TEST_JOBS processes (pytest-xdist): tests are dealt out one by one, except the
-# files whose tests share module fixtures (marked xdist_group), which stay on one process.
+# The whole suite, on TEST_JOBS processes (pytest-xdist): a test file stays on one process, so its
+# module fixtures are made once; the tiny study the plot and book tests share is trained once.
 TEST_JOBS ?= 2
 test: $(STAMP) mathjax browser lint
-	MPLBACKEND=Agg $(PY) -m pytest -n $(TEST_JOBS) --dist loadgroup
+	MPLBACKEND=Agg $(PY) -m pytest -n $(TEST_JOBS) --dist loadfile
 
 # The fast tier, for contributors while they work: no training, no data generation, no kernels
 # (tests/conftest.py refuses them in this tier, so a test that needs one must be marked slow).

@@ -21,6 +21,8 @@ TINY_SYNTHETIC: dict[str, Any] = dict(n_scenes=4, patches_per_side=3, patch_size
 TINY_STUDY: dict[str, Any] = {
     "name": "booktest",
     "description": "Tiny study for the book tests: 1 epoch of a narrow ResNet18.",
+    "executor": "process",  # as the default study: workers, then the first seed's notebooks
+    "notebooks": "first-seed",
     "base": {
         "season": "winter", "split": "scene", "test_fraction": 0.25, "backbone": "resnet18", "backbone_width": 16,
         "latent_dim": 32, "merge_hidden": [32, 32], "classifier_hidden": 16, "modality_hidden": 8,

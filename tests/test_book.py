@@ -10,9 +10,6 @@ import pytest
 from book_study import shared_tiny_study
 from browser import headless_chromium, remote, requested_urls
 
-# Its tests share module fixtures: one test process runs them all (make test: --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("book")
-
 CDN_HOSTS = ("cdn.", "unpkg.com", "jsdelivr", "cdnjs", "googleapis", "plot.ly", "mathjax.org")
 
 

@@ -17,9 +17,6 @@ from xmodal.analysis.stats import paired_difference
 from xmodal.clouds import BASELINE_MODEL, FALLBACK, CloudEvalError, CloudEvaluation, CoverPredictions
 from xmodal.metrics import f1_scores
 
-# Its tests share module fixtures: one test process runs them all (make test: --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("clouds")
-
 #: A tiny synthetic root: 4 scenes of 3 x 3 patches of 16 px (one test scene under the 0.25 scene split).
 TINY = dict(n_scenes=4, patches_per_side=3, patch_size=16, seed=0, progress=False)
 #: A run of 1 epoch of 2 steps on it (a few seconds).

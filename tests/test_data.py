@@ -59,9 +59,6 @@ from xmodal.data import (
 from xmodal.data.labels import check_label_codes, simplify
 from xmodal.data.normalize import S2_BANDS, clean, modality_spec
 
-# Its tests share module fixtures: one test process runs them all (make test: --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("data")
-
 SF = "ROIs2017_winter"
 #: The tiny root of conftest.py: 4 scenes of 3 x 3 patches of 32 px.
 N_SCENES, N_PER_SCENE, SIDE = 4, 9, 32

@@ -28,9 +28,6 @@ from xmodal.data.clouds import (
 from xmodal.data.layout import PatchKey, mask_path, parse_mask_filename, parse_patch_filename, patch_path
 from xmodal.data.synthetic import SyntheticParams
 
-# Its tests share module fixtures: one test process runs them all (make test: --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("data_clouds")
-
 SF = "ROIs2017_winter"
 #: A root where about half the scenes have thick clouds: 4 scenes of 3 x 3 patches of 16 px.
 CLOUDY = {"n_scenes": 4, "patches_per_side": 3, "patch_size": 16, "seed": 4, "progress": False,

@@ -20,9 +20,6 @@ from browser import headless_chromium, remote, requested_urls
 from xmodal import explorer as xe
 from xmodal.data import MissingFileError
 
-# Its tests share module fixtures: one test process runs them all (make test: --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("explorer")
-
 #: Test patches of the fake runs (scenes 1-2 of the tiny root: 3 x 3 patches each).
 FAKE_IDS = [f"ROIs2017_winter_{scene}_p{patch}" for scene in (1, 2) for patch in range(1, 10)]
 #: A page built from two fake two-sensor models of FAKE_IDS stays below this (bytes).

@@ -21,9 +21,6 @@ from xmodal.inference.fallback import NO_ANSWER, SOURCE_CODES
 from xmodal.inference.score import cell_truth, score_map
 from xmodal.rundir import ModelInput, ModelRecord, Result, RunDir, model_record_of
 
-# Its tests share module fixtures: one test process runs them all (make test: --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("inference")
-
 TINY = dict(
     backbone="resnet18", backbone_width=8, latent_dim=16, merge_hidden=[16, 16], classifier_hidden=16,
     modality_hidden=8, epochs=1, batch_size=8, test_fraction=0.25, n_latent=5, threads=1, device="cpu",

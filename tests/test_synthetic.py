@@ -24,9 +24,6 @@ from xmodal.data.synthetic import (
     make_synthetic,
 )
 
-# Its tests share module fixtures: one test process runs them all (make test: --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("synthetic")
-
 SMALL = dict(n_scenes=2, patches_per_side=3, patch_size=16, seed=0, progress=False)
 SF = "ROIs2017_winter"
 

@@ -21,9 +21,6 @@ from xmodal.config import ConfigError, ExperimentConfig
 from xmodal.data import RootError
 from xmodal.rundir import Result, RunDir
 
-# Its tests share module fixtures: one test process runs them all (make test: --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("teaching")
-
 PROJECT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = PROJECT / "notebooks" / "teaching"
 TEACHING_PAGE = PROJECT / "book" / "teaching.md"

@@ -12,8 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-# Its tests share module fixtures: one test process runs them all (make test: --dist loadgroup).
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("three_sensors")]
+pytestmark = pytest.mark.slow
 
 SENSORS = ["s1", "s2", "rgb"]
 PAIRS = [("s1", "s2"), ("s1", "rgb"), ("s2", "rgb")]

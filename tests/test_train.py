@@ -37,9 +37,6 @@ from xmodal.training import (
     train_step,
 )
 
-# Its tests share module fixtures: one test process runs them all (make test: --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("train")
-
 BANDS = {"s1": 2, "s2": 10, "rgb": 3}
 K = 4
 TINY = dict(

@@ -43,6 +43,7 @@ import numpy as np
 
 from xmodal.config import ExperimentConfig
 from xmodal.rundir import Result, RunDir
+from xmodal.sweep.spec import DEFAULT_STUDY
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -66,7 +67,7 @@ __all__ = [
 
 #: The study profile whose ``base`` settings every exercise starts from (read from its file by
 #: :func:`profile_base`): an exercise's runs are the book's runs with one knob changed.
-PROFILE = "default"
+PROFILE = DEFAULT_STUDY
 #: The config keys in which :func:`base_config` (called with no knob) differs from the profile's
 #: ``base``: where the data is and what it holds (the notebook's ``data_root``, whose fingerprint
 #: identifies the runs), and no progress bars in a notebook. Every other key is the profile's.

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
 
 import pandas as pd
 
@@ -19,6 +18,7 @@ from xmodal.metrics import homogeneity
 from xmodal.report.selection import method_label
 from xmodal.results import method_of
 from xmodal.rundir import RunDir, align_ids
+from xmodal.sweep.spec import DEFAULT_STUDY, SENSORS_STUDY
 
 from .evaluation import CloudEvaluation, load_evaluation
 from .selection import BASELINE_MODEL, figure2_results
@@ -26,8 +26,6 @@ from .text import sensors_note
 
 __all__ = ["SENSORS_STUDY", "SensorsSection", "pair_homogeneity", "sensor_scores", "sensors_section"]
 
-#: The study profile that trains with cloudy S2 and a third sensor.
-SENSORS_STUDY: Final[str] = "sensors"
 
 
 def sensor_scores(study_dir: str | os.PathLike[str]) -> pd.DataFrame:
@@ -105,7 +103,7 @@ class SensorsSection:
     note: str
 
 
-def sensors_section(runs_dir: str | os.PathLike[str], clear_study: str = "default", *,
+def sensors_section(runs_dir: str | os.PathLike[str], clear_study: str = DEFAULT_STUDY, *,
                     shown_as: str | None = None) -> SensorsSection:
     """The ``sensors`` profile's results under ``runs_dir`` (whatever study the book shows).
 

@@ -21,6 +21,10 @@ the statistics of :mod:`xmodal.analysis`) and the figures of :mod:`xmodal.plots`
 only a few lines of logic each. A page reads a run through :class:`xmodal.rundir.RunDir`
 (never by a file name), and shows the sensors the runs were trained on (their configs),
 whatever they are.
+
+Why one module of about 750 lines: the page context the pages read and the staged build that
+executes them change together (a page's new need is a context field and an asset to stage);
+the tables and sentences the pages show live in :mod:`xmodal.report`.
 """
 
 from __future__ import annotations

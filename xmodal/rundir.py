@@ -21,6 +21,10 @@ killed process leaves either the old or the new file, never half of one.
 
 A study folder (``<runs>/<study>/``) holds one run folder per point and the
 study's spec as ``study.json`` (:func:`study_meta_path`).
+
+Why one module of about 800 lines: it is the one owner of the folder's file names, and every
+record's reader and writer (and the atomic writes they go through) sits beside the name it
+reads; split, the layout above would be written in several places.
 """
 
 from __future__ import annotations

@@ -92,6 +92,12 @@ Generator version 2 writes the same S1, S2 and LC files as version 1 for the
 same arguments (masks and cover list added) unless ``cloud_prob`` differs from
 its default 0.06: version 1 drew a thin-cloud field from the main stream exactly
 for the scenes below ``cloud_prob``, so its S1 depended on it.
+
+Why one module of about 1,600 lines: the generator draws every scene from one random stream
+in a fixed order (land cover, S2, S1, clouds), and that order is what makes a seed give the same
+files in every version; its stages share that stream and the documented physical parameters
+(:class:`SyntheticParams`, a third of the length), so splitting them would spread the one order
+over several files. A reader starts at :func:`make_synthetic`.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ report layer's choice (:func:`xmodal.report.selection.final_pairs`), made before
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Final
 
 import numpy as np
@@ -78,6 +78,19 @@ def baseline_pairs(results: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
+def _aligned_pairs(pairs: pd.DataFrame, predictions: Mapping[str, Predictions]) -> Iterator[tuple[Any, ...]]:
+    """Each row of a pair table with its two sides' predictions aligned by patch id (rows with none left out).
+
+    Yields ``(row, (sensor_a, predictions_a, index_a), (sensor_b, predictions_b, index_b))``.
+    """
+    for _, p in pairs.iterrows():
+        a, b = p["sensor_a"], p["sensor_b"]
+        pa, pb = predictions[str(p["run_dir_a"])], predictions[str(p["run_dir_b"])]
+        ia, ib = align_ids(pa.ids[a], pb.ids[b])
+        if len(ia):
+            yield p, (a, pa, ia), (b, pb, ib)
+
+
 def baseline_homogeneity(pairs: pd.DataFrame, predictions: Mapping[str, Predictions]) -> pd.DataFrame:
     """Cross-modal homogeneity (eq. 5) of separately trained single-sensor Baselines.
 
@@ -93,12 +106,7 @@ def baseline_homogeneity(pairs: pd.DataFrame, predictions: Mapping[str, Predicti
         :data:`PAIR_COLUMNS`: one row per pair with at least one common test patch.
     """
     rows = []
-    for _, p in pairs.iterrows():
-        a, b = p["sensor_a"], p["sensor_b"]
-        pa, pb = predictions[str(p["run_dir_a"])], predictions[str(p["run_dir_b"])]
-        ia, ib = align_ids(pa.ids[a], pb.ids[b])
-        if len(ia) == 0:
-            continue
+    for p, (a, pa, ia), (b, pb, ib) in _aligned_pairs(pairs, predictions):
         rows.append({**{c: p[c] for c in pairs.columns if c in PAIR_COLUMNS},
                      "homogeneity": homogeneity(pa.prob[a][ia], pb.prob[b][ib]), "n_pairs": len(ia)})
     return pd.DataFrame(rows, columns=list(PAIR_COLUMNS))
@@ -231,12 +239,7 @@ def homogeneity_context(pairs: pd.DataFrame, predictions: Mapping[str, Predictio
         :data:`CONTEXT_COLUMNS`, one row per pair with common test patches.
     """
     rows = []
-    for _, p in pairs.iterrows():
-        a, b = p["sensor_a"], p["sensor_b"]
-        pa, pb = predictions[str(p["run_dir_a"])], predictions[str(p["run_dir_b"])]
-        ia, ib = align_ids(pa.ids[a], pb.ids[b])
-        if len(ia) == 0:
-            continue
+    for p, (a, pa, ia), (b, pb, ib) in _aligned_pairs(pairs, predictions):
         prior = (priors or {}).get(str(p["run_dir_a"]))
         refs = homogeneity_references(pa.target[a][ia], pa.prob[a][ia], pb.prob[b][ib], prior=prior)
         rows.append({"method": p["method"], "sensor_a": a, "sensor_b": b, "seed": p["seed"],

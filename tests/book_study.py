@@ -24,7 +24,8 @@ TINY_STUDY: dict[str, Any] = {
     "executor": "process",  # as the default study: workers, then the first seed's notebooks
     "notebooks": "first-seed",
     "base": {
-        "season": "winter", "split": "scene", "test_fraction": 0.25, "backbone": "resnet18", "backbone_width": 16,
+        "season": "winter", "split": "scene", "test_fraction": 0.25, "val_fraction": 0.3, "backbone": "resnet18",
+        "backbone_width": 16,
         "latent_dim": 32, "merge_hidden": [32, 32], "classifier_hidden": 16, "modality_hidden": 8,
         "epochs": 1, "batch_size": 8, "n_latent": 20, "device": "cpu",
     },

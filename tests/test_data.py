@@ -1067,7 +1067,9 @@ def small_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ("kwargs", "match"),
     [
         ({"modality": "s3"}, "Unknown modality 's3'"),
-        ({"split": "val"}, "Unknown split 'val'"),
+        ({"split": "validation"}, "Unknown split 'validation'"),
+        ({"split": "val"}, "The 'val' split needs val_fraction > 0"),
+        ({"split": "val", "val_fraction": 1.0}, "Invalid val_fraction 1.0"),
         ({"split_method": "region"}, "Unknown split method 'region'"),
         ({"label_scheme": "igbp"}, "Unknown label scheme 'igbp'"),
         ({"normalization": "minmax"}, "Unknown normalization 'minmax'"),

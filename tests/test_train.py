@@ -496,7 +496,7 @@ def test_config_errors_surface(tmp_path: Path) -> None:
             train_on_datasets(_cfg(device="cuda"), train, test, tmp_path)
     with pytest.raises(ConfigError, match="BatchNorm needs at least 2"):
         train_on_datasets(_cfg(batch_size=1), train, test, tmp_path)
-    with pytest.raises(ConfigError, match=r"test_sets lacks modalities \['s2'\]"):
+    with pytest.raises(ConfigError, match=r"test sets lack modalities \['s2'\]"):
         train_on_datasets(_cfg(), train, {"s1": test["s1"]}, tmp_path)
     assert RunDir(tmp_path).status() == "pending"
 

@@ -31,6 +31,13 @@ Names follow the paper: ``alpha`` and ``beta`` weight the triplet and the
 classification loss (eq. 4), ``lam`` and ``mu`` are the negative-pair weight
 and margin of the triplet loss (eq. 3).
 
+``val_fraction`` holds whole scenes of the training split out for validation
+(:func:`xmodal.data.splits.carve_validation`); the run scores them after every epoch (weighted
+F1, mean over its sensors: :func:`xmodal.training.validation.validation_score`), and with
+``patience`` it stops after that many epochs without a better score and keeps the best epoch's
+weights (``epochs`` is then the cap). Every choice of the study is made on the validation
+scenes; the test scenes are read by the final evaluation only.
+
 ``pairing`` (:data:`xmodal.data.splits.PAIRINGS`) says whether the sensors train on the same
 patches (``"aligned"``) or on scenes of their own (``"disjoint"``: the training scenes are
 partitioned between the sensors by :func:`xmodal.data.splits.partition_scenes`, ``n_train`` applies
@@ -138,6 +145,7 @@ class ExperimentConfig:
     label_scheme: str = "dfc9"  # dfc9 (nine classes, Savanna ignored: our reading of the paper's) | dfc10
     split: str = "scene"  # scene (no overlap leak) | random (a reading of the paper's) | official (train/test lists)
     test_fraction: float = 4000 / 31825  # share of patches (random) or scenes (scene) held out
+    val_fraction: float = 0.0  # share of the training patches held out by whole scenes for validation (0: none)
     pairing: str = "aligned"  # aligned (every sensor trains on the same patches) | disjoint (each sensor
     #                           trains on its own scenes: no place is seen by two sensors; the test set stays aligned)
     n_train: int | None = None  # training patches per modality (None = all of the split)
@@ -166,7 +174,8 @@ class ExperimentConfig:
     negative_threshold: float = 0.1  # histogram intersection <= this: "different" class content
     triplet_normalize: bool = True  # eq. 3 distances between unit-length latents (False: raw vectors)
     # --- optimisation ------------------------------------------------------------
-    epochs: int = 10  # passes over the training set
+    epochs: int = 10  # passes over the training set (with patience: the cap)
+    patience: int | None = None  # stop after this many epochs without a better validation score (None: all epochs)
     steps_per_epoch: int | None = None  # optimisation steps per epoch (None = ceil(largest training set / batch_size))
     batch_size: int = 32  # per modality and step
     lr: float = 1e-3  # learning rate
@@ -235,18 +244,24 @@ class ExperimentConfig:
     RUNTIME_KEYS: ClassVar[tuple[str, ...]] = ("progress", "num_workers", "cache_dir", "device")
     #: Keys that say where things are, left out of the hash (``data_fingerprint`` says what).
     LOCATION_KEYS: ClassVar[tuple[str, ...]] = ("data_root",)
+    #: Keys added after runs existed, left out of the hash at the value that changes nothing (no
+    #: validation split, no early stopping), so the runs made before them keep their folders.
+    NEUTRAL_VALUES: ClassVar[dict[str, Any]] = {"val_fraction": 0.0, "patience": None}
 
     @classmethod
     def identity_of(cls, config: Mapping[str, Any]) -> dict[str, Any]:
         """What identifies a run, from a config as a mapping (e.g. the ``config`` a result records).
 
-        Every key but :attr:`RUNTIME_KEYS` and :attr:`LOCATION_KEYS`: the same settings on
-        the same data (``data_fingerprint``) are the same run wherever the data and the
-        runs sit. :meth:`hash` hashes exactly this; anything that groups or tells runs
+        Every key but :attr:`RUNTIME_KEYS` and :attr:`LOCATION_KEYS`, and the keys of
+        :attr:`NEUTRAL_VALUES` at their neutral value: the same settings on the same data
+        (``data_fingerprint``) are the same run wherever the data and the runs sit.
+        :meth:`hash` hashes exactly this; anything that groups or tells runs
         apart (the explorer's models, for one) uses it rather than a list of its own.
         """
         skip = set(cls.RUNTIME_KEYS) | set(cls.LOCATION_KEYS)
-        return {k: v for k, v in config.items() if k not in skip}
+        neutral = cls.NEUTRAL_VALUES
+        return {k: v for k, v in config.items()
+                if k not in skip and not (k in neutral and v == neutral[k])}
 
     def identity(self) -> dict[str, Any]:
         """What identifies this run (:meth:`identity_of` of :meth:`to_dict`); :meth:`hash` hashes it."""
@@ -329,6 +344,15 @@ class ExperimentConfig:
             )
         if not 0.0 < self.test_fraction < 1.0:
             raise ConfigError(f"Invalid value for 'test_fraction': {self.test_fraction!r}; must be in (0, 1)")
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise ConfigError(f"Invalid value for 'val_fraction': {self.val_fraction!r}; must be in [0, 1)")
+        if self.patience is not None:
+            _positive("patience", self.patience)
+            if self.val_fraction == 0.0:
+                raise ConfigError(
+                    f"Invalid value for 'patience': {self.patience!r}; early stopping watches the validation "
+                    "split, so set val_fraction > 0 (or patience null: train every epoch)"
+                )
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"Invalid value for 'dropout': {self.dropout!r}; must be in [0, 1)")
         if not self.lr > 0:

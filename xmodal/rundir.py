@@ -123,7 +123,10 @@ class Result:
             the root's description.
         metrics: sensor -> F1 scores (macro, weighted, micro, per_class, support).
         homogeneity: ``"a|b"`` -> eq.-(5) score of every pair of sensors.
-        history: one dict per epoch (losses, GRL weight, triplet validity, seconds).
+        history: one dict per epoch (losses, GRL weight, triplet validity, seconds; with a
+            validation split its scores, ``val_f1_weighted`` and ``val_score``).
+        validation: the validation curve and the chosen epoch
+            (:func:`xmodal.training.validation.validation_record`; empty without a validation split).
         timings: train, eval and total seconds.
         versions: package versions.
         device: the torch device.
@@ -139,6 +142,7 @@ class Result:
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
     homogeneity: dict[str, float] = field(default_factory=dict)
     history: list[dict[str, Any]] = field(default_factory=list)
+    validation: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
     device: str = "cpu"
@@ -212,7 +216,7 @@ class Result:
         known["homogeneity"] = {
             k: (math.nan if v is None else float(v)) for k, v in (known.get("homogeneity") or {}).items()
         }
-        for key in ("data", "timings", "versions"):
+        for key in ("data", "timings", "versions", "validation"):
             known[key] = dict(known.get(key) or {})
         known["history"] = list(known.get("history") or [])
         return cls(**known, extra={k: v for k, v in obj.items() if k not in names})

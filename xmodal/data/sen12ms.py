@@ -34,6 +34,7 @@ from .splits import (
     PAIRINGS,
     PAPER_TEST_FRACTION,
     SPLIT_METHODS,
+    carve_validation,
     leakage,
     make_split,
     partition_scenes,
@@ -98,15 +99,21 @@ class Sen12MS(Dataset):
     scenes, and ``"dataset"`` normalisation statistics come from those patches
     alone. The test split (and ``"all"``) is the same for every pairing.
 
+    With ``val_fraction`` > 0, whole scenes of the training split are held out as the
+    ``"val"`` split (:func:`~xmodal.data.splits.carve_validation`, seeded by ``seed``), before
+    the pairing's partition: the training split loses them, the validation split is aligned
+    (every sensor reads the same patches, as in the test split) and the test split is unchanged.
+
     Args:
         root: SEN12MS root in the official layout
             (``ROOT/ROIs2017_winter/s1_<scene>/ROIs2017_winter_s1_<scene>_p<patch>.tif``).
         season: "spring", "summer", "fall" or "winter".
         modality: "s1", "s2" (10 bands), "s2all" (13 bands) or "rgb".
-        split: "train", "test" or "all".
+        split: "train", "val" (with ``val_fraction`` > 0), "test" or "all".
         split_method: "scene" (no overlap across sets), "random" (a reading of the paper's) or
             "official" (``train_list.txt``/``test_list.txt`` at the root).
         test_fraction: share held out for testing (the paper: 4000/31825).
+        val_fraction: share of the training patches held out, by whole scenes, for validation.
         seed: seeds the split and the subsample.
         n_samples: keep this many patches of the split (nested across sizes).
         label_scheme: "dfc9" or "dfc10".
@@ -142,7 +149,8 @@ class Sen12MS(Dataset):
         label_code_patches: the patches kept despite a few values outside IGBP
             1..17, as JSON-able dicts ``{"patch": id, "file": LC path, "codes":
             [int, ...], "share": float}``.
-        train_keys, test_keys: the split (the same for every modality and pairing).
+        train_keys, val_keys, test_keys: the split (the same for every modality and pairing;
+            ``val_keys`` is empty without ``val_fraction``).
         train_part: the training patches of this modality: ``train_keys``, or
             with pairing "disjoint" the patches of its own scenes (before the cloud
             filters and ``n_samples``).
@@ -179,12 +187,17 @@ class Sen12MS(Dataset):
         cloudy_list: str | os.PathLike[str] | Sequence[str] | None = None,
         pairing: str = "aligned",
         pairing_modalities: Sequence[str] | None = None,
+        val_fraction: float = 0.0,
     ) -> None:
         if season not in SEASONS:
             raise ValueError(f"Unknown season {season!r}; choose one of {sorted(SEASONS)}")
         self.spec = modality_spec(modality)
-        if split not in ("train", "test", "all"):
-            raise ValueError(f"Unknown split {split!r}; choose 'train', 'test' or 'all'")
+        if split not in ("train", "val", "test", "all"):
+            raise ValueError(f"Unknown split {split!r}; choose 'train', 'val', 'test' or 'all'")
+        if not 0.0 <= val_fraction < 1.0:
+            raise ValueError(f"Invalid val_fraction {val_fraction!r}; must be in [0, 1)")
+        if split == "val" and val_fraction == 0.0:
+            raise ValueError("The 'val' split needs val_fraction > 0 (the share of training scenes held out)")
         if split_method not in SPLIT_METHODS:
             raise ValueError(f"Unknown split method {split_method!r}; choose one of {list(SPLIT_METHODS)}")
         if label_scheme not in LABEL_SCHEMES:
@@ -254,6 +267,7 @@ class Sen12MS(Dataset):
         if len(usable) < 2:
             raise RootError(f"{self.root}: fewer than two usable patches in season {season!r}")
         self.train_keys, self.test_keys = make_split(usable, split_method, test_fraction, seed, self.root, lists)
+        self.train_keys, self.val_keys = carve_validation(self.train_keys, val_fraction, seed)
         # the training patches this modality may train on: the whole training split, or its own scenes
         self.train_part: list[PatchKey] = self.train_keys
         what = f"{split} split ({split_method})"
@@ -261,7 +275,7 @@ class Sen12MS(Dataset):
             self.train_part = partition_scenes(self.train_keys, pairing_modalities, seed)[modality]
             if split == "train":
                 what = f"{modality} part of the train split ({split_method}; pairing 'disjoint': scenes of its own)"
-        keys = {"train": self.train_part, "test": self.test_keys, "all": usable}[split]
+        keys = {"train": self.train_part, "val": self.val_keys, "test": self.test_keys, "all": usable}[split]
         if max_cloud_cover is not None or cloudy_list is not None:
             keys = select_patches(keys, self.root, season, max_cloud_cover=max_cloud_cover,
                                   cloudy_list=cloudy_list)

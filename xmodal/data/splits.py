@@ -38,6 +38,14 @@ and test scores are optimistic. Three methods:
 :func:`leakage` measures, for a split, the share of test patches whose
 footprint overlaps a training patch.
 
+A *validation* split (:func:`carve_validation`, config key ``val_fraction``) is carved from the
+training split by whole scenes, whatever the split method: no validation scene keeps a training
+patch. Every choice of the study (a hyperparameter, a stopping epoch, a threshold) is made on it;
+the test split is read only by the final evaluation. Under ``"scene"`` (and official lists that
+keep scenes apart) no scene is in two of train, validation and test; under ``"random"`` the test
+split shares scenes with both by design (that is the leak it models), while validation and
+training still share none.
+
 How the sensors share the training split is the *pairing* (:data:`PAIRINGS`):
 
 - ``"aligned"``: every sensor trains on the same patches (each place is seen by
@@ -61,7 +69,7 @@ from .layout import PatchKey, parse_patch_filename
 
 __all__ = [
     "SPLIT_METHODS", "OfficialLists", "read_official_lists", "make_split", "subsample", "leakage",
-    "PAPER_TEST_FRACTION", "PAIRINGS", "partition_scenes",
+    "PAPER_TEST_FRACTION", "PAIRINGS", "partition_scenes", "carve_validation", "scene_sets",
 ]
 
 SPLIT_METHODS = ("random", "scene", "official")
@@ -273,6 +281,54 @@ def make_split(
     test_set = set(test)
     train = [k for k in keys if k not in test_set]
     return train, test
+
+
+def carve_validation(
+    train: Sequence[PatchKey], val_fraction: float, seed: int = 0
+) -> tuple[list[PatchKey], list[PatchKey]]:
+    """Hold out whole scenes of a training split for validation: ``(train, val)``, each in ``train``'s order.
+
+    Scenes are drawn in a seeded order until the validation patches reach ``val_fraction`` of
+    the training patches, always leaving at least one training scene. Every patch goes with its
+    scene, so no scene is in both parts. ``val_fraction`` 0 returns ``(train, [])``.
+
+    Args:
+        train: the training split (any split method).
+        val_fraction: share of the training patches to hold out, in [0, 1).
+        seed: seeds the order of the scenes (the run's ``data_seed``).
+
+    Raises:
+        ValueError: a fraction outside [0, 1), or a positive fraction of a split with fewer
+            than two scenes.
+    """
+    if not 0.0 <= val_fraction < 1.0:
+        raise ValueError(f"Invalid val_fraction {val_fraction!r}; must be in [0, 1)")
+    keys = list(train)
+    if val_fraction == 0.0:
+        return keys, []
+    scenes = sorted({k.scene for k in keys})
+    if len(scenes) < 2:
+        raise ValueError(
+            f"A validation split takes whole scenes from the training split, which has {len(scenes)} scene(s) "
+            f"{scenes}; use more scenes (a smaller test_fraction or more data) or val_fraction 0"
+        )
+    counts = {s: 0 for s in scenes}
+    for k in keys:
+        counts[k.scene] += 1
+    target = len(keys) * val_fraction
+    held: set[int] = set()
+    total = 0
+    for s in np.random.default_rng([seed, 32452843]).permutation(scenes).tolist():
+        if total >= target or len(held) == len(scenes) - 1:
+            break
+        held.add(s)
+        total += counts[s]
+    return [k for k in keys if k.scene not in held], [k for k in keys if k.scene in held]
+
+
+def scene_sets(**parts: Sequence[PatchKey]) -> dict[str, set[tuple[str, int]]]:
+    """The scenes (season folder, scene) of each named part of a split, e.g. ``scene_sets(train=..., val=...)``."""
+    return {name: {(k.season_folder, k.scene) for k in keys} for name, keys in parts.items()}
 
 
 def partition_scenes(

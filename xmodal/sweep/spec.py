@@ -73,7 +73,7 @@ EXECUTORS: Final[tuple[str, ...]] = ("notebook", "process")
 NOTEBOOK_CHOICES: Final[tuple[str, ...]] = ("all", "first-seed", "none")  # first-seed: of every method
 
 _YAML_SUFFIXES = (".yaml", ".yml")
-_TOP_KEYS = {"name", "description", "data", "base", "seeds", "n_train", "runs", "executor", "notebooks"}
+_TOP_KEYS = {"name", "description", "extends", "data", "base", "seeds", "n_train", "runs", "executor", "notebooks"}
 _GROUP_KEYS = {"method", "modalities", "n_train", "seeds", "set", "name"}
 _FOLDER_NAME = re.compile(r"[\w.+-]+")
 
@@ -126,7 +126,12 @@ def load_study(name_or_path: str | os.PathLike[str] | Mapping[str, Any]) -> dict
     Returns:
         The spec as a dict with every top-level key present (``name``,
         ``description``, ``data``, ``base``, ``seeds``, ``n_train``, ``runs``,
-        ``executor``, ``notebooks``) and ``source`` (the file it came from, or ``None``).
+        ``executor``, ``notebooks``, ``extends``) and ``source`` (the file it came from, or ``None``).
+
+    A study that ``extends`` a profile (its name) starts from that profile's ``data`` and
+    ``base``: its own ``base`` keys override the profile's, its own ``data`` (when given)
+    replaces it. So a study that must train on the same data and split as another (the
+    ``budget`` and ``tuned`` profiles beside ``default``) says so once instead of copying them.
 
     Raises:
         StudyError: the file is missing or a key or value is invalid (the
@@ -151,11 +156,19 @@ def load_study(name_or_path: str | os.PathLike[str] | Mapping[str, Any]) -> dict
     unknown = sorted(set(raw) - _TOP_KEYS - {"source"})
     if unknown:
         raise StudyError(f"Study file {where}: unknown key(s) {unknown}; valid keys are {sorted(_TOP_KEYS)}")
+    parent: dict[str, Any] = {"data": {}, "base": {}}
+    extends = raw.get("extends")
+    if extends is not None:
+        if extends not in profiles() or extends == raw.get("name"):
+            raise StudyError(
+                f"Study file {where}: 'extends' must name another profile, one of {list(profiles())}; got {extends!r}")
+        parent = load_study(extends)
     spec: dict[str, Any] = {
         "name": raw.get("name") or (Path(source).stem if source else None),
         "description": raw.get("description", ""),
-        "data": dict(raw.get("data") or {}),
-        "base": dict(raw.get("base") or {}),
+        "extends": extends,
+        "data": dict(raw.get("data") or parent["data"]),
+        "base": {**parent["base"], **dict(raw.get("base") or {})},
         "seeds": list(raw.get("seeds") or [0]),
         "n_train": list(raw.get("n_train") or [None]),
         "runs": list(raw.get("runs") or []),

@@ -80,6 +80,7 @@ The package, by role (each module imports only from those above it):
 * :mod:`~xmodal.training.runtime` -- device, processes (``torchrun``), precision, threads;
 * :mod:`~xmodal.training.batches` -- the dataset contract and the per-modality batch streams;
 * :mod:`~xmodal.training.loop` -- network and optimiser, the step, the epoch, the probe;
+* :mod:`~xmodal.training.validation` -- the validation score after every epoch, early stopping;
 * :mod:`~xmodal.training.checkpoint` -- save, resume, a damaged checkpoint set aside;
 * :mod:`~xmodal.training.evaluation` -- predictions, scores, loading a trained network;
 * :mod:`~xmodal.training.run` -- :func:`run_experiment`, :func:`train_on_datasets`, the
@@ -98,16 +99,19 @@ from xmodal.training.first_step import first_step, loss_terms
 from xmodal.training.loop import PROBE_PATCHES, build_model, learning_rate, make_optimizer, train_step
 from xmodal.training.objective import TRIPLET_NORMALIZE, LossRecord, alignment_loss, total_loss
 from xmodal.training.run import identified_config, read_split, run_experiment, train_on_datasets
+from xmodal.training.validation import VALIDATION_METRIC, best_epoch, should_stop, validation_score
 
 __all__ = [
     "EVAL_BATCH_SIZE",
     "PROBE_PATCHES",
     "TRIPLET_NORMALIZE",
+    "VALIDATION_METRIC",
     "DamagedCheckpointWarning",
     "LossRecord",
     "PatchDataset",
     "ResumeError",
     "alignment_loss",
+    "best_epoch",
     "build_model",
     "evaluate",
     "first_step",
@@ -119,7 +123,9 @@ __all__ = [
     "predict",
     "read_split",
     "run_experiment",
+    "should_stop",
     "total_loss",
     "train_on_datasets",
     "train_step",
+    "validation_score",
 ]

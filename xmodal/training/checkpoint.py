@@ -68,6 +68,7 @@ def make_checkpoint(
     if not final:
         ckpt["optimizer"] = state.optimizer.state_dict()
         ckpt["scaler"] = state.scaler.state_dict()
+        ckpt["best_model"] = state.best_model
         ckpt["rng"] = {"torch": torch.get_rng_state(),
                        "cuda": torch.cuda.get_rng_state(device) if device.type == "cuda" else None}
     return ckpt
@@ -121,8 +122,8 @@ def restore(state: TrainState, run: RunDir, config: ExperimentConfig, device: to
             *, main: bool = True) -> None:
     """Continue from the run folder's checkpoint, if there is one.
 
-    A per-epoch checkpoint restores weights, optimiser, scaler, history and RNG
-    state, so the run goes on as if never stopped; a finished run's slim
+    A per-epoch checkpoint restores weights, optimiser, scaler, history, the best epoch's
+    weights (early stopping) and RNG state, so the run goes on as if never stopped; a finished run's slim
     checkpoint restores weights and history (only the evaluation is missing).
     A checkpoint that cannot be read (:func:`read_checkpoint`) leaves ``state`` as
     built, so the run starts again from scratch; the main process (``main``) sets the
@@ -155,6 +156,7 @@ def restore(state: TrainState, run: RunDir, config: ExperimentConfig, device: to
         return
     state.optimizer.load_state_dict(ckpt["optimizer"])
     state.scaler.load_state_dict(ckpt["scaler"])
+    state.best_model = ckpt.get("best_model")
     torch.set_rng_state(ckpt["rng"]["torch"].cpu())
     if device.type == "cuda" and ckpt["rng"].get("cuda") is not None:
         torch.cuda.set_rng_state(ckpt["rng"]["cuda"].cpu(), device)

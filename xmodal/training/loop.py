@@ -155,12 +155,21 @@ class _EpochLosses:
 
 @dataclasses.dataclass
 class TrainState:
-    """What training changes and a checkpoint keeps: network, optimiser, gradient scaler, history."""
+    """What training changes and a checkpoint keeps: network, optimiser, gradient scaler, history.
+
+    ``best_model`` is a copy of the weights of the best validation epoch so far, kept only
+    under early stopping (``patience``), which restores them at the end.
+    """
 
     net: CrossModalNet
     optimizer: torch.optim.Optimizer
     scaler: torch.amp.GradScaler
     history: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    best_model: dict[str, Any] | None = None
+
+    def keep_best(self) -> None:
+        """Copy the current weights as the best epoch's (on the CPU: they wait there until restored)."""
+        self.best_model = {k: v.detach().to("cpu", copy=True) for k, v in self.net.state_dict().items()}
 
     @property
     def epoch(self) -> int:
@@ -185,13 +194,20 @@ PROBE_PATCHES = 128
 
 
 def probe_due(config: ExperimentConfig, epoch: int) -> bool:
-    """Whether the probe runs after ``epoch`` (0-based): with M every other epoch and the last, else the last."""
+    """Whether the probe runs after ``epoch`` (0-based): with M every other epoch and the last, else the last.
+
+    Under early stopping the last epoch is not known in advance: the probe then runs after every epoch.
+    """
+    if config.patience is not None:
+        return True
     last = epoch == config.epochs - 1
     return last or ("M" in config.losses and epoch % 2 == 0)
 
 
 class ProbeSet(NamedTuple):
-    """The test patches the per-epoch modality probe reads: up to :data:`PROBE_PATCHES` ids common to every sensor.
+    """The patches the per-epoch modality probe reads: up to :data:`PROBE_PATCHES` ids common to every sensor.
+
+    They are the validation patches when the run has a validation split, the test patches otherwise.
 
     Attributes:
         datasets: sensor -> its test set.

@@ -31,6 +31,7 @@ from xmodal.training.checkpoint import ResumeError, make_checkpoint, restore, sa
 from xmodal.training.evaluation import Evaluation, evaluate_all
 from xmodal.training.loop import ProbeSet, TrainState, build_state, probe_due, progress_bar, train_epoch
 from xmodal.training.runtime import Dist, check_runtime, runtime_settings
+from xmodal.training.validation import ValidationSet, best_epoch, should_stop, validation_record
 
 if TYPE_CHECKING:
     from xmodal.data import Sen12MS
@@ -75,7 +76,7 @@ def read_split(config: ExperimentConfig, modality: str, split: str, *, progress:
     Args:
         config: the run's configuration (data keys, ``data_seed``, ``n_train``/``n_test``).
         modality: the sensor.
-        split: ``"train"`` or ``"test"``.
+        split: ``"train"``, ``"val"`` (the validation scenes, with ``val_fraction`` > 0) or ``"test"``.
         progress: show the reader's progress bar while it builds the cache.
     """
     from xmodal.data import Sen12MS
@@ -88,6 +89,7 @@ def read_split(config: ExperimentConfig, modality: str, split: str, *, progress:
         season=config.season,
         split_method=config.split,
         test_fraction=config.test_fraction,
+        val_fraction=config.val_fraction,
         seed=config.data_seed,
         label_scheme=config.label_scheme,
         patch_size=config.patch_size,
@@ -141,18 +143,20 @@ def run_experiment(
         check_runtime(config, ctx.device)
         from xmodal.data import describe_root
 
-        train_sets, test_sets = {}, {}
+        train_sets, val_sets, test_sets = {}, {}, {}
         if not ctx.main:
             ctx.barrier()  # rank 0 reads first, so only one process builds the data cache
         for m in config.modalities:
             train_sets[m] = read_split(config, m, "train", progress=config.progress and ctx.main)
+            if config.val_fraction > 0:
+                val_sets[m] = read_split(config, m, "val")
             test_sets[m] = read_split(config, m, "test", progress=config.progress and ctx.main)
         if ctx.main:
             ctx.barrier()
         description = describe_root(config.data_root)
         return train_on_datasets(
             config, train_sets, test_sets, out, resume=resume, on_epoch_end=on_epoch_end,
-            data_description=description, _dist=ctx,
+            data_description=description, val_sets=val_sets or None, _dist=ctx,
         )
     finally:
         ctx.close()
@@ -185,15 +189,16 @@ def train_on_datasets(
     resume: bool = True,
     on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
     data_description: Mapping[str, Any] | None = None,
+    val_sets: Mapping[str, PatchDataset] | None = None,
     _dist: Dist | None = None,
 ) -> Result:
     """Train and evaluate on given datasets (what :func:`run_experiment` calls after loading data).
 
-    ``train_sets`` and ``test_sets`` map every modality of ``config`` to a
-    dataset following the :class:`xmodal.data.Sen12MS` contract
-    (:class:`PatchDataset`). The test sets of different modalities must list
-    the same patches (``ids``). With ``pairing: disjoint`` the training sets
-    must share no patch id and (when the ids are SEN12MS patch ids) no scene.
+    ``train_sets`` and ``test_sets`` (and ``val_sets``, which a config with ``val_fraction``
+    > 0 needs) map every modality of ``config`` to a dataset following the
+    :class:`xmodal.data.Sen12MS` contract (:class:`PatchDataset`). The test sets of different
+    modalities must list the same patches (``ids``), as must the validation sets. With
+    ``pairing: disjoint`` the training sets must share no patch id and (when the ids are SEN12MS patch ids) no scene.
 
     Returns:
         The run's :class:`~xmodal.rundir.Result` (also written to the run folder).
@@ -206,7 +211,8 @@ def train_on_datasets(
             return done
     ctx = _dist or Dist(config)
     try:
-        return _train_and_evaluate(config, train_sets, test_sets, out, ctx, resume, on_epoch_end, data_description)
+        return _train_and_evaluate(config, train_sets, val_sets or {}, test_sets, out, ctx, resume, on_epoch_end,
+                                   data_description)
     finally:
         if _dist is None:
             ctx.close()
@@ -215,6 +221,7 @@ def train_on_datasets(
 def _train_and_evaluate(
     config: ExperimentConfig,
     train_sets: Mapping[str, PatchDataset],
+    val_sets: Mapping[str, PatchDataset],
     test_sets: Mapping[str, PatchDataset],
     out: Path,
     ctx: Dist,
@@ -224,10 +231,12 @@ def _train_and_evaluate(
 ) -> Result:
     """One run on loaded data: check, build (or resume), train epoch by epoch, evaluate, write.
 
-    Rank 0 writes the run folder; under DDP the other processes train along and
-    return rank 0's result.
+    After every epoch the validation split is scored (every process scores it, so all take
+    the same decision to stop); with ``patience`` training stops when it no longer improves
+    and the best epoch's weights are the ones evaluated and kept. Rank 0 writes the run
+    folder; under DDP the other processes train along and return rank 0's result.
     """
-    inputs = check_inputs(config, train_sets, test_sets, ctx)
+    inputs = check_inputs(config, train_sets, test_sets, ctx, val_sets)
     run = RunDir(out)
     t_start = time.perf_counter()
     with runtime_settings(config, ctx.device):
@@ -240,13 +249,20 @@ def _train_and_evaluate(
             restore(state, run, config, ctx.device, main=ctx.main)
         model = ctx.wrap(state.net)
         streams = Streams(config, train_sets, ctx)
-        probe = ProbeSet.of(test_sets, inputs.modalities) if ctx.main else None
+        probe = ProbeSet.of(val_sets or test_sets, inputs.modalities) if ctx.main else None
+        validation = ValidationSet(val_sets, inputs.class_names) if val_sets else None
         bar = progress_bar(config, ctx, state.epoch, streams.steps)
         for epoch in range(state.epoch, config.epochs):
+            if should_stop(state.history, config):
+                break
             entry = train_epoch(model, state, streams, config, epoch, ctx, bar)
             if probe is not None and probe_due(config, epoch):
                 entry.update(probe.measure(state.net, config, ctx.device))
+            if validation is not None:
+                entry.update(validation.measure(state.net, config, ctx.device))
             state.history.append(entry)
+            if config.patience is not None and best_epoch(state.history) == state.epoch:
+                state.keep_best()
             if ctx.main:
                 save_checkpoint(run, make_checkpoint(config, inputs, state, ctx.device, final=False))
                 if on_epoch_end is not None:
@@ -254,11 +270,13 @@ def _train_and_evaluate(
             ctx.barrier()
         if bar is not None:
             bar.close()
+        if config.patience is not None and state.best_model is not None:
+            state.net.load_state_dict(state.best_model)  # the best epoch's weights are the run's
         if not ctx.main:  # rank 0 evaluates and writes; the others wait for its result
             ctx.barrier()
             return run.result()
         evaluation = evaluate_all(state.net, test_sets, config, inputs, ctx.device)
-        data = _data_record(config, train_sets, test_sets, inputs, streams.steps, data_description)
+        data = _data_record(config, train_sets, test_sets, inputs, streams.steps, data_description, val_sets)
         result = _result(config, state, evaluation, data, ctx, time.perf_counter() - t_start)
         _write_outputs(run, evaluation, make_checkpoint(config, inputs, state, ctx.device, final=True), result)
         ctx.barrier()
@@ -276,25 +294,35 @@ def _as_config(config: ExperimentConfig | Mapping[str, Any]) -> ExperimentConfig
 
 def check_inputs(
     config: ExperimentConfig, train_sets: Mapping[str, PatchDataset], test_sets: Mapping[str, PatchDataset],
-    ctx: Dist,
+    ctx: Dist, val_sets: Mapping[str, PatchDataset] | None = None,
 ) -> Inputs:
     """Check the runtime choice, the datasets and the batch size before anything is written.
 
     Raises:
         ConfigError: fp16 without CUDA, a modality of the config missing from the
-            datasets or with an empty split, fewer than 2 patches per process and step,
-            or pairing ``"disjoint"`` with training sets that share a patch or a scene.
+            datasets or with an empty split, validation sets missing (``val_fraction`` > 0) or
+            given without it, validation sets of the sensors listing different patches, fewer
+            than 2 patches per process and step, or pairing ``"disjoint"`` with training sets
+            that share a patch or a scene.
     """
     check_runtime(config, ctx.device)
     mods = list(config.modalities)
-    for name, sets in (("train_sets", train_sets), ("test_sets", test_sets)):
+    if bool(val_sets) != (config.val_fraction > 0):
+        raise ConfigError(
+            f"Invalid value for 'val_fraction': {config.val_fraction!r}, but validation sets were "
+            f"{'given' if val_sets else 'not given'}; pass val_sets exactly when val_fraction > 0"
+        )
+    splits = [("training", train_sets), ("test", test_sets)] + ([("validation", val_sets)] if val_sets else [])
+    for split, sets in splits:
         missing = [m for m in mods if m not in sets]
         if missing:
-            raise ConfigError(f"{name} lacks modalities {missing} of the config")
+            raise ConfigError(f"The {split} sets lack modalities {missing} of the config")
     for m in mods:
-        for split, sets in (("training", train_sets), ("test", test_sets)):
+        for split, sets in splits:
             if len(sets[m]) == 0:
                 raise ConfigError(f"The {split} split of modality {m!r} is empty (data_root {config.data_root!r})")
+    if val_sets and len({tuple(str(i) for i in val_sets[m].ids) for m in mods}) > 1:
+        raise ConfigError(f"The validation sets of {mods} list different patches; every sensor must read the same")
     batch_per_process(config, ctx.world)
     if config.pairing == "disjoint":
         _check_disjoint(train_sets, mods)
@@ -360,6 +388,12 @@ def _train_prior(train_sets: Mapping[str, PatchDataset], mods: Sequence[str]) ->
     return np.concatenate(rows).mean(axis=0)
 
 
+def _scene_count(dataset: PatchDataset) -> int | None:
+    """How many scenes a dataset's patches come from (``None`` when its ids are not SEN12MS patch ids)."""
+    scenes = _train_scenes(dataset)
+    return None if scenes is None else len(scenes)
+
+
 def _skipped(*datasets: Any) -> list[dict[str, Any]]:
     """The patches the datasets left out (``bad_patch="skip"``), each once, in order.
 
@@ -377,13 +411,15 @@ def _skipped(*datasets: Any) -> list[dict[str, Any]]:
 def _data_record(
     config: ExperimentConfig, train_sets: Mapping[str, PatchDataset], test_sets: Mapping[str, PatchDataset],
     inputs: Inputs, steps: int, description: Mapping[str, Any] | None,
+    val_sets: Mapping[str, PatchDataset] | None = None,
 ) -> dict[str, Any]:
     """:attr:`Result.data <xmodal.rundir.Result.data>`: which data the run saw.
 
     Beside the sizes, the pairing's record: ``train_scenes`` (modality -> its
     training scenes; ``None`` when the ids are not SEN12MS patch ids),
     ``shared_train_scenes`` (scenes in two or more modalities' training sets: 0
-    under ``"disjoint"``) and ``shared_train_patches`` (likewise for patch ids).
+    under ``"disjoint"``) and ``shared_train_patches`` (likewise for patch ids); with a
+    validation split, ``n_val`` and ``val_scenes``.
     """
     mods = inputs.modalities
     scenes = {m: _train_scenes(train_sets[m]) for m in mods}
@@ -399,6 +435,8 @@ def _data_record(
         "shared_train_scenes": len(_shared(known)) if len(known) == len(mods) else None,
         "shared_train_patches": len(_shared([{str(pid) for pid in train_sets[m].ids} for m in mods])),
         "n_test": len(test_sets[mods[0]]),
+        "n_val": len(val_sets[mods[0]]) if val_sets else 0,
+        "val_scenes": _scene_count(val_sets[mods[0]]) if val_sets else 0,
         "class_names": inputs.class_names,
         "stats": {m: getattr(train_sets[m], "stats", None) for m in mods},
         "steps_per_epoch": steps,
@@ -421,6 +459,8 @@ def _result(
         metrics=evaluation.metrics,
         homogeneity=evaluation.homogeneity,
         history=state.history,
+        validation=validation_record(state.history, config, int(data["steps_per_epoch"]), _n_val(data, config),
+                                     data.get("val_scenes")),
         timings={
             "train_seconds": train_seconds,
             "seconds_per_epoch": train_seconds / max(state.epoch, 1),
@@ -431,6 +471,10 @@ def _result(
         device=str(ctx.device),
         world_size=ctx.world,
     )
+
+
+def _n_val(data: Mapping[str, Any], config: ExperimentConfig) -> dict[str, int]:
+    return {m: int(data.get("n_val") or 0) for m in config.modalities}
 
 
 def _versions() -> dict[str, str]:

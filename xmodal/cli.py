@@ -7,6 +7,7 @@ Subcommands::
     xmodal train [--config FILE] [--set key=value ...] --out DIR     one experiment (= python -m xmodal.training)
     xmodal sweep --study STUDY [--jobs N] [--data DIR]               a whole study, resumable
     xmodal tune [--study tuned] [--jobs N] [--storage URL]          equal tuning on validation scenes, final runs
+    xmodal archive --study tuned [--runs DIR]                        a long profile's results as a small archive
     xmodal run-point RUN_DIR                                         one point prepared by sweep --print-commands
     xmodal results --study STUDY [--csv FILE]                        the tidy results table
     xmodal clouds --study STUDY --data DIR                           the runs on S2 at fixed cloud covers
@@ -167,6 +168,14 @@ def _cmd_tune(args: argparse.Namespace) -> int:
 
     return tune(_study_spec(args.study), jobs=args.jobs, data_root=args.data, runs_dir=args.runs,
                 storage=args.storage, trials_only=args.trials_only)
+
+
+def _cmd_archive(args: argparse.Namespace) -> int:
+    from xmodal.archive import MAX_ARCHIVE_BYTES, write_archive
+
+    path = write_archive(args.study, args.runs, out=args.out)
+    print(f"wrote {path} ({path.stat().st_size:,} bytes; an archive stays under {MAX_ARCHIVE_BYTES:,})")
+    return 0
 
 
 def _cmd_run_point(args: argparse.Namespace) -> int:
@@ -348,6 +357,13 @@ def build_parser() -> argparse.ArgumentParser:
                                         "<runs>/<study>-tuning/tuning.sqlite3)")
     tune.add_argument("--trials-only", action="store_true", help="stop after the trials and the tuned settings")
     tune.set_defaults(func=_cmd_tune)
+
+    archive = sub.add_parser("archive", parents=[debug],
+                             help="keep a finished long profile's results in one small JSON file the book renders")
+    archive.add_argument("--study", required=True, help="the profile's name (its runs are <runs>/<name>)")
+    archive.add_argument("--runs", default="runs", help="folder holding one directory per study")
+    archive.add_argument("--out", help="the archive's folder (default: the package's xmodal/archives)")
+    archive.set_defaults(func=_cmd_archive)
 
     point = sub.add_parser("run-point", parents=[debug],
                            help="run one point prepared by `xmodal sweep --print-commands` (as the sweep would)")

@@ -10,8 +10,9 @@
    the model's parameters (TPE, seeded), trains them with the profile's base settings on the
    training scenes, reports the validation score (:func:`xmodal.training.validation_score`)
    after every epoch to the median pruner, and returns the best validation score of its run
-   (early stopping with the profile's ``patience``). Each trial is a run folder like any other
-   (``<runs>/<profile>-tuning/trials/<model>-<config hash>``), so a trial killed mid-run resumes
+   (early stopping with the profile's ``patience``); it never reads a test patch. Each trial is
+   a run folder like any other (``<runs>/<profile>-tuning/trials/<model>-<config hash>``), so a
+   trial killed mid-run resumes
    from its checkpoint: trials left ``RUNNING`` by a killed tuner are failed and their
    parameters enqueued again (at once for the local SQLite file, which one tuner owns; after
    Optuna's heartbeat grace period for a shared ``storage``). The sampler of trial ``k`` is
@@ -169,7 +170,7 @@ def _tune_model(
                 if trial.should_prune():
                     raise optuna.TrialPruned(f"validation score {score:.3f} after epoch {info['epoch']}")
 
-        result = run_experiment(config, out, on_epoch_end=report)
+        result = run_experiment(config, out, on_epoch_end=report, test=False)  # a trial reads no test patch
         record = result.validation
         trial.set_user_attr("epochs_trained", int(record.get("epochs_trained") or 0))
         trial.set_user_attr("best_epoch", record.get("best_epoch"))

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from sklearn.metrics import f1_score
 
 __all__ = ["F1_THRESHOLD", "binarize", "f1_scores", "histogram_intersection", "homogeneity", "pairwise_intersection"]
 
@@ -60,6 +59,8 @@ def f1_scores(
     names = [str(i) for i in range(c)] if class_names is None else [str(s) for s in class_names]
     if len(names) != c:
         raise ValueError(f"f1_scores: {len(names)} class_names for {c} classes")
+    from sklearn.metrics import f1_score  # scikit-learn (about a second) when a score is computed
+
     t = binarize(y_true, threshold)
     p = binarize(prob, threshold)
     support = t.sum(axis=0)

@@ -21,12 +21,15 @@ sensors are handled the same way.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import torch
-import torchvision
 from torch import Tensor, nn
 
 from xmodal.losses import GradientReversal
+
+if TYPE_CHECKING:
+    import torchvision
 
 __all__ = [
     "BACKBONES",
@@ -78,6 +81,8 @@ def build_backbone(name: str, in_channels: int, width: int = 64) -> tuple[nn.Mod
         raise ValueError(f"Invalid in_channels {in_channels!r} for backbone {name!r}; must be a positive int")
     if not isinstance(width, int) or width <= 0 or width % 8:
         raise ValueError(f"Invalid backbone width {width!r}; must be a positive multiple of 8 (64 = torchvision's)")
+    import torchvision  # about a second (it imports torch._dynamo): paid where a network is built
+
     net = getattr(torchvision.models, name)(weights=None)
     if width != BASE_WIDTH:
         _narrow(net, width)

@@ -33,11 +33,6 @@ from collections.abc import Iterator
 from typing import Any, Final
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import balanced_accuracy_score
-from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, cross_val_predict
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from xmodal.metrics import pairwise_intersection
 
@@ -166,6 +161,12 @@ def modality_probe(
         raise ValueError(
             f"modality_probe: modality {names[counts.argmin()]!r} has {counts.min()} vectors, fewer than folds={folds}"
         )
+    from sklearn.linear_model import LogisticRegression  # scikit-learn (about a second) when a probe runs
+    from sklearn.metrics import balanced_accuracy_score
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, cross_val_predict
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=PROBE_MAX_ITER))
     if groups is None:
         cv: Any = StratifiedKFold(n_splits=int(folds), shuffle=True, random_state=seed)

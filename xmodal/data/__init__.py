@@ -11,6 +11,8 @@ and :class:`SyntheticParams` (SEN12MS-like GeoTIFFs in the official layout),
 root's S2 again with a fixed cloud cover).
 """
 
+from typing import TYPE_CHECKING, Any
+
 from .cache import PackedCache
 from .clouds import CloudDataError, cloud_cover, make_cloudy_root, select_patches
 from .errors import (
@@ -39,10 +41,9 @@ from .labels import (
     soft_label,
     soft_labels,
 )
-from .layout import SEASONS, PatchKey, check_data_root, patch_path, season_folder
+from .layout import MARKER_NAME, SEASONS, PatchKey, check_data_root, patch_path, season_folder
 from .normalize import MODALITIES as MODALITY_SPECS
 from .normalize import PUBLISHED_STATS, modality_spec
-from .sen12ms import MARKER_NAME, FileProblem, Sen12MS, check_root, describe_root, split_leakage
 from .splits import (
     PAIRINGS,
     PAPER_TEST_FRACTION,
@@ -54,6 +55,24 @@ from .splits import (
     subsample,
 )
 from .synthetic import SyntheticParams, make_cloud_variant, make_synthetic
+
+if TYPE_CHECKING:
+    from .sen12ms import FileProblem, Sen12MS, check_root, describe_root, split_leakage
+
+#: The names of the reader's module :mod:`xmodal.data.sen12ms`, which imports torch (a second or two):
+#: loaded when one is first used, so that reading results, drawing and the book do not pay for torch.
+_READER_NAMES = frozenset({"FileProblem", "Sen12MS", "check_root", "describe_root", "split_leakage"})
+
+
+def __getattr__(name: str) -> Any:
+    """A name of the reader's module, imported on first use (a module ``__getattr__``, PEP 562)."""
+    if name in _READER_NAMES:
+        from . import sen12ms
+
+        value = getattr(sen12ms, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 #: Modality name -> number of input channels.
 MODALITIES: dict[str, int] = {name: spec.in_channels for name, spec in MODALITY_SPECS.items()}

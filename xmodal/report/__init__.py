@@ -67,10 +67,11 @@ from xmodal.report.scores import (
 )
 from xmodal.report.selection import figure2_runs, final_pairs, final_runs, method_label, showcase_runs
 from xmodal.report.side_by_side import changes_text, compare_verdicts, comparison_display, verdict_changes
-from xmodal.report.sources import TUNED_PROFILE, ProfileSource, no_source_text, profile_source
+from xmodal.report.sources import TUNED_PROFILE, ProfileSource, no_source_text, profile_source, source_paragraph
 from xmodal.report.tuning import (
     curve_summary,
     importance_table,
+    ranges_display,
     searched_ranges,
     settings_display,
     stopping_display,
@@ -128,7 +129,9 @@ __all__ = [
     "ProfileSource",
     "profile_source",
     "no_source_text",
+    "source_paragraph",
     "searched_ranges",
+    "ranges_display",
     "tuned_settings",
     "settings_display",
     "tuning_history",

@@ -32,7 +32,8 @@ if TYPE_CHECKING:
     from xmodal.archive import Archive
     from xmodal.rundir import Predictions
 
-__all__ = ["LIVE", "ARCHIVED", "TUNED_PROFILE", "ProfileSource", "no_source_text", "profile_source"]
+__all__ = ["LIVE", "ARCHIVED", "TUNED_PROFILE", "ProfileSource", "no_source_text", "profile_source",
+           "source_paragraph"]
 
 #: The profile of equal tuning (``xmodal/studies/tuned.yaml``).
 TUNED_PROFILE: Final[str] = "tuned"
@@ -163,3 +164,24 @@ def no_source_text(profile: str = TUNED_PROFILE, data: str = "data/default") -> 
             f"--data {data}` tunes every model and then trains its final seeds into `runs/{profile}`; "
             f"`xmodal archive --study {profile}` then writes `xmodal/archives/{profile}.json`, which the "
             "book renders when the runs are absent. Build the book again afterwards.")
+
+
+def source_paragraph(source: ProfileSource | None, profile: str = TUNED_PROFILE) -> str:
+    """Markdown for the top of a page: which data and runs it shows, and whether they are archived.
+
+    Without a source, :func:`no_source_text`.
+    """
+    if source is None:
+        return no_source_text(profile)
+    text = f"**Data of every figure and table below:** {source.source}."
+    if source.archived:
+        text += (f" These are **archived** results: the profile's runs are not on the machine that built this "
+                 f"book, so the page renders the archive that ships with xmodal (`{source.archive.path.name}`, "
+                 f"written from the runs at commit `{source.archive.commit[:7]}` on {source.archive.date}). "
+                 f"Running the profile replaces them with live runs.")
+    else:
+        text += " These are **live** runs, read from disk when the book was built."
+    if source.tuning is None:
+        text += (" They carry no tuning record (the profile's tuning folder, `<runs>/"
+                 f"{source.profile}-tuning`, was not beside them), so the search cannot be shown.")
+    return text

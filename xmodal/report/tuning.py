@@ -39,6 +39,7 @@ __all__ = [
     "curve_summary",
     "importance_table",
     "model_name",
+    "ranges_display",
     "searched_ranges",
     "settings_display",
     "stopping_display",
@@ -125,6 +126,12 @@ def searched_ranges(tuning: Mapping[str, Any], hand_config: Mapping[str, Any] | 
                          + (f" ({by})" if by else ""), "low": low, "high": high, "scale": scale, "range": words,
                          "hand-set": hand})
     return pd.DataFrame(rows, columns=["parameter", "searched by", "low", "high", "scale", "range", "hand-set"])
+
+
+def ranges_display(ranges: pd.DataFrame) -> pd.DataFrame:
+    """:func:`searched_ranges` as text cells: parameter, who searches it, its range, the hand-set value."""
+    return pd.DataFrame({"parameter": ranges["parameter"], "searched by": ranges["searched by"],
+                         "range": ranges["range"], "hand-set": [_value(v) for v in ranges["hand-set"]]})
 
 
 def tuned_settings(tuning: Mapping[str, Any], times: Mapping[str, Any] | None = None) -> pd.DataFrame:

@@ -75,7 +75,7 @@ def test_compare_verdicts_marks_a_changed_verdict_and_keeps_an_unchanged_one() -
                        ("c", 0.2, 0.1, 0.3, 10, HOLDS), ("e", 0.1, 0.0, 0.2, 10, INCONCLUSIVE)])
     table = report.compare_verdicts(hand, tuned)
     assert list(table["id"]) == ["a", "b", "c", "d", "e"]
-    assert list(table["changed"]) == [True, False, False, False, False]  # c: not measured by hand; d, e: one side
+    assert list(table["changed"]) == [True, False, False, False, False]  # c: not measured; d: one seed; e: one side
     row = table.set_index("id").loc["a"]
     assert (row["a_estimate"], row["a_n"], row["a_verdict"]) == (0.10, 10, HOLDS)
     assert (row["b_estimate"], row["b_low"], row["b_verdict"]) == (0.01, -0.02, INCONCLUSIVE)
@@ -89,16 +89,20 @@ def test_compare_verdicts_marks_a_changed_verdict_and_keeps_an_unchanged_one() -
     changes = report.verdict_changes(table)
     assert list(changes["claim"]) == ["claim a"] and changes.iloc[0, 1] == "holds → inconclusive"
     text = report.changes_text(table, ["H", "T"])
-    assert "of the 2 claims measured on both, **1 changes verdict**: claim a (holds → inconclusive)" in text
+    assert "of the 2 claims tested on both, **1 changes verdict**: claim a (holds → inconclusive)" in text
     assert "The other 1 keep theirs" in text and "(H; 1-10 seeds per claim; 2 claims tested" in text
-    assert "3 claims are measured on one side only" in text
+    assert "2 claims are tested on one side only" in text  # c and e (d has one seed: not tested)
 
 
 def test_no_change_is_said_as_such() -> None:
     same = _verdicts([("a", 0.1, 0.05, 0.15, 3, HOLDS)])
     table = report.compare_verdicts(same, same)
     assert not table["changed"].any() and len(report.verdict_changes(table)) == 0
-    assert "**no verdict changes**" in report.changes_text(table, ["x", "y"])
+    assert "of the 1 claims tested on both, **no verdict changes**" in report.changes_text(table, ["x", "y"])
+    one = _verdicts([("a", 0.1, np.nan, np.nan, 1, ONE_SEED)])
+    table = report.compare_verdicts(one, same)
+    assert not table["changed"].any()  # one seed: no verdict to change
+    assert "**no claim was tested on both**" in report.changes_text(table, ["x", "y"])
 
 
 def test_claims_checked_on_hand_set_and_tuned_runs_change_where_the_tables_differ(

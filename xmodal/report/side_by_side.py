@@ -19,7 +19,7 @@ from typing import Any, Final
 
 import pandas as pd
 
-from xmodal.analysis.stats import NOT_MEASURED, ONE_SEED
+from xmodal.analysis.stats import DOES_NOT_HOLD, HOLDS, INCONCLUSIVE
 
 __all__ = ["COMPARISON_COLUMNS", "SIDES", "changes_text", "compare_verdicts", "comparison_display",
            "verdict_changes"]
@@ -54,9 +54,9 @@ def compare_verdicts(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
     Returns:
         :data:`COMPARISON_COLUMNS`, one row per claim of either table, in the claims' order (those
         of ``a`` first). ``changed`` is True when both studies checked the claim and their verdicts
-        differ (a claim one side could not measure, :data:`~xmodal.analysis.stats.NOT_MEASURED`,
-        does not count as changed); a claim checked by one side only has that side's numbers and
-        verdict, the other's verdict :data:`NOT_CHECKED`.
+        differ. Only a tested claim has a verdict to change (holds, does not hold or inconclusive:
+        an interval, two seeds or more); "one seed", "not measured" and :data:`NOT_CHECKED` (the side
+        did not check the claim: the other side's numbers and verdict only) never count as changed.
     """
     ids: list[str] = list(dict.fromkeys([*a["id"], *b["id"]]))
     if not ids:
@@ -66,18 +66,17 @@ def compare_verdicts(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
     for p in ("a", "b"):
         table[f"{p}_n"] = pd.to_numeric(table[f"{p}_n"], errors="coerce").fillna(0).astype(int)
         table[f"{p}_verdict"] = table[f"{p}_verdict"].fillna(NOT_CHECKED)
-    table["changed"] = _measured(table, "a") & _measured(table, "b") & (table["a_verdict"] != table["b_verdict"])
+    table["changed"] = _tested(table, "a") & _tested(table, "b") & (table["a_verdict"] != table["b_verdict"])
     return table.reset_index()[list(COMPARISON_COLUMNS)]
 
 
-def _measured(table: pd.DataFrame, p: str) -> pd.Series:
-    """Which claims side ``p`` checked and measured (any verdict but not checked / not measured)."""
-    return ~table[f"{p}_verdict"].isin([NOT_CHECKED, NOT_MEASURED])
+#: The verdicts of a tested claim (one with an interval): the members of a study's Holm family.
+TESTED: Final[tuple[str, ...]] = (HOLDS, DOES_NOT_HOLD, INCONCLUSIVE)
 
 
-def _tested(table: pd.DataFrame, p: str) -> int:
-    """How many claims side ``p`` tested (an interval: the members of its Holm family)."""
-    return int((_measured(table, p) & (table[f"{p}_verdict"] != ONE_SEED)).sum())
+def _tested(table: pd.DataFrame, p: str) -> pd.Series:
+    """Which claims side ``p`` tested (:data:`TESTED`)."""
+    return table[f"{p}_verdict"].isin(TESTED)
 
 
 def _estimate(est: Any, low: Any, high: Any, n: Any) -> str:
@@ -135,11 +134,9 @@ def changes_text(table: pd.DataFrame, sources: Sequence[str], sides: Sequence[st
         sides: the two studies' names.
     """
     a, b = sides
-    both = table[_measured(table, "a") & _measured(table, "b")]
-    if not len(both):
-        return f"No claim was measured on both the {a} and the {b} runs."
+    both = table[_tested(table, "a") & _tested(table, "b")]
     changed = both[both["changed"]]
-    n_a, n_b = _tested(table, "a"), _tested(table, "b")
+    n_a, n_b = int(_tested(table, "a").sum()), int(_tested(table, "b").sum())
     seeds = {side: sorted({int(n) for n in table[f"{p}_n"] if int(n) > 0}) for p, side in (("a", a), ("b", b))}
 
     def seed_text(ns: list[int]) -> str:
@@ -150,15 +147,19 @@ def changes_text(table: pd.DataFrame, sources: Sequence[str], sides: Sequence[st
 
     text = [f"**{a.capitalize()}** ({sources[0]}; {seed_text(seeds[a])} per claim; {n_a} claims tested as one Holm "
             f"family) against **{b}** ({sources[1]}; {seed_text(seeds[b])} per claim; {n_b} claims tested as one "
-            f"Holm family): of the {len(both)} claims measured on both, "]
-    if not len(changed):
-        text.append("**no verdict changes**.")
+            f"Holm family): "]
+    if not len(both):
+        text.append("**no claim was tested on both**, so no verdict can be compared (a verdict needs an "
+                    "interval: two seeds or more).")
+    elif not len(changed):
+        text.append(f"of the {len(both)} claims tested on both, **no verdict changes**.")
     else:
-        text.append(f"**{len(changed)} change{'s' if len(changed) == 1 else ''} verdict**: "
+        text.append(f"of the {len(both)} claims tested on both, "
+                    f"**{len(changed)} change{'s' if len(changed) == 1 else ''} verdict**: "
                     + "; ".join(f"{r['claim']} ({r['a_verdict']} → {r['b_verdict']})"
                                 for _, r in changed.iterrows())
                     + f". The other {len(both) - len(changed)} keep theirs.")
-    only = table[_measured(table, "a") ^ _measured(table, "b")]
+    only = table[_tested(table, "a") ^ _tested(table, "b")]
     if len(only):
-        text.append(f" {len(only)} claim{'s are' if len(only) != 1 else ' is'} measured on one side only.")
+        text.append(f" {len(only)} claim{'s are' if len(only) != 1 else ' is'} tested on one side only.")
     return "".join(text)

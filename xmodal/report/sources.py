@@ -163,7 +163,8 @@ def no_source_text(profile: str = TUNED_PROFILE, data: str = "data/default") -> 
             f"profile on its own (it does not fit in `make book`): `xmodal tune --study {profile} --jobs 2 "
             f"--data {data}` tunes every model and then trains its final seeds into `runs/{profile}`; "
             f"`xmodal archive --study {profile}` then writes `xmodal/archives/{profile}.json`, which the "
-            "book renders when the runs are absent. Build the book again afterwards.")
+            "book renders when the runs are absent" + (" (`make tuned` runs both)" if profile == TUNED_PROFILE else "")
+            + ". Build the book again afterwards.")
 
 
 def source_paragraph(source: ProfileSource | None, profile: str = TUNED_PROFILE) -> str:
@@ -175,10 +176,10 @@ def source_paragraph(source: ProfileSource | None, profile: str = TUNED_PROFILE)
         return no_source_text(profile)
     text = f"**Data of every figure and table below:** {source.source}."
     if source.archived:
-        text += (f" These are **archived** results: the profile's runs are not on the machine that built this "
-                 f"book, so the page renders the archive that ships with xmodal (`{source.archive.path.name}`, "
-                 f"written from the runs at commit `{source.archive.commit[:7]}` on {source.archive.date}). "
-                 f"Running the profile replaces them with live runs.")
+        text += (f" These are **archived** results: the profile's runs were not beside the study this book was "
+                 f"built from (`<runs>/{source.profile}`), so the page renders the archive that ships with xmodal "
+                 f"(`{source.archive.path.name}`, written from the runs at commit `{source.archive.commit[:7]}` on "
+                 f"{source.archive.date}). Running the profile replaces them with live runs.")
     else:
         text += " These are **live** runs, read from disk when the book was built."
     if source.tuning is None:

@@ -181,6 +181,6 @@ def test_tuned_runs_curves_and_stopping_steps(archived: report.ProfileSource) ->
 def test_tuning_time_comes_from_the_measured_times(archived: report.ProfileSource) -> None:
     text = report.tuning_time_text(archived.times, archived.tuning, 18, archived.machine)
     assert TIMES["trials_seconds"] / 3600 == 2.0 and TIMES["final_seconds"] / 60 == 60.0
-    assert "The 48 trials of 6 models took **2.0 h** of wall time (2 at once)" in text
+    assert "The 48 trials of 6 models took **2.0 h** of wall time (2 models at a time)" in text
     assert "the 18 final runs **60.0 min**: **3.0 h** in all on a machine with 2 CPU cores" in text
     assert report.tuning_time_text({}, None, 0) == "No wall time of the tuning is on record for these results."

@@ -380,6 +380,10 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+def _models_at_once(jobs: int) -> str:
+    return "one model at a time" if jobs == 1 else f"{jobs} models at a time"
+
+
 def tuning_time_text(times: Mapping[str, Any], tuning: Mapping[str, Any] | None, n_runs: int,
                      machine: Mapping[str, Any] | None = None) -> str:
     """A Markdown sentence on how long the profile took, from its measured wall times (never typed in).
@@ -398,7 +402,7 @@ def tuning_time_text(times: Mapping[str, Any], tuning: Mapping[str, Any] | None,
     parts = []
     if "trials_seconds" in t:
         parts.append(f"the {trials} trials of {models} models took **{_duration(float(t['trials_seconds']))}** of "
-                     f"wall time ({int(t.get('jobs') or 1)} at once)")
+                     f"wall time ({_models_at_once(int(t.get('jobs') or 1))})")
     if "final_seconds" in t:
         parts.append(f"the {n_runs} final runs **{_duration(float(t['final_seconds']))}**")
     total = float(t.get("trials_seconds") or 0) + float(t.get("final_seconds") or 0)

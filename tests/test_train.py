@@ -40,7 +40,7 @@ from xmodal.training import (
 BANDS = {"s1": 2, "s2": 10, "rgb": 3}
 K = 4
 TINY = dict(
-    latent_dim=32, merge_hidden=[32, 32], classifier_hidden=32, modality_hidden=16, dropout=0.1,
+    backbone_width=16, latent_dim=32, merge_hidden=[32, 32], classifier_hidden=32, modality_hidden=16, dropout=0.1,
     batch_size=16, lr=3e-3, progress=False, threads=1, n_latent=10, seed=0,
     data_root="/nonexistent/sen12ms",  # in-memory datasets; a finished run must not look for files
 )

@@ -175,6 +175,13 @@ class PageContext:
         return load_homogeneity(self.results)
 
     @functools.cached_property
+    def validation(self) -> pd.DataFrame:
+        """The validation curve of every finished run (:func:`xmodal.results.load_validation`; read once per page)."""
+        from xmodal.results import load_validation
+
+        return load_validation(self.results)
+
+    @functools.cached_property
     def predictions(self) -> dict[str, Predictions]:
         """Test predictions of every finished run, by run folder (read once per page)."""
         from xmodal.results import load_predictions

@@ -36,6 +36,8 @@ __all__ = [
     "study_dir",
     "load_latent_measures",
     "load_histories",
+    "load_validation",
+    "VALIDATION_COLUMNS",
     "method_of",
     "load_per_class",
     "load_predictions",
@@ -550,6 +552,57 @@ def load_histories(results: pd.DataFrame | str | os.PathLike[str]) -> pd.DataFra
         df[col] = pd.to_numeric(df[col], errors="coerce").astype("Int64")
     first = [*LATENT_KEY_COLUMNS, "n_sensors", "epoch"]
     return df[first + [c for c in df.columns if c not in first]]
+
+
+#: Columns of :func:`load_validation`.
+VALIDATION_COLUMNS: tuple[str, ...] = (
+    "study", "method", "trained_modalities", "seed", "epoch", "step", "score", "best_epoch", "epochs_trained",
+    "cap_epochs", "stopped_early", "weights", "scenes", "run_dir",
+)
+
+
+def load_validation(results: pd.DataFrame | str | os.PathLike[str]) -> pd.DataFrame:
+    """The validation curve of every finished run: one row per run and epoch.
+
+    Read from each run's ``result.json`` (:attr:`xmodal.rundir.Result.validation`, written by
+    :func:`xmodal.training.validation.validation_record`). Runs trained without a validation
+    split (``val_fraction`` 0, or older than it) have no curve and no row.
+
+    Args:
+        results: a :func:`load_results` table or a path it accepts.
+
+    Returns:
+        :data:`VALIDATION_COLUMNS`: the run's method key (:func:`method_of`) and sensors
+        (``"s1+s2"``), the epoch, its optimisation step and validation ``score`` (the mean
+        weighted F1 over the run's sensors), and per run the best epoch, the epochs trained
+        and their cap, whether it stopped early, which weights it kept (``"best"``/``"last"``)
+        and its number of validation scenes.
+    """
+    import pandas as pd
+
+    from xmodal.rundir import RunDir
+
+    df = _results_table(results)
+    rows = []
+    for _, r in df[df["status"] == "ok"].drop_duplicates("run_dir").iterrows():
+        res = RunDir(r["run_dir"]).read_result()
+        if res is None:
+            continue
+        val = res.validation
+        for point in val.get("curve") or []:
+            rows.append({
+                "study": r["study"], "method": method_of(res.config), "trained_modalities": "+".join(res.modalities),
+                "seed": res.seed,
+                "epoch": point.get("epoch"), "step": point.get("step"), "score": point.get("score"),
+                "best_epoch": val.get("best_epoch"), "epochs_trained": val.get("epochs_trained"),
+                "cap_epochs": val.get("cap_epochs"), "stopped_early": val.get("stopped_early"),
+                "weights": val.get("weights"), "scenes": val.get("scenes"), "run_dir": str(r["run_dir"]),
+            })
+    out = pd.DataFrame(rows, columns=list(VALIDATION_COLUMNS))
+    for col in ("seed", "epoch", "step", "best_epoch", "epochs_trained", "cap_epochs", "scenes"):
+        out[col] = pd.to_numeric(out[col], errors="coerce").astype("Int64")
+    out["score"] = pd.to_numeric(out["score"], errors="coerce").astype(float)
+    return out
 
 
 def summarize(df: pd.DataFrame, by_size: bool = True) -> pd.DataFrame:

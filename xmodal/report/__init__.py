@@ -10,6 +10,8 @@ loader); :mod:`xmodal.plots` draws what it computes, and the book's pages call i
 * :mod:`~xmodal.report.comparisons`: paired comparisons, aligned against disjoint
   training, two training budgets;
 * :mod:`~xmodal.report.claims`: the claims' verdicts and sentences;
+* :mod:`~xmodal.report.validation`: the validation curves, and whether each model is on its
+  plateau at the study's budget;
 * :mod:`~xmodal.report.latent` and :mod:`~xmodal.report.adversary`: the latent page's summaries;
 * :mod:`~xmodal.report.data_tables`: the data page's tables;
 * :mod:`~xmodal.report.notes`: the one-line notes under the figures;
@@ -61,6 +63,14 @@ from xmodal.report.scores import (
     score_table,
 )
 from xmodal.report.selection import figure2_runs, final_pairs, final_runs, method_label, showcase_runs
+from xmodal.report.validation import (
+    PLATEAU_MARGIN,
+    PLATEAU_SHARE,
+    plateau_display,
+    plateau_table,
+    plateau_text,
+    validation_curves,
+)
 
 __all__ = [
     # paper
@@ -94,6 +104,13 @@ __all__ = [
     "pairing_display",
     "budget_table",
     "budget_text",
+    # validation
+    "PLATEAU_MARGIN",
+    "PLATEAU_SHARE",
+    "validation_curves",
+    "plateau_table",
+    "plateau_display",
+    "plateau_text",
     # claims
     "CLAIM_COLUMNS",
     "check_claims",

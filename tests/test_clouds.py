@@ -586,8 +586,9 @@ def test_the_chapter_runs_against_a_tiny_study(evaluated: dict[str, Any], tmp_pa
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     images = [o for o in outputs if "image/png" in o.get("data", {})]
     text = json.dumps(outputs)
-    assert len(images) >= 3, "the accuracy, consistency and trade-off figures"
+    assert len(images) >= 4, "the accuracy, threshold, consistency and trade-off figures"
     assert "study &#x27;tiny&#x27;" in text or "study 'tiny'" in text
+    assert "was chosen on the validation scenes" in text and "no test patch entered the choice" in text
     assert "Fallback, one C+T+M" in text and "no interval" in text
     src = nbformat.read(BOOK, as_version=4)
     assert all(not c.get("outputs") for c in src.cells if c.cell_type == "code"), "committed without outputs"

@@ -215,6 +215,7 @@ def threshold_note(ev: CloudEvaluation | None, override: float | None = None, *,
                 "Train the runs with `val_fraction` > 0 and run `xmodal clouds` again to choose it on validation "
                 "scenes.")
     pooled = {round(float(r["threshold"]), 6): float(r["weighted"]) for r in choice.get("pooled", [])}
+    best = pooled.get(round(value, 6), math.nan)
     seeds, models = choice.get("seeds", []), choice.get("models", [])
     scenes = choice.get("scenes") or []
     where = (f"{'/'.join(map(str, scenes))} scene{'s' if scenes != [1] else ''} held out of each run's training split"
@@ -223,11 +224,12 @@ def threshold_note(ev: CloudEvaluation | None, override: float | None = None, *,
             f"({', '.join(f'{c:.0%}' for c in choice.get('covers', []))}) and predicted by the same models "
             f"({', '.join(models)}; {len(seeds)} seed{'s' if len(seeds) != 1 else ''}). Of the thresholds "
             f"{_grid_text(choice.get('grid', []))}, {value:.0%} gives the fallback the highest weighted F1 on those "
-            f"patches, {pooled.get(round(value, 6), math.nan):.3f} (mean over every model, seed and cover); "
+            f"patches, {best:.3f} (mean over every model, seed and cover); "
             "thresholds that switch the same patches score the same, and the lowest of them is taken.")
     hand = pooled.get(round(FALLBACK_THRESHOLD, 6))
     if hand is not None and round(value, 6) != round(FALLBACK_THRESHOLD, 6):
-        text += f" The hand-set threshold used before, {FALLBACK_THRESHOLD:.0%}, scores {hand:.3f} there."
+        tie = " (a tie, which goes to the lower threshold)" if abs(hand - best) <= 1e-12 else ""
+        text += f" The hand-set threshold used before, {FALLBACK_THRESHOLD:.0%}, scores {hand:.3f} there{tie}."
     if override is None:
         text += " Every number below is measured on the test split with it; no test patch entered the choice."
     return text

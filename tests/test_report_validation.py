@@ -98,7 +98,8 @@ def test_one_seed_one_epoch_and_no_curve_say_so() -> None:
     assert none.empty and "not measured here" in report.plateau_text(none)
     assert report.validation_curves(results, curves.iloc[:0]).empty
     text = report.plateau_text(first)
-    assert "not measured (fewer than 3 epochs)" in text
+    assert "Not measured: Baseline S1, Baseline S2, C+T+M (fewer than 3 epochs" in text
+    assert "Gain of the last epochs" not in text
     assert "With one seed there is no interval, so no verdict for Baseline S1, Baseline S2, C+T+M" in \
         report.plateau_text(one)
 
@@ -110,7 +111,8 @@ def test_the_sentences_carry_the_table_s_numbers_and_verdicts() -> None:
     r = table.set_index("model").loc["Baseline S1"]
     gain = f"{r['estimate']:+.3f} [{r['low']:+.3f}, {r['high']:+.3f}] (3 seeds)"
     assert f"Baseline S1: {gain}, **still improving**" in text
-    assert "compared with the score 2 epochs earlier (the last 2 of 10)" in text and "below 0.01 weighted F1" in text
+    assert "compared with the score 2 epochs earlier (the last 2 of the budget's 10)" in text
+    assert "below 0.01 weighted F1" in text
     assert "Still improving at the end of the budget: Baseline S1." in text
     assert "whether Baseline S2 is still improving" in text and "Every model is on its plateau" not in text
     flat = table[table["model"] == "C+T+M"]

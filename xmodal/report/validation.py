@@ -232,16 +232,13 @@ def plateau_text(table: pd.DataFrame, source: str | None = None) -> str:
     text = [f"**Is every model on its plateau at this budget?**{where} The validation score of each Figure 2 model "
             f"(weighted F1 on the validation scenes, mean over the model's sensors) at its last epoch is compared "
             f"with the score {int(r0['k'])} epoch{'s' if int(r0['k']) != 1 else ''} earlier (the last "
-            f"{int(r0['k'])} of {int(r0['last_epoch'])}), paired by seed. A model is **{ON_PLATEAU}** when the 95% "
-            f"interval of that gain lies below {float(r0['margin']):g} weighted F1, **{STILL_IMPROVING}** when it "
-            f"lies above 0, and **{UNDECIDED}** otherwise."]
-    parts = []
-    for _, r in table.iterrows():
-        if r["verdict"] == NOT_MEASURED:
-            parts.append(f"{r['model']}: not measured (fewer than {int(r['k']) + 1} epochs)")
-        else:
-            parts.append(f"{r['model']}: {_gain(r)}, **{r['verdict']}**")
-    text.append("Gain of the last epochs: " + "; ".join(parts) + ".")
+            f"{int(r0['k'])} of the budget's {int(r0['last_epoch'])}), paired by seed. A model is **{ON_PLATEAU}** "
+            f"when the 95% interval of that gain lies below {float(r0['margin']):g} weighted F1, "
+            f"**{STILL_IMPROVING}** when it lies above 0, and **{UNDECIDED}** otherwise."]
+    parts = [f"{r['model']}: {_gain(r)}, **{r['verdict']}**" for _, r in table.iterrows()
+             if r["verdict"] != NOT_MEASURED]
+    if parts:
+        text.append("Gain of the last epochs: " + "; ".join(parts) + ".")
     by = {v: list(table.loc[table["verdict"] == v, "model"]) for v in PLATEAU_VERDICTS}
     if len(by[ON_PLATEAU]) == len(table):
         text.append(f"Every model is on its plateau: the fixed budget holds none of them back, to within "
@@ -258,7 +255,9 @@ def plateau_text(table: pd.DataFrame, source: str | None = None) -> str:
         if by[ONE_SEED]:
             text.append(f"With one seed there is no interval, so no verdict for {', '.join(by[ONE_SEED])}.")
         if by[NOT_MEASURED]:
-            text.append(f"Not measured: {', '.join(by[NOT_MEASURED])} (too few epochs to look back over).")
+            short = table[table["verdict"] == NOT_MEASURED]
+            text.append(f"Not measured: {', '.join(by[NOT_MEASURED])} (fewer than {int(short['k'].max()) + 1} "
+                        "epochs, none to look back to).")
     early = int(table["stopped_early"].sum())
     if early:
         text.append(f"{early} run(s) stopped early (no better validation score for `patience` epochs) and kept their "

@@ -25,12 +25,18 @@ def study_dir(trained: tuple[Path, Path]) -> Path:
 
 @pytest.fixture(scope="module")
 def book(trained: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from xmodal.book import build_book
+    from tuned_archive import write_tuned_archive
+
+    from xmodal.book import ENV_ARCHIVES, build_book
 
     study_dir, data_root = trained
     out = tmp_path_factory.mktemp("book")
-    index = build_book(runs_dir=study_dir.parent, study=study_dir.name, data_root=data_root,
-                       out_dir=out, quiet=True)
+    archives = tmp_path_factory.mktemp("archives")  # the tuned profile's results: a hand-made archive
+    write_tuned_archive(archives)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(ENV_ARCHIVES, str(archives))
+        index = build_book(runs_dir=study_dir.parent, study=study_dir.name, data_root=data_root,
+                           out_dir=out, quiet=True)
     assert index == out / "_build" / "html" / "index.html"
     return index.parent
 
@@ -94,7 +100,7 @@ def test_page_context_shows_the_sensors_the_runs_were_trained_on(tmp_path: Path)
 
 @pytest.mark.slow
 def test_every_page_is_built(book: Path) -> None:
-    for name in ("intro", "data", "method", "results", "latent", "maps", "reproduce", "teaching", "runs"):
+    for name in ("intro", "data", "method", "results", "tuning", "latent", "maps", "reproduce", "teaching", "runs"):
         assert (book / "book" / f"{name}.html").is_file(), name
     assert "book/intro.html" in (book / "index.html").read_text()
 
@@ -111,6 +117,26 @@ def test_results_page_shows_figures_tables_and_the_paper(book: Path, study_dir: 
     assert "0.67" in html  # the paper's C+T+M homogeneity beside the measured one
     assert re.search(r"Of \d+ claims checked", html)
     assert "Is every model on its plateau at this budget?" in html and "Not measured: Baseline S1" in html
+
+
+@pytest.mark.slow
+def test_tuned_verdicts_and_tuning_page_render_the_archive_and_label_it(book: Path) -> None:
+    def text_of(html: str) -> str:
+        return re.sub(r"<[^>]+>", "", html).replace("\u2018", "'").replace("\u2019", "'")  # MyST's curly quotes
+
+    results = text_of(_page(book, "results"))
+    label = "archived results of profile 'tuned' (commit 0123456, 2026-12-03)"
+    assert label in results and "20 claims tested as one Holm family" in results  # the archive's 3 seeds
+    assert "tuned: verdict" in results and "hand-set: verdict" in results
+    assert "no claim was tested on both" in results  # the tiny study has one seed: no verdict to compare
+    html = _page(book, "tuning")
+    text = text_of(html)
+    assert label in text and "These are archived results" in text
+    assert "xmodal tune --study tuned --jobs 2 --data data/default" in text
+    assert "took 2.0 h of wall time" in text  # the hand-made archive's measured times
+    assert "0.0003 to 0.003 (log scale)" in text and "hand-set (every model)" in text
+    assert "18 of 18 runs stopped early" in text
+    assert len(re.findall(r'<img[^>]+src="[^"]+\.png"', html)) >= 3  # history, importance, curves
 
 
 @pytest.mark.slow

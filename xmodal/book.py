@@ -48,6 +48,8 @@ from xmodal.sweep.spec import DEFAULT_STUDY
 if TYPE_CHECKING:
     import pandas as pd
 
+    from xmodal.report.sources import ProfileSource
+
 __all__ = [
     "BookError",
     "PageContext",
@@ -67,6 +69,8 @@ ENV_STUDY = "XMODAL_STUDY"
 ENV_DATA = "XMODAL_DATA"
 #: Optional override of where MathJax's ``es5`` folder is found.
 ENV_MATHJAX = "XMODAL_MATHJAX"
+#: Optional folder of the long profiles' archives (default: the package's ``xmodal/archives``).
+ENV_ARCHIVES = "XMODAL_ARCHIVES"
 
 #: Where ``make mathjax`` puts the npm package (relative to the project root).
 MATHJAX_NPM_DIR = Path(".cache/npm/node_modules/mathjax/es5")
@@ -330,6 +334,17 @@ class PageContext:
             return None
         results = load_results(folder)
         return results if (results["status"] == "ok").any() else None
+
+    def long_profile(self, name: str) -> ProfileSource | None:
+        """A long profile's results beside this study: its live runs, else its shipped archive, else None.
+
+        The live runs are ``<runs>/<name>`` beside this study; the archive is ``<name>.json`` in
+        ``$XMODAL_ARCHIVES`` (default: the package's ``xmodal/archives``). The pages label which
+        (:func:`xmodal.report.sources.profile_source`).
+        """
+        from xmodal.report.sources import profile_source
+
+        return profile_source(self.study_dir.parent, name, os.environ.get(ENV_ARCHIVES) or None)
 
 
 #: Number words of the latent page's panel titles.

@@ -6,6 +6,8 @@ Subcommands::
     xmodal data info ROOT [--check [--season S]]                     describe (and check) a SEN12MS root
     xmodal train [--config FILE] [--set key=value ...] --out DIR     one experiment (= python -m xmodal.training)
     xmodal sweep --study STUDY [--jobs N] [--data DIR]               a whole study, resumable
+    xmodal tune [--study tuned] [--jobs N] [--storage URL]          equal tuning on validation scenes, final runs
+    xmodal archive --study tuned [--runs DIR]                        a long profile's results as a small archive
     xmodal run-point RUN_DIR                                         one point prepared by sweep --print-commands
     xmodal results --study STUDY [--csv FILE]                        the tidy results table
     xmodal clouds --study STUDY --data DIR                           the runs on S2 at fixed cloud covers
@@ -159,6 +161,21 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         only=args.only,
         executor=args.executor,
     )
+
+
+def _cmd_tune(args: argparse.Namespace) -> int:
+    from xmodal.tuning import tune
+
+    return tune(_study_spec(args.study), jobs=args.jobs, data_root=args.data, runs_dir=args.runs,
+                storage=args.storage, trials_only=args.trials_only)
+
+
+def _cmd_archive(args: argparse.Namespace) -> int:
+    from xmodal.archive import MAX_ARCHIVE_BYTES, write_archive
+
+    path = write_archive(args.study, args.runs, out=args.out)
+    print(f"wrote {path} ({path.stat().st_size:,} bytes; an archive stays under {MAX_ARCHIVE_BYTES:,})")
+    return 0
 
 
 def _cmd_run_point(args: argparse.Namespace) -> int:
@@ -329,6 +346,25 @@ def build_parser() -> argparse.ArgumentParser:
                        help="prepare every pending point and print one shell command per point "
                             "(e.g. for a Slurm job array) instead of running them")
     sweep.set_defaults(func=_cmd_sweep)
+
+    tune = sub.add_parser("tune", parents=[debug],
+                          help="tune every model of a tuning profile on validation scenes (Optuna), then run "
+                               "its final seeds at the tuned settings")
+    tune.add_argument("--study", default="tuned", help=STUDY_HELP + " (one with a 'tuning' block; default: tuned)")
+    tune.add_argument("--jobs", type=int, default=1, help="models tuned at once, and points of the final sweep")
+    tune.add_argument("--data", help="SEN12MS root to use instead of the study's own")
+    tune.add_argument("--runs", default="runs", help="folder holding one directory per study")
+    tune.add_argument("--storage", help="an Optuna storage URL shared by tuners on several machines (default: "
+                                        "<runs>/<study>-tuning/tuning.sqlite3)")
+    tune.add_argument("--trials-only", action="store_true", help="stop after the trials and the tuned settings")
+    tune.set_defaults(func=_cmd_tune)
+
+    archive = sub.add_parser("archive", parents=[debug],
+                             help="keep a finished long profile's results in one small JSON file the book renders")
+    archive.add_argument("--study", required=True, help="the profile's name (its runs are <runs>/<name>)")
+    archive.add_argument("--runs", default="runs", help="folder holding one directory per study")
+    archive.add_argument("--out", help="the archive's folder (default: the package's xmodal/archives)")
+    archive.set_defaults(func=_cmd_archive)
 
     point = sub.add_parser("run-point", parents=[debug],
                            help="run one point prepared by `xmodal sweep --print-commands` (as the sweep would)")

@@ -16,6 +16,8 @@ Modules by what they draw (every name but the clouds chapter's is re-exported he
 * :mod:`~xmodal.plots.method`: the architecture, the reversal schedule, a mined triplet batch;
 * :mod:`~xmodal.plots.latent`: UMAP panels, latent measures, the adversary, the sensitivity study;
 * :mod:`~xmodal.plots.runs`: one run's figures (the experiment notebook);
+* :mod:`~xmodal.plots.tuning`: equal tuning: the trials' history, parameter importance, the tuned
+  runs' validation curves;
 * :mod:`~xmodal.plots.clouds`: the clouds chapter (called as ``plots.clouds.<name>``:
   its table names, such as ``summary_table``, are the chapter's).
 """
@@ -55,6 +57,7 @@ from .runs import (
     plot_per_class_f1,
     scores_table,
 )
+from .tuning import importance_figure, tuned_curves_figure, tuning_history_figure
 
 __all__ = [
     "CLASS_COLORS",
@@ -74,6 +77,7 @@ __all__ = [
     "display_rgb",
     "figure2",
     "figure3",
+    "importance_figure",
     "grl_schedule_figure",
     "latent_figure",
     "latent_figure_static",
@@ -92,4 +96,6 @@ __all__ = [
     "tradeoff_figure",
     "triplet_figure",
     "validation_figure",
+    "tuned_curves_figure",
+    "tuning_history_figure",
 ]

@@ -12,6 +12,11 @@ loader); :mod:`xmodal.plots` draws what it computes, and the book's pages call i
 * :mod:`~xmodal.report.claims`: the claims' verdicts and sentences;
 * :mod:`~xmodal.report.validation`: the validation curves, and whether each model is on its
   plateau at the study's budget;
+* :mod:`~xmodal.report.side_by_side`: the claims' verdicts of two studies side by side (hand-set
+  and tuned settings), and which change;
+* :mod:`~xmodal.report.sources`: a long profile's live runs or its shipped archive, labelled;
+* :mod:`~xmodal.report.tuning`: equal tuning's ranges, settings, trials, importances, and where
+  the tuned runs stopped;
 * :mod:`~xmodal.report.latent` and :mod:`~xmodal.report.adversary`: the latent page's summaries;
 * :mod:`~xmodal.report.data_tables`: the data page's tables;
 * :mod:`~xmodal.report.notes`: the one-line notes under the figures;
@@ -63,6 +68,22 @@ from xmodal.report.scores import (
     score_table,
 )
 from xmodal.report.selection import figure2_runs, final_pairs, final_runs, method_label, showcase_runs
+from xmodal.report.side_by_side import changes_text, compare_verdicts, comparison_display, verdict_changes
+from xmodal.report.sources import TUNED_PROFILE, ProfileSource, no_source_text, profile_source, source_paragraph
+from xmodal.report.tuning import (
+    curve_summary,
+    importance_table,
+    ranges_display,
+    searched_ranges,
+    settings_display,
+    stopping_display,
+    stopping_table,
+    stopping_text,
+    tuned_settings,
+    tuning_history,
+    tuning_time_text,
+    validation_table,
+)
 from xmodal.report.validation import (
     PLATEAU_MARGIN,
     PLATEAU_SHARE,
@@ -115,6 +136,29 @@ __all__ = [
     "CLAIM_COLUMNS",
     "check_claims",
     "claims_summary",
+    # two studies' verdicts side by side
+    "compare_verdicts",
+    "comparison_display",
+    "verdict_changes",
+    "changes_text",
+    # a long profile's runs or archive, and its tuning
+    "TUNED_PROFILE",
+    "ProfileSource",
+    "profile_source",
+    "no_source_text",
+    "source_paragraph",
+    "searched_ranges",
+    "ranges_display",
+    "tuned_settings",
+    "settings_display",
+    "tuning_history",
+    "importance_table",
+    "validation_table",
+    "curve_summary",
+    "stopping_table",
+    "stopping_display",
+    "stopping_text",
+    "tuning_time_text",
     # latent
     "latent_summary",
     "summary_display",

@@ -52,7 +52,8 @@ def first_step(config: ExperimentConfig | Mapping[str, Any], *, n_show: int = 6)
     train_sets = {m: read_split(cfg, m, "train") for m in cfg.modalities}
     ctx = Dist(cfg)
     try:
-        inputs = check_inputs(cfg, train_sets, train_sets, ctx)
+        val_sets = {m: read_split(cfg, m, "val") for m in cfg.modalities} if cfg.val_fraction > 0 else None
+        inputs = check_inputs(cfg, train_sets, {}, ctx, val_sets, test=False)  # the lesson reads no test patch
         with torch.random.fork_rng(devices=[]), runtime_settings(cfg, ctx.device):
             state = build_state(cfg, inputs, ctx)
             streams = Streams(cfg, train_sets, ctx)

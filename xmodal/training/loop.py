@@ -196,10 +196,10 @@ PROBE_PATCHES = 128
 def probe_due(config: ExperimentConfig, epoch: int) -> bool:
     """Whether the probe runs after ``epoch`` (0-based): with M every other epoch and the last, else the last.
 
-    Under early stopping the last epoch is not known in advance: the probe then runs after every epoch.
+    Under early stopping the last epoch is not known in advance: the probe then runs every other epoch.
     """
     if config.patience is not None:
-        return True
+        return epoch % 2 == 0
     last = epoch == config.epochs - 1
     return last or ("M" in config.losses and epoch % 2 == 0)
 

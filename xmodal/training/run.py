@@ -109,6 +109,7 @@ def run_experiment(
     *,
     resume: bool = True,
     on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
+    test: bool = True,
 ) -> Result:
     """Train and evaluate one configuration; write its files into ``out_dir``.
 
@@ -123,17 +124,23 @@ def run_experiment(
         on_epoch_end: called (on rank 0) with ``{"epoch", "history",
             "out_dir"}`` after each epoch's checkpoint is written; an exception
             raised there stops the run, leaving a resumable checkpoint.
+        test: read and score the test split at the end. ``False`` (a tuning trial, whose
+            only number is its validation score) never reads a test patch: the result has no
+            test metrics and the folder no predictions; it needs ``val_fraction`` > 0.
 
     Returns:
         The run's :class:`~xmodal.rundir.Result` (also written to the run folder).
 
     Raises:
-        ConfigError: an invalid config or runtime choice.
+        ConfigError: an invalid config or runtime choice, or ``test=False`` without a validation split.
         ResumeError: ``out_dir`` holds a run of a different config (with ``resume=True``).
         xmodal.data.Sen12MSError: missing or corrupt data.
     """
     config = _as_config(config)
     out = Path(out_dir)
+    if not test and config.val_fraction == 0.0:
+        raise ConfigError("Invalid value for 'val_fraction': 0.0; a run that reads no test patch (test=False) is "
+                          "scored on its validation split only, so set val_fraction > 0")
     if resume:
         done = _finished_result(out, config)
         if done is not None:
@@ -150,13 +157,14 @@ def run_experiment(
             train_sets[m] = read_split(config, m, "train", progress=config.progress and ctx.main)
             if config.val_fraction > 0:
                 val_sets[m] = read_split(config, m, "val")
-            test_sets[m] = read_split(config, m, "test", progress=config.progress and ctx.main)
+            if test:
+                test_sets[m] = read_split(config, m, "test", progress=config.progress and ctx.main)
         if ctx.main:
             ctx.barrier()
         description = describe_root(config.data_root)
         return train_on_datasets(
             config, train_sets, test_sets, out, resume=resume, on_epoch_end=on_epoch_end,
-            data_description=description, val_sets=val_sets or None, _dist=ctx,
+            data_description=description, val_sets=val_sets or None, test=test, _dist=ctx,
         )
     finally:
         ctx.close()
@@ -190,6 +198,7 @@ def train_on_datasets(
     on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
     data_description: Mapping[str, Any] | None = None,
     val_sets: Mapping[str, PatchDataset] | None = None,
+    test: bool = True,
     _dist: Dist | None = None,
 ) -> Result:
     """Train and evaluate on given datasets (what :func:`run_experiment` calls after loading data).
@@ -197,7 +206,8 @@ def train_on_datasets(
     ``train_sets`` and ``test_sets`` (and ``val_sets``, which a config with ``val_fraction``
     > 0 needs) map every modality of ``config`` to a dataset following the
     :class:`xmodal.data.Sen12MS` contract (:class:`PatchDataset`). The test sets of different
-    modalities must list the same patches (``ids``), as must the validation sets. With
+    modalities must list the same patches (``ids``), as must the validation sets; with
+    ``test=False`` (:func:`run_experiment`) ``test_sets`` may be empty and are never read. With
     ``pairing: disjoint`` the training sets must share no patch id and (when the ids are SEN12MS patch ids) no scene.
 
     Returns:
@@ -211,8 +221,8 @@ def train_on_datasets(
             return done
     ctx = _dist or Dist(config)
     try:
-        return _train_and_evaluate(config, train_sets, val_sets or {}, test_sets, out, ctx, resume, on_epoch_end,
-                                   data_description)
+        return _train_and_evaluate(config, train_sets, val_sets or {}, test_sets if test else {}, out, ctx, resume,
+                                   on_epoch_end, data_description)
     finally:
         if _dist is None:
             ctx.close()
@@ -236,7 +246,7 @@ def _train_and_evaluate(
     and the best epoch's weights are the ones evaluated and kept. Rank 0 writes the run
     folder; under DDP the other processes train along and return rank 0's result.
     """
-    inputs = check_inputs(config, train_sets, test_sets, ctx, val_sets)
+    inputs = check_inputs(config, train_sets, test_sets, ctx, val_sets, test=bool(test_sets))
     run = RunDir(out)
     t_start = time.perf_counter()
     with runtime_settings(config, ctx.device):
@@ -275,7 +285,7 @@ def _train_and_evaluate(
         if not ctx.main:  # rank 0 evaluates and writes; the others wait for its result
             ctx.barrier()
             return run.result()
-        evaluation = evaluate_all(state.net, test_sets, config, inputs, ctx.device)
+        evaluation = evaluate_all(state.net, test_sets, config, inputs, ctx.device) if test_sets else None
         data = _data_record(config, train_sets, test_sets, inputs, streams.steps, data_description, val_sets)
         result = _result(config, state, evaluation, data, ctx, time.perf_counter() - t_start)
         _write_outputs(run, evaluation, make_checkpoint(config, inputs, state, ctx.device, final=True), result)
@@ -294,7 +304,7 @@ def _as_config(config: ExperimentConfig | Mapping[str, Any]) -> ExperimentConfig
 
 def check_inputs(
     config: ExperimentConfig, train_sets: Mapping[str, PatchDataset], test_sets: Mapping[str, PatchDataset],
-    ctx: Dist, val_sets: Mapping[str, PatchDataset] | None = None,
+    ctx: Dist, val_sets: Mapping[str, PatchDataset] | None = None, *, test: bool = True,
 ) -> Inputs:
     """Check the runtime choice, the datasets and the batch size before anything is written.
 
@@ -312,7 +322,8 @@ def check_inputs(
             f"Invalid value for 'val_fraction': {config.val_fraction!r}, but validation sets were "
             f"{'given' if val_sets else 'not given'}; pass val_sets exactly when val_fraction > 0"
         )
-    splits = [("training", train_sets), ("test", test_sets)] + ([("validation", val_sets)] if val_sets else [])
+    splits = ([("training", train_sets)] + ([("test", test_sets)] if test else [])
+              + ([("validation", val_sets)] if val_sets else []))
     for split, sets in splits:
         missing = [m for m in mods if m not in sets]
         if missing:
@@ -434,37 +445,37 @@ def _data_record(
         "train_scenes": {m: len(s) if s is not None else None for m, s in scenes.items()},
         "shared_train_scenes": len(_shared(known)) if len(known) == len(mods) else None,
         "shared_train_patches": len(_shared([{str(pid) for pid in train_sets[m].ids} for m in mods])),
-        "n_test": len(test_sets[mods[0]]),
+        "n_test": len(test_sets[mods[0]]) if test_sets else 0,
         "n_val": len(val_sets[mods[0]]) if val_sets else 0,
         "val_scenes": _scene_count(val_sets[mods[0]]) if val_sets else 0,
         "class_names": inputs.class_names,
         "stats": {m: getattr(train_sets[m], "stats", None) for m in mods},
         "steps_per_epoch": steps,
-        "skipped": _skipped(*(train_sets[m] for m in mods), *(test_sets[m] for m in mods)),
+        "skipped": _skipped(*(train_sets[m] for m in mods), *(test_sets[m] for m in mods if m in test_sets)),
         "train_prior": _train_prior(train_sets, mods),
         "description": description,
     }
 
 
 def _result(
-    config: ExperimentConfig, state: TrainState, evaluation: Evaluation, data: dict[str, Any], ctx: Dist,
+    config: ExperimentConfig, state: TrainState, evaluation: Evaluation | None, data: dict[str, Any], ctx: Dist,
     total_seconds: float,
 ) -> Result:
-    """The run's :class:`~xmodal.rundir.Result`."""
+    """The run's :class:`~xmodal.rundir.Result` (no test metrics when the test split was not read)."""
     train_seconds = float(sum(h["seconds"] for h in state.history))
     return Result(
         config=config.to_dict(),
         config_hash=config.hash(),
         data=data,
-        metrics=evaluation.metrics,
-        homogeneity=evaluation.homogeneity,
+        metrics=evaluation.metrics if evaluation is not None else {},
+        homogeneity=evaluation.homogeneity if evaluation is not None else {},
         history=state.history,
         validation=validation_record(state.history, config, int(data["steps_per_epoch"]), _n_val(data, config),
                                      data.get("val_scenes")),
         timings={
             "train_seconds": train_seconds,
             "seconds_per_epoch": train_seconds / max(state.epoch, 1),
-            "eval_seconds": evaluation.seconds,
+            "eval_seconds": evaluation.seconds if evaluation is not None else 0.0,
             "total_seconds": total_seconds,
         },
         versions=_versions(),
@@ -495,10 +506,13 @@ def _versions() -> dict[str, str]:
     }
 
 
-def _write_outputs(run: RunDir, evaluation: Evaluation, checkpoint: Mapping[str, Any], result: Result) -> None:
+def _write_outputs(
+    run: RunDir, evaluation: Evaluation | None, checkpoint: Mapping[str, Any], result: Result
+) -> None:
     """Write the run folder: predictions, latents, the final checkpoint, the model record, and the result last."""
-    run.write_predictions(evaluation.predictions)
-    run.write_latents(evaluation.latents)
+    if evaluation is not None:
+        run.write_predictions(evaluation.predictions)
+        run.write_latents(evaluation.latents)
     save_checkpoint(run, checkpoint)
     run.record_model(result)  # model.json: what inference needs (xmodal.inference); none for in-memory data
     run.write_result(result)

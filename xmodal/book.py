@@ -179,8 +179,11 @@ class PageContext:
         return load_homogeneity(self.results)
 
     @functools.cached_property
-    def validation(self) -> pd.DataFrame:
-        """The validation curve of every finished run (:func:`xmodal.results.load_validation`; read once per page)."""
+    def validation(self) -> list[dict[str, Any]]:
+        """Every finished run's validation record (:func:`xmodal.results.load_validation`; read once per page).
+
+        The form of an archive's runs: :func:`xmodal.report.tuning.validation_table` makes the curves.
+        """
         from xmodal.results import load_validation
 
         return load_validation(self.results)

@@ -37,7 +37,6 @@ __all__ = [
     "load_latent_measures",
     "load_histories",
     "load_validation",
-    "VALIDATION_COLUMNS",
     "method_of",
     "load_per_class",
     "load_predictions",
@@ -554,54 +553,26 @@ def load_histories(results: pd.DataFrame | str | os.PathLike[str]) -> pd.DataFra
     return df[first + [c for c in df.columns if c not in first]]
 
 
-#: Columns of :func:`load_validation`.
-VALIDATION_COLUMNS: tuple[str, ...] = (
-    "study", "method", "trained_modalities", "seed", "epoch", "step", "score", "best_epoch", "epochs_trained",
-    "cap_epochs", "stopped_early", "weights", "scenes", "run_dir",
-)
+def load_validation(results: pd.DataFrame | str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Every finished run's validation record, as the archive keeps it: what the curves are computed from.
 
-
-def load_validation(results: pd.DataFrame | str | os.PathLike[str]) -> pd.DataFrame:
-    """The validation curve of every finished run: one row per run and epoch.
-
-    Read from each run's ``result.json`` (:attr:`xmodal.rundir.Result.validation`, written by
-    :func:`xmodal.training.validation.validation_record`). Runs trained without a validation
-    split (``val_fraction`` 0, or older than it) have no curve and no row.
+    One dict per run: ``run_dir`` (as the results table names it), ``config`` and ``validation``
+    (:attr:`xmodal.rundir.Result.validation`, written by
+    :func:`xmodal.training.validation.validation_record`; empty for a run trained without a
+    validation split). The form of :attr:`xmodal.archive.Archive.runs`, so
+    :func:`xmodal.report.tuning.validation_table` reads live runs and archives alike.
 
     Args:
         results: a :func:`load_results` table or a path it accepts.
-
-    Returns:
-        :data:`VALIDATION_COLUMNS`: the run's method key (:func:`method_of`) and sensors
-        (``"s1+s2"``), the epoch, its optimisation step and validation ``score`` (the mean
-        weighted F1 over the run's sensors), and per run the best epoch, the epochs trained
-        and their cap, whether it stopped early, which weights it kept (``"best"``/``"last"``)
-        and its number of validation scenes.
     """
-    import pandas as pd
-
     from xmodal.rundir import RunDir
 
     df = _results_table(results)
-    rows = []
-    for _, r in df[df["status"] == "ok"].drop_duplicates("run_dir").iterrows():
-        res = RunDir(r["run_dir"]).read_result()
-        if res is None:
-            continue
-        val = res.validation
-        for point in val.get("curve") or []:
-            rows.append({
-                "study": r["study"], "method": method_of(res.config), "trained_modalities": "+".join(res.modalities),
-                "seed": res.seed,
-                "epoch": point.get("epoch"), "step": point.get("step"), "score": point.get("score"),
-                "best_epoch": val.get("best_epoch"), "epochs_trained": val.get("epochs_trained"),
-                "cap_epochs": val.get("cap_epochs"), "stopped_early": val.get("stopped_early"),
-                "weights": val.get("weights"), "scenes": val.get("scenes"), "run_dir": str(r["run_dir"]),
-            })
-    out = pd.DataFrame(rows, columns=list(VALIDATION_COLUMNS))
-    for col in ("seed", "epoch", "step", "best_epoch", "epochs_trained", "cap_epochs", "scenes"):
-        out[col] = pd.to_numeric(out[col], errors="coerce").astype("Int64")
-    out["score"] = pd.to_numeric(out["score"], errors="coerce").astype(float)
+    out = []
+    for run_dir in df.loc[df["status"] == "ok", "run_dir"].drop_duplicates():
+        res = RunDir(run_dir).read_result()
+        if res is not None:
+            out.append({"run_dir": str(run_dir), "config": dict(res.config), "validation": dict(res.validation)})
     return out
 
 

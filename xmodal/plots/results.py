@@ -167,7 +167,7 @@ def validation_figure(curves: pd.DataFrame, source: str | None = None, plateau: 
     """The validation curve of every Figure 2 model against the optimisation step (seaborn).
 
     Args:
-        curves: :func:`xmodal.report.validation_curves` (mean over seeds and t-interval per epoch).
+        curves: :func:`xmodal.report.curve_summary` (mean over seeds and t-interval per epoch).
         source: which data and runs (caption).
         plateau: :func:`xmodal.report.plateau_table`: its window (the epochs the plateau check
             compares) is shaded.

@@ -10,8 +10,8 @@ loader); :mod:`xmodal.plots` draws what it computes, and the book's pages call i
 * :mod:`~xmodal.report.comparisons`: paired comparisons, aligned against disjoint
   training, two training budgets;
 * :mod:`~xmodal.report.claims`: the claims' verdicts and sentences;
-* :mod:`~xmodal.report.validation`: the validation curves, and whether each model is on its
-  plateau at the study's budget;
+* :mod:`~xmodal.report.validation`: whether each model's validation curve is on its plateau at
+  the study's budget;
 * :mod:`~xmodal.report.side_by_side`: the claims' verdicts of two studies side by side (hand-set
   and tuned settings), and which change;
 * :mod:`~xmodal.report.sources`: a long profile's live runs or its shipped archive, labelled;
@@ -90,7 +90,6 @@ from xmodal.report.validation import (
     plateau_display,
     plateau_table,
     plateau_text,
-    validation_curves,
 )
 
 __all__ = [
@@ -128,7 +127,6 @@ __all__ = [
     # validation
     "PLATEAU_MARGIN",
     "PLATEAU_SHARE",
-    "validation_curves",
     "plateau_table",
     "plateau_display",
     "plateau_text",

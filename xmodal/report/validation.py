@@ -1,13 +1,13 @@
-"""Validation curves of the Figure 2 models, and whether each is on its plateau at the study's budget.
+"""Whether each Figure 2 model's validation score is on its plateau at the study's budget.
 
 Every run with a validation split scores it after every epoch (:mod:`xmodal.training.validation`:
 the mean weighted F1 over the run's sensors on whole scenes held out of its training split).
 A study that trains every method for the same fixed budget must show that the budget does not
-hold a method back: that its validation score has stopped rising by the end. Per Figure 2 model
-(:func:`~xmodal.report.selection.figure2_runs`, named by :func:`~xmodal.report.selection.method_label`;
-each single-sensor Baseline is a model of its own):
+hold a method back: that its validation score has stopped rising by the end. The curves are
+:func:`xmodal.report.tuning.validation_table` of the runs (the Figure 2 runs, one model per
+method and sensors, each single-sensor Baseline a model of its own) and their mean over seeds
+:func:`xmodal.report.tuning.curve_summary`; this module adds, per model:
 
-* :func:`validation_curves`: the curve, mean over seeds with its t-interval at every epoch;
 * :func:`plateau_table`: the **gain of the last epoch over the epoch** ``k`` **epochs before it**
   (``k``: the last :data:`PLATEAU_SHARE` of the budget), paired by seed
   (:func:`xmodal.analysis.stats.paired_difference`), and a verdict: :data:`ON_PLATEAU` when the
@@ -16,7 +16,7 @@ each single-sensor Baseline is a model of its own):
   ``k + 1`` or no curve: not measured);
 * :func:`plateau_text` and :func:`plateau_display`: its sentences and table, from those numbers.
 
-All pure: the runs' curves come from :func:`xmodal.results.load_validation`.
+All pure.
 """
 
 from __future__ import annotations
@@ -29,10 +29,8 @@ import pandas as pd
 
 from xmodal.analysis.stats import CONFIDENCE, NONINFERIORITY_MARGIN, NOT_MEASURED, ONE_SEED, paired_difference
 from xmodal.report.format import ci_text
-from xmodal.report.selection import figure2_runs, method_label
 
 __all__ = [
-    "CURVE_COLUMNS",
     "ON_PLATEAU",
     "PLATEAU_COLUMNS",
     "PLATEAU_MARGIN",
@@ -40,11 +38,9 @@ __all__ = [
     "PLATEAU_VERDICTS",
     "STILL_IMPROVING",
     "UNDECIDED",
-    "model_label",
     "plateau_display",
     "plateau_table",
     "plateau_text",
-    "validation_curves",
 ]
 
 #: The share of the budget the plateau check looks back over: the last fifth of the epochs.
@@ -58,61 +54,11 @@ STILL_IMPROVING: Final[str] = "still improving"
 UNDECIDED: Final[str] = "undecided"
 #: The verdicts of :func:`plateau_table`.
 PLATEAU_VERDICTS: Final[tuple[str, ...]] = (ON_PLATEAU, STILL_IMPROVING, UNDECIDED, ONE_SEED, NOT_MEASURED)
-#: Columns of :func:`validation_curves`.
-CURVE_COLUMNS: Final[tuple[str, ...]] = ("model", "epoch", "step", "mean", "low", "high", "n")
 #: Columns of :func:`plateau_table`.
 PLATEAU_COLUMNS: Final[tuple[str, ...]] = (
     "model", "last_epoch", "k", "from_epoch", "from_step", "to_step", "score", "estimate", "low", "high", "n",
     "stopped_early", "margin", "verdict",
 )
-
-
-def model_label(method: str, trained_modalities: str) -> str:
-    """The model a run belongs to: ``"Baseline S1"`` (one per sensor), ``"C+T+M"``, ``"C (s1+s2+rgb)"``."""
-    mods = str(trained_modalities).split("+")
-    if method == "baseline":
-        return method_label(method, sensor=mods[0])
-    return method_label(method, modalities=mods)
-
-
-def _figure2(results: pd.DataFrame, curves: pd.DataFrame) -> pd.DataFrame:
-    """The curves' rows of the Figure 2 runs, with a ``model`` column, without missing scores."""
-    keep = set(figure2_runs(results))
-    df = curves[curves["run_dir"].astype(str).isin(keep)].dropna(subset=["epoch", "score"])
-    return df.assign(model=[model_label(str(m), str(t)) for m, t in zip(df["method"], df["trained_modalities"],
-                                                                          strict=True)])
-
-
-def _model_order(models: pd.Series) -> list[str]:
-    """Baselines first (as the results tables), then the others by name."""
-    names = sorted(set(models))
-    return sorted(names, key=lambda m: (not m.startswith("Baseline"), m))
-
-
-def validation_curves(results: pd.DataFrame, curves: pd.DataFrame, *,
-                      confidence: float = CONFIDENCE) -> pd.DataFrame:
-    """The validation curve of every Figure 2 model: mean over seeds and t-interval per epoch.
-
-    Args:
-        results: the study's results table (:func:`xmodal.results.load_results`): which runs
-            are the Figure 2 runs.
-        curves: :func:`xmodal.results.load_validation` of it.
-        confidence: of the intervals.
-
-    Returns:
-        :data:`CURVE_COLUMNS` (``step``: the epoch's last optimisation step, the largest over
-        seeds; ``low``/``high`` NaN with one seed), models in display order, epochs ascending.
-    """
-    df = _figure2(results, curves)
-    rows = []
-    for model in _model_order(df["model"]):
-        sub = df[df["model"] == model]
-        for epoch in sorted({int(e) for e in sub["epoch"]}):
-            g = sub[sub["epoch"] == epoch]
-            d = paired_difference(g["score"].to_numpy(np.float64), confidence=confidence)
-            rows.append({"model": model, "epoch": epoch, "step": int(g["step"].max()),
-                         "mean": d.estimate, "low": d.low, "high": d.high, "n": d.n})
-    return pd.DataFrame(rows, columns=list(CURVE_COLUMNS))
 
 
 def _verdict(n: int, low: float, high: float, margin: float) -> str:
@@ -128,33 +74,32 @@ def _verdict(n: int, low: float, high: float, margin: float) -> str:
 
 
 def plateau_table(
-    results: pd.DataFrame,
     curves: pd.DataFrame,
     *,
     share: float = PLATEAU_SHARE,
     margin: float = PLATEAU_MARGIN,
     confidence: float = CONFIDENCE,
 ) -> pd.DataFrame:
-    """Whether each Figure 2 model's validation score is on its plateau at the end of its budget.
+    """Whether each model's validation score is on its plateau at the end of its budget.
 
     Per run, the gain ``score(last epoch) - score(last epoch - k)``, with ``k = max(1,
-    round(share * cap))`` epochs of the budget's cap; per model, the mean gain over seeds
-    with its t-interval (:func:`~xmodal.analysis.stats.paired_difference`, paired by seed) and
-    the verdict of the module docstring. A run stopped early (``patience``) ends at its own
-    last epoch.
+    round(share * cap))`` epochs of the budget's cap (``cap_steps`` over the steps per epoch;
+    the last epoch when not recorded); per model, the mean gain over seeds with its t-interval
+    (:func:`~xmodal.analysis.stats.paired_difference`, paired by seed) and the verdict of the
+    module docstring. A run stopped early (``patience``) ends at its own last epoch.
 
     Args:
-        results: the study's results table: which runs are the Figure 2 runs.
-        curves: :func:`xmodal.results.load_validation` of it.
+        curves: :func:`xmodal.report.tuning.validation_table` (pass the results table to it:
+            the Figure 2 runs).
         share: the share of the budget looked back over, in (0, 1].
         margin: the largest gain, in weighted F1, that still counts as a plateau (> 0).
         confidence: of the intervals.
 
     Returns:
-        :data:`PLATEAU_COLUMNS`, one row per model (display order): its last epoch (the largest
-        over seeds), ``k``, the epoch and step compared with and the last step, the mean last
-        score, the gain's ``estimate``/``low``/``high`` and ``n`` seeds, how many runs stopped
-        early, the margin and the verdict (:data:`PLATEAU_VERDICTS`).
+        :data:`PLATEAU_COLUMNS`, one row per model in the table's order: its last epoch (the
+        largest over seeds), ``k``, the epoch and step compared with and the last step, the mean
+        last score, the gain's ``estimate``/``low``/``high`` and ``n`` seeds, how many runs
+        stopped early, the margin and the verdict (:data:`PLATEAU_VERDICTS`).
 
     Raises:
         ValueError: a share outside (0, 1] or a margin that is not positive.
@@ -163,12 +108,13 @@ def plateau_table(
         raise ValueError(f"Invalid plateau share {share!r}: the share of the budget looked back over, in (0, 1]")
     if not margin > 0.0:
         raise ValueError(f"Invalid plateau margin {margin!r}: a gain in weighted F1, > 0")
-    df = _figure2(results, curves)
+    df = curves.dropna(subset=["epoch", "step", "score"])
     rows = []
-    for model in _model_order(df["model"]):
+    for model in dict.fromkeys(df["model"]):
         sub = df[df["model"] == model]
-        cap = int(pd.to_numeric(sub["cap_epochs"], errors="coerce").fillna(sub["epoch"].max()).max())
-        k = max(1, int(round(share * cap)))
+        caps = [int(c) // max(int(st) // max(int(e), 1), 1) for c, st, e in
+                zip(sub["cap_steps"], sub["step"], sub["epoch"], strict=True) if not pd.isna(c) and int(st) > 0]
+        k = max(1, int(round(share * (max(caps) if caps else int(sub["epoch"].max())))))
         last: dict[int, float] = {}
         before: dict[int, float] = {}
         steps: list[int] = []

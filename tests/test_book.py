@@ -116,6 +116,7 @@ def test_results_page_shows_figures_tables_and_the_paper(book: Path, study_dir: 
     assert "reported by the paper" in html
     assert "0.67" in html  # the paper's C+T+M homogeneity beside the measured one
     assert re.search(r"Of \d+ claims checked", html)
+    assert "Is every model on its plateau at this budget?" in html and "Not measured: Baseline S1" in html
 
 
 @pytest.mark.slow

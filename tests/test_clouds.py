@@ -17,11 +17,13 @@ from xmodal.analysis.stats import paired_difference
 from xmodal.clouds import BASELINE_MODEL, FALLBACK, CloudEvalError, CloudEvaluation, CoverPredictions
 from xmodal.metrics import f1_scores
 
-#: A tiny synthetic root: 4 scenes of 3 x 3 patches of 16 px (one test scene under the 0.25 scene split).
+#: A tiny synthetic root: 4 scenes of 3 x 3 patches of 16 px (one test scene under the 0.25 scene split, one
+#: validation scene of the three others).
 TINY = dict(n_scenes=4, patches_per_side=3, patch_size=16, seed=0, progress=False)
 #: A run of 1 epoch of 2 steps on it (a few seconds).
 TINY_RUN: dict[str, Any] = {
-    "season": "winter", "split": "scene", "test_fraction": 0.25, "label_scheme": "dfc10", "backbone": "resnet18",
+    "season": "winter", "split": "scene", "test_fraction": 0.25, "val_fraction": 0.3, "label_scheme": "dfc10",
+    "backbone": "resnet18",
     "latent_dim": 16, "merge_hidden": [16, 16], "classifier_hidden": 8, "modality_hidden": 8, "epochs": 1,
     "steps_per_epoch": 2, "batch_size": 4, "patch_size": 16, "n_latent": 4, "device": "cpu", "threads": 1,
     "progress": False, "seed": 0,
@@ -162,6 +164,80 @@ def test_claims_pair_the_seeds_of_the_two_fallbacks() -> None:
     assert "no interval" in one and "one seed" in one
 
 
+# ----------------------------------------------------------------------------- the threshold, chosen on validation
+def _scores(rows: list[tuple[float, str, int, float]]) -> pd.DataFrame:
+    """A :func:`clouds.threshold_scores` table from (threshold, model, seed, weighted), one cover."""
+    return pd.DataFrame([{"threshold": t, "model": m, "method": m, "seed": s, "cover": 0.5, "n": 4, "weighted": w,
+                          "switch_share": 0.0} for t, m, s, w in rows], columns=list(clouds.THRESHOLD_SCORE_COLUMNS))
+
+
+def test_the_threshold_with_the_best_pooled_score_wins_and_ties_go_to_the_lower() -> None:
+    # pooled means over models and seeds: 0.1 -> 0.55, 0.2 -> 0.65, 0.3 -> 0.60
+    table = _scores([(0.1, "Baseline", 0, 0.5), (0.1, "C+T+M", 0, 0.6), (0.2, "Baseline", 0, 0.7),
+                     (0.2, "C+T+M", 0, 0.6), (0.3, "Baseline", 0, 0.9), (0.3, "C+T+M", 0, 0.3)])
+    assert clouds.choose_threshold(table) == 0.2  # not 0.3, where one model alone is best
+    tie = _scores([(0.0, "x", 0, 0.4), (0.25, "x", 0, 0.8), (0.5, "x", 0, 0.8), (0.75, "x", 0, 0.8)])
+    assert clouds.choose_threshold(tie) == 0.25
+    assert clouds.choose_threshold(tie.iloc[::-1]) == 0.25  # whatever the order of the rows
+    with pytest.raises(CloudEvalError, match="No fallback score to choose a threshold from"):
+        clouds.choose_threshold(_scores([]))
+
+
+def test_threshold_scores_are_the_fallback_f1_at_each_threshold_of_the_grid() -> None:
+    preds = _hand_predictions()
+    scores = clouds.threshold_scores(preds, (0.3, 0.05, 0.7))
+    assert list(scores.columns) == list(clouds.THRESHOLD_SCORE_COLUMNS)
+    assert sorted(set(scores["threshold"])) == [0.05, 0.3, 0.7] and set(scores["model"]) == {BASELINE_MODEL, "C+T+M"}
+    table = clouds.cover_table(preds, threshold=0.3, fallback_only=True).set_index(["model", "cover"])
+    got = scores[scores["threshold"] == 0.3].set_index(["model", "cover"])
+    pd.testing.assert_series_equal(got["weighted"], table["weighted"], check_names=False)
+    # the C+T+M fallback at cover 0.5 (patch covers 0.1 0.4 0.5 0.6): S1 is right, the cloudy S2 is not
+    x = scores[(scores["model"] == "C+T+M") & (scores["cover"] == 0.5)].set_index("threshold")
+    assert x.loc[0.05, "switch_share"] == 1.0 and x.loc[0.7, "switch_share"] == 0.0
+    assert x.loc[0.05, "weighted"] > x.loc[0.7, "weighted"]
+    # pooled, 0.3 wins: the Baselines' fallback (S1 wrong on p0) gains more there than C+T+M loses
+    assert clouds.choose_threshold(scores) == 0.3
+    assert clouds.choose_threshold(scores[scores["model"] == "C+T+M"]) == 0.05
+    with pytest.raises(ValueError, match="Invalid fallback threshold 1.2"):
+        clouds.threshold_scores(preds, (0.5, 1.2))
+
+
+def test_the_record_names_the_choice_or_why_it_is_hand_set() -> None:
+    val = _hand_predictions(0) + _hand_predictions(1)
+    record = clouds.threshold_record(val, grid=(0.05, 0.3, 0.7))
+    assert record["chosen_on"] == clouds.VALIDATION and record["value"] == 0.3
+    assert record["seeds"] == [0, 1] and record["models"] == [BASELINE_MODEL, "C+T+M"]
+    assert record["covers"] == [0.0, 0.5]
+    assert len(record["curve"]) == 3 * 2 * 2 and [r["threshold"] for r in record["pooled"]] == [0.05, 0.3, 0.7]
+    json.dumps(record)  # it goes into the manifest
+    old = clouds.threshold_record(val, without_validation=["b-s1", "x"])
+    assert old["chosen_on"] == clouds.HAND_SET and old["value"] == clouds.FALLBACK_THRESHOLD == 0.3
+    assert "2 run(s) have no validation split (b-s1, x)" in old["reason"]
+
+
+def test_no_test_patch_enters_the_choice_and_old_evaluations_keep_the_hand_set_threshold() -> None:
+    # test predictions on which the highest threshold would win, validation ones on which the lowest does
+    good_s2 = [_pred("x", "C+T+M", ("s1", "s2"), c, {"s1": B, "s2": A}, [c] * 4) for c in (0.0, 0.5)]
+    val = [p for p in _hand_predictions() if p.run == "x"]
+    manifest = {"covers": [0.0, 0.5], "threshold": clouds.threshold_record(val, grid=(0.05, 0.3, 0.7))}
+    ev = CloudEvaluation(manifest, good_s2, [], val)
+    assert clouds.choose_threshold(clouds.threshold_scores(good_s2, (0.05, 0.3, 0.7))) == 0.7
+    assert ev.threshold == 0.05 and ev.fallback_threshold() == 0.05 and ev.fallback_threshold(0.6) == 0.6
+    assert set(ev.table()["cover"]) == {0.0, 0.5} and ev.table()["switch_share"].max() == 1.0  # 0.05 on the test
+    with pytest.raises(ValueError, match="Invalid fallback threshold 2"):
+        ev.fallback_threshold(2)
+    assert len(ev.threshold_curve) == 3 and "chosen on the validation scenes" in clouds.threshold_phrase(ev)
+    note = clouds.threshold_note(ev)
+    assert "**The fallback threshold of this chapter, 5%, was chosen on the validation scenes**" in note
+    assert "no test patch entered the choice" in note and "The hand-set threshold used before, 30%" in note
+    assert "overrides the fallback threshold: it uses 60%" in clouds.threshold_note(ev, 0.6)
+    assert "set by --threshold (the validation scenes chose 5%)" == clouds.threshold_phrase(ev, 0.6)
+    old = CloudEvaluation({"covers": [0.0, 0.5]}, good_s2)  # written before the choice on validation
+    assert old.threshold == clouds.FALLBACK_THRESHOLD and old.threshold_curve.empty
+    assert "the hand-set 30%" in clouds.threshold_note(old) and "predates" in clouds.threshold_phrase(old)
+    assert clouds.threshold_note(None) == ""
+
+
 def _claims(verdict: str, estimate: float, low: float, high: float, n: int = 3) -> pd.DataFrame:
     return pd.DataFrame([
         {"metric": "switch_consistency", "cover": 1.0, "verdict": verdict, "estimate": estimate, "low": low,
@@ -223,13 +299,14 @@ def evaluated(tiny: dict[str, Path]) -> dict[str, Any]:
 @pytest.mark.slow
 def test_evaluation_writes_variants_and_predictions_of_every_run(evaluated: dict[str, Any]) -> None:
     m, study = evaluated["manifest"], evaluated["study"]
-    assert m["covers"] == [0.0, 0.5, 1.0] and m["predictions_made"] == 9 and m["variants_made"] == 3
+    # 3 runs x 3 covers x 2 splits (test, validation)
+    assert m["covers"] == [0.0, 0.5, 1.0] and m["predictions_made"] == 18 and m["variants_made"] == 3
     for name in ("c000", "c050", "c100"):
         assert (evaluated["root"].parent / "tiny-clouds" / name / "xmodal_synthetic.json").is_file()
     assert json.loads((study / "clouds" / "evaluation.json").read_text())["runs"].keys() == {
         "C+T+M-s1+s2-nall-seed0", "baseline-s1-nall-seed0", "baseline-s2-nall-seed0"}
     ev = clouds.load_evaluation(study)
-    assert ev is not None and len(ev.predictions) == 9 and not ev.stale
+    assert ev is not None and len(ev.predictions) == 9 and len(ev.validation) == 9 and not ev.stale
     from xmodal.rundir import RunDir
 
     own = RunDir(study / "C+T+M-s1+s2-nall-seed0").predictions()
@@ -243,6 +320,15 @@ def test_evaluation_writes_variants_and_predictions_of_every_run(evaluated: dict
                 assert p.patch_cover.min() > 0.8
     table = ev.table()
     assert set(table["model"]) == {BASELINE_MODEL, "C+T+M"} and table["seed"].eq(0).all()
+    # the validation patches: the run's own validation scenes, none of its test scenes
+    val_ids = {str(i) for p in ev.validation for i in p.ids}
+    assert len(val_ids) == RunDir(study / "C+T+M-s1+s2-nall-seed0").result().validation["n_val"]["s1"] == 9
+    assert not val_ids & {str(i) for p in ev.predictions for i in p.ids}
+    assert {p.split for p in ev.validation} == {"val"} and {p.split for p in ev.predictions} == {"test"}
+    choice = ev.threshold_choice
+    assert choice["chosen_on"] == clouds.VALIDATION and choice["covers"] == [0.0, 0.5, 1.0] and choice["seeds"] == [0]
+    assert ev.threshold == clouds.choose_threshold(clouds.threshold_scores(ev.validation))
+    assert m["threshold"]["scenes"] == [1] and "chosen on the validation scenes" in clouds.threshold_note(ev)
     assert "synthetic SEN12MS-like data (study 'tiny'" in ev.source and "1 seed (0)" in ev.source
 
 
@@ -257,8 +343,21 @@ def test_a_second_call_evaluates_nothing(evaluated: dict[str, Any], monkeypatch:
     monkeypatch.setattr(xmodal.training, "evaluate", fail)
     monkeypatch.setattr(xmodal.training, "load_model", fail)
     monkeypatch.setattr(xmodal.data, "make_cloud_variant", fail)
+    seen: list[Any] = []
+    record = clouds.evaluation.threshold_record
+
+    def spy(predictions: Any, **kwargs: Any) -> dict[str, Any]:
+        seen.extend(predictions)
+        return record(seen, **kwargs)
+
+    monkeypatch.setattr(clouds.evaluation, "threshold_record", spy)  # what the choice is made on
     again = clouds.evaluate_clouds(evaluated["study"], evaluated["root"], covers=[0.5, 1.0], progress=False)
-    assert again["predictions_made"] == 0 and again["predictions_reused"] == 9 and again["variants_made"] == 0
+    assert again["predictions_made"] == 0 and again["predictions_reused"] == 18 and again["variants_made"] == 0
+    assert len(seen) == 9 and {p.split for p in seen} == {"val"}
+    ev = clouds.load_evaluation(evaluated["study"])
+    assert ev is not None
+    test_ids = {str(i) for p in ev.predictions for i in p.ids}
+    assert test_ids and not test_ids & {str(i) for p in seen for i in p.ids}, "no test patch enters the choice"
 
 
 @pytest.mark.slow
@@ -274,7 +373,7 @@ def test_a_retrained_run_is_stale_and_evaluated_again(evaluated: dict[str, Any],
     assert ev is not None and ev.stale == ["baseline-s1-nall-seed0"] and len(ev.predictions) == 6
     assert "changed since their cloud evaluation" in clouds.evaluation_note(ev, "tiny", None)
     again = clouds.evaluate_clouds(study, evaluated["root"], covers=[0.5, 1.0], progress=False)
-    assert again["predictions_made"] == 3 and again["predictions_reused"] == 6
+    assert again["predictions_made"] == 6 and again["predictions_reused"] == 12
 
 
 @pytest.mark.slow
@@ -406,7 +505,10 @@ def test_cli_clouds(evaluated: dict[str, Any], capsys: pytest.CaptureFixture[str
             "--covers", "0.5", "1", "--quiet"]
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "Weighted F1" in out and "fallback" in out and "0 prediction file(s) made, 9 reused" in out
+    assert "Weighted F1" in out and "fallback" in out and "0 prediction file(s) made, 18 reused" in out
+    assert "(chosen on the validation scenes)" in out
+    assert main([*args, "--threshold", "0.6"]) == 0
+    assert "from cover 0.6 (set by --threshold (the validation scenes chose" in capsys.readouterr().out
     assert main([*args[:-4], "--covers", "1.5"]) == 2
     assert "Invalid cloud cover 1.5" in capsys.readouterr().err
     assert main([*args, "--threshold", "2"]) == 2
@@ -456,8 +558,13 @@ def test_figures_and_tables_from_a_hand_made_table() -> None:
     assert list(summary.iloc[:, 0]) == ["S2 Baseline", "C+T+M fed S2", "S1 Baseline", "C+T+M fed S1",
                                         "Fallback, two Baselines", "Fallback, one C+T+M"]
     assert "[" in summary.loc[0, "cover 0%"]  # mean [interval] with three seeds
-    thr = plots.clouds.threshold_summary(clouds.threshold_table(_hand_predictions(), (0.1, 0.5)))
+    thr = plots.clouds.threshold_summary(clouds.threshold_table(_hand_predictions(), (0.5, 0.1, 0.5)))
     assert list(thr["threshold"]) == [0.1, 0.1, 0.5, 0.5]
+    curve = pd.DataFrame(clouds.threshold_record(_hand_predictions(0) + _hand_predictions(1))["curve"])
+    fig = plots.clouds.threshold_curve_figure(curve, 0.05, source="hand-made")
+    assert any("mean over 2 seeds" in t.get_text() for t in fig.texts)
+    assert {"chosen: 5%", "hand-set: 30%"} <= {t.get_text() for t in fig.axes[0].get_legend().get_texts()}
+    plt.close(fig)
     claims = plots.clouds.claims_table(clouds.fallback_claims(table))
     assert list(claims.columns)[-1] == "verdict" and len(claims) == 4
 
@@ -479,8 +586,9 @@ def test_the_chapter_runs_against_a_tiny_study(evaluated: dict[str, Any], tmp_pa
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     images = [o for o in outputs if "image/png" in o.get("data", {})]
     text = json.dumps(outputs)
-    assert len(images) >= 3, "the accuracy, consistency and trade-off figures"
+    assert len(images) >= 4, "the accuracy, threshold, consistency and trade-off figures"
     assert "study &#x27;tiny&#x27;" in text or "study 'tiny'" in text
+    assert "was chosen on the validation scenes" in text and "no test patch entered the choice" in text
     assert "Fallback, one C+T+M" in text and "no interval" in text
     src = nbformat.read(BOOK, as_version=4)
     assert all(not c.get("outputs") for c in src.cells if c.cell_type == "code"), "committed without outputs"

@@ -179,6 +179,16 @@ class PageContext:
         return load_homogeneity(self.results)
 
     @functools.cached_property
+    def validation(self) -> list[dict[str, Any]]:
+        """Every finished run's validation record (:func:`xmodal.results.load_validation`; read once per page).
+
+        The form of an archive's runs: :func:`xmodal.report.tuning.validation_table` makes the curves.
+        """
+        from xmodal.results import load_validation
+
+        return load_validation(self.results)
+
+    @functools.cached_property
     def predictions(self) -> dict[str, Predictions]:
         """Test predictions of every finished run, by run folder (read once per page)."""
         from xmodal.results import load_predictions

@@ -253,12 +253,13 @@ def _cmd_clouds(args: argparse.Namespace) -> int:
                                       device=args.device, progress=not args.quiet)
     ev = clouds.load_evaluation(study_dir)
     assert ev is not None
-    threshold = clouds.FALLBACK_THRESHOLD if args.threshold is None else args.threshold
+    threshold = ev.fallback_threshold(args.threshold)
     table = ev.table(threshold=threshold)
     means = clouds.summarize(table, ("weighted",))
     wide = means.pivot_table(index=["model", "system"], columns="cover", values="mean")
     with pd.option_context("display.width", 160, "display.precision", 3):
-        print(f"Weighted F1 (mean over seeds) against S2 cloud cover; fallback to S1 from cover {threshold}:")
+        print(f"Weighted F1 on the test split (mean over seeds) against S2 cloud cover; fallback to S1 from cover "
+              f"{threshold:g} ({clouds.threshold_phrase(ev, args.threshold)}):")
         print(wide.to_string())
     sec = manifest["seconds"]
     print(f"{manifest['predictions_made']} prediction file(s) made, {manifest['predictions_reused']} reused, "
@@ -386,8 +387,9 @@ def build_parser() -> argparse.ArgumentParser:
     clouds.add_argument("--covers", type=float, nargs="+",
                         help="S2 thick-cloud covers in [0, 1] (default 0 0.25 0.5 0.75 1; 0 is always added)")
     clouds.add_argument("--threshold", type=float,
-                        help="the fallback answers from S1 for patches at least this cloudy (default 0.3; "
-                             "for the printed table only: the files hold every patch's cover)")
+                        help="the fallback answers from S1 for patches at least this cloudy (default: the "
+                             "threshold chosen on the runs' validation scenes, 0.3 for runs without; for the "
+                             "printed table only: the files hold every patch's cover)")
     clouds.add_argument("--methods", nargs="+", help="methods to evaluate (default: baseline, C, C+T+M if present)")
     clouds.add_argument("--device", default="cpu", help="torch device of the models")
     clouds.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -36,6 +36,7 @@ __all__ = [
     "study_dir",
     "load_latent_measures",
     "load_histories",
+    "load_validation",
     "method_of",
     "load_per_class",
     "load_predictions",
@@ -550,6 +551,29 @@ def load_histories(results: pd.DataFrame | str | os.PathLike[str]) -> pd.DataFra
         df[col] = pd.to_numeric(df[col], errors="coerce").astype("Int64")
     first = [*LATENT_KEY_COLUMNS, "n_sensors", "epoch"]
     return df[first + [c for c in df.columns if c not in first]]
+
+
+def load_validation(results: pd.DataFrame | str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Every finished run's validation record, as the archive keeps it: what the curves are computed from.
+
+    One dict per run: ``run_dir`` (as the results table names it), ``config`` and ``validation``
+    (:attr:`xmodal.rundir.Result.validation`, written by
+    :func:`xmodal.training.validation.validation_record`; empty for a run trained without a
+    validation split). The form of :attr:`xmodal.archive.Archive.runs`, so
+    :func:`xmodal.report.tuning.validation_table` reads live runs and archives alike.
+
+    Args:
+        results: a :func:`load_results` table or a path it accepts.
+    """
+    from xmodal.rundir import RunDir
+
+    df = _results_table(results)
+    out = []
+    for run_dir in df.loc[df["status"] == "ok", "run_dir"].drop_duplicates():
+        res = RunDir(run_dir).read_result()
+        if res is not None:
+            out.append({"run_dir": str(run_dir), "config": dict(res.config), "validation": dict(res.validation)})
+    return out
 
 
 def summarize(df: pd.DataFrame, by_size: bool = True) -> pd.DataFrame:

@@ -7,9 +7,11 @@ re-rendered at fixed thick-cloud covers, and scores what a practitioner would de
 
 * **each sensor alone**: F1 (macro, weighted) of S2 as the clouds thicken, and of S1
   (which the clouds do not touch);
-* **a fallback system**: answer from S2 while a patch's cloud cover is below a threshold
-  (:data:`FALLBACK_THRESHOLD`), from S1 otherwise (:func:`fallback`), built either from
-  **two separate Baselines** or from **one cross-modal model**;
+* **a fallback system**: answer from S2 while a patch's cloud cover is below a threshold,
+  from S1 otherwise (:func:`fallback`), built either from **two separate Baselines** or from
+  **one cross-modal model**; the threshold is chosen on the runs' validation scenes
+  (:func:`threshold_record`: the cloudy variants of the validation patches are predicted
+  too), or is the hand-set :data:`FALLBACK_THRESHOLD` for runs without a validation split;
 * **how consistent the system's answers stay when it switches sensor**: eq. (5) between
   the S1 and S2 answers at each cover, and per patch the agreement of the system's answer
   with its own clear-sky answer (``consistency``, ``top_change``, and the same over the
@@ -48,18 +50,25 @@ from .evaluation import (
 from .fallback import (
     FALLBACK,
     FALLBACK_THRESHOLD,
+    HAND_SET,
     SUMMARY_METRICS,
     TABLE_COLUMNS,
+    THRESHOLD_GRID,
+    THRESHOLD_SCORE_COLUMNS,
+    VALIDATION,
+    choose_threshold,
     compare,
     cover_table,
     fallback,
     fallback_claims,
     summarize,
+    threshold_record,
+    threshold_scores,
     threshold_table,
 )
 from .selection import BASELINE_MODEL, DEFAULT_METHODS, select_runs
 from .sensors import SENSORS_STUDY, SensorsSection, pair_homogeneity, sensor_scores, sensors_section
-from .text import evaluation_note, recorded_time, sensors_note, verdict_text
+from .text import evaluation_note, recorded_time, sensors_note, threshold_note, threshold_phrase, verdict_text
 from .variants import DEFAULT_COVERS, check_covers, cover_name, make_variants, variant_root
 
 __all__ = [
@@ -69,15 +78,20 @@ __all__ = [
     "DEFAULT_METHODS",
     "FALLBACK",
     "FALLBACK_THRESHOLD",
+    "HAND_SET",
     "MANIFEST_FILE",
     "SENSORS_STUDY",
     "SUMMARY_METRICS",
     "TABLE_COLUMNS",
+    "THRESHOLD_GRID",
+    "THRESHOLD_SCORE_COLUMNS",
+    "VALIDATION",
     "CloudEvalError",
     "CloudEvaluation",
     "CoverPredictions",
     "SensorsSection",
     "check_covers",
+    "choose_threshold",
     "compare",
     "cover_name",
     "cover_table",
@@ -95,6 +109,10 @@ __all__ = [
     "sensors_note",
     "sensors_section",
     "summarize",
+    "threshold_note",
+    "threshold_phrase",
+    "threshold_record",
+    "threshold_scores",
     "threshold_table",
     "variant_root",
     "verdict_text",

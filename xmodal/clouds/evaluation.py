@@ -4,13 +4,18 @@ Files (made by :func:`evaluate_clouds`, resumable)::
 
     <runs>/<study>/clouds/
         evaluation.json                what the last evaluation covered: covers, variants, runs,
-                                       and how long it took (``seconds``)
+                                       the fallback threshold and how it was set (``threshold``,
+                                       :func:`~xmodal.clouds.fallback.threshold_record`), and how
+                                       long it took (``seconds``)
         <run folder>/c050.npz          per-patch predictions of one run on the test split at
                                        cover 0.5: ids, soft labels, each patch's cloud cover
                                        (from the variant's cover list) and one probability array
                                        per sensor, with the fingerprints of model and data
+        <run folder>/val-c050.npz      the same on the run's validation split (runs trained with
+                                       ``val_fraction`` > 0): what the threshold is chosen on
 
-A prediction file is reused when its model fingerprint (:func:`model_fingerprint`: hash
+The fallback threshold is chosen on the validation patches alone; the test patches are
+only scored with it. A prediction file is reused when its model fingerprint (:func:`model_fingerprint`: hash
 of the run's result file, rewritten whenever the run is trained again) and data
 fingerprint (the variant's generator fingerprint) are those of the current run and
 variant. :func:`load_evaluation` reads it all back as a :class:`CloudEvaluation`.
@@ -35,7 +40,7 @@ from xmodal.results import method_of
 from xmodal.rundir import Predictions, Result, RunDir, read_json
 
 from .errors import CloudEvalError
-from .fallback import FALLBACK_THRESHOLD, cover_table
+from .fallback import FALLBACK_THRESHOLD, HAND_SET, VALIDATION, cover_table, threshold_record
 from .selection import select_runs
 from .variants import DEFAULT_COVERS, Variant, check_covers, cover_name, make_variants, season_entry
 
@@ -57,6 +62,9 @@ CLOUDS_DIR: Final[str] = "clouds"
 MANIFEST_FILE: Final[str] = "evaluation.json"
 #: Version of the prediction files and the manifest.
 SCHEMA: Final[int] = 1
+#: The splits predicted: the test split (every number of the chapter) and the validation split
+#: (the threshold's choice; runs trained with a validation split only).
+TEST, VAL = "test", "val"
 
 
 def model_fingerprint(run: RunDir | str | os.PathLike[str]) -> str:
@@ -104,29 +112,28 @@ class _TrainingScale:
         return x * self.scale + self.shift, y
 
 
-def _test_set(root: Path, modality: str, config: Any, stats: Mapping[str, Any] | None,
-              cache: dict[tuple[Any, ...], Any] | None = None) -> Any:
-    """The run's test split of ``modality`` read from ``root``, scaled as the run trained.
+def _split_set(root: Path, modality: str, config: Any, stats: Mapping[str, Any] | None,
+               cache: dict[tuple[Any, ...], Any] | None = None, split: str = TEST) -> Any:
+    """The run's ``split`` of ``modality`` read from ``root``, as the run read it, scaled as it trained.
 
-    ``cache`` keeps the data sets read so far, by what determines them (root, sensor and the
-    split's settings): runs that share one split (a study with a ``split_seed``) read each
-    variant's test split once.
+    Read by :func:`xmodal.training.read_split` (the one place that says how a run reads a
+    split) with the variant's root. ``cache`` keeps the data sets read so far, by what
+    determines them (root, sensor, split and its settings): runs that share one split (a
+    study with a ``split_seed``) read each variant's split once.
     """
     import warnings
 
-    from xmodal.data import Sen12MS
+    from xmodal.training import read_split
 
-    key = (str(root), modality, config.season, config.split, config.test_fraction, config.data_seed,
-           config.n_test, config.label_scheme, config.patch_size, config.normalization, config.bad_patch)
+    key = (str(root), modality, split, config.season, config.split, config.test_fraction, config.val_fraction,
+           config.data_seed, config.n_test, config.label_scheme, config.patch_size, config.normalization,
+           config.bad_patch)
     ds = cache.get(key) if cache is not None else None
     if ds is None:
         # The variant's own packed cache (not the run's cache_dir, which holds the clear S2).
         with warnings.catch_warnings():  # skipped patches were reported when the run was trained
             warnings.simplefilter("ignore", UserWarning)
-            ds = Sen12MS(root, season=config.season, modality=modality, split="test", split_method=config.split,
-                         test_fraction=config.test_fraction, seed=config.data_seed, n_samples=config.n_test,
-                         label_scheme=config.label_scheme, patch_size=config.patch_size,
-                         normalization=config.normalization, bad_patch=config.bad_patch, progress=False)
+            ds = read_split(config.replace(data_root=str(root), cache_dir=None), modality, split)
         if cache is not None:
             cache[key] = ds
     if stats and not (np.allclose(ds.stats["mean"], stats["mean"]) and np.allclose(ds.stats["std"], stats["std"])):
@@ -134,8 +141,14 @@ def _test_set(root: Path, modality: str, config: Any, stats: Mapping[str, Any] |
     return ds
 
 
-def _prediction_path(study_dir: Path, run: RunDir, cover: float) -> Path:
-    return study_dir / CLOUDS_DIR / run.name / f"{cover_name(cover)}.npz"
+def _prediction_path(study_dir: Path, run: RunDir, cover: float, split: str = TEST) -> Path:
+    prefix = "" if split == TEST else f"{split}-"
+    return study_dir / CLOUDS_DIR / run.name / f"{prefix}{cover_name(cover)}.npz"
+
+
+def _splits(res: Result) -> tuple[str, ...]:
+    """The splits predicted for a run: the test split, and the validation split when it has one."""
+    return (TEST, VAL) if float(res.config.get("val_fraction") or 0.0) > 0.0 else (TEST,)
 
 
 def _meta(z: Mapping[str, np.ndarray]) -> dict[str, Any]:
@@ -153,10 +166,14 @@ def _is_current(path: Path, model_fp: str, data_fp: str) -> bool:
 
 
 def _evaluate_cover(net: Any, run: RunDir, res: Result, own: Predictions | None, variant: Variant,
-                    device: str, cache: dict[tuple[Any, ...], Any] | None = None) -> dict[str, np.ndarray]:
-    """Predict every sensor of a run on the test split of one cloud variant (checked against ``own``).
+                    device: str, cache: dict[tuple[Any, ...], Any] | None = None,
+                    split: str = TEST) -> dict[str, np.ndarray]:
+    """Predict every sensor of a run on ``split`` of one cloud variant.
 
-    ``cache`` holds the test sets and cover lists read by earlier calls (see :func:`_test_set`).
+    The test split is checked against the run's own test predictions ``own``, the validation
+    split against the number of validation patches the run recorded; every sensor must read
+    the same patches. ``cache`` holds the data sets and cover lists read by earlier calls (see
+    :func:`_split_set`).
     """
     import pandas as pd
 
@@ -168,18 +185,23 @@ def _evaluate_cover(net: Any, run: RunDir, res: Result, own: Predictions | None,
     stats = res.data.get("stats") or {}
     ids: np.ndarray | None = None
     arrays: dict[str, np.ndarray] = {}
+    n_val = (res.validation.get("n_val") or {}) if split == VAL else {}
     for m in res.modalities:
-        ds = _test_set(variant.root, m, config, stats.get(m), cache)
+        ds = _split_set(variant.root, m, config, stats.get(m), cache, split)
         e = training.evaluate(net, ds, m, device=device, precision=config.precision,
                            channels_last=config.channels_last)
         got = np.asarray(e["ids"]).astype(str)
-        expected = own.ids[m] if own is not None and m in own.ids else ids
+        expected = own.ids[m] if split == TEST and own is not None and m in own.ids else ids
         if expected is not None and not np.array_equal(got, expected):
             diff = next((a for a, b in zip(got, expected, strict=False) if a != b), "(lengths differ)")
             raise CloudEvalError(
-                f"{run.path}: the {m} test split read from {variant.root} ({len(got)} patches) is not the one the "
-                f"run was tested on ({len(expected)} patches; first difference {diff}): was the cloud variant made "
-                "from the root the study ran on?")
+                f"{run.path}: the {m} {split} split read from {variant.root} ({len(got)} patches) is not the one "
+                f"the run was {'tested' if split == TEST else 'validated'} on ({len(expected)} patches; first "
+                f"difference {diff}): was the cloud variant made from the root the study ran on?")
+        if m in n_val and int(n_val[m]) != len(got):
+            raise CloudEvalError(
+                f"{run.path}: the {m} validation split read from {variant.root} has {len(got)} patches, the run "
+                f"recorded {int(n_val[m])}: was the cloud variant made from the root the study ran on?")
         ids = got
         arrays[f"prob_{m}"] = np.asarray(e["prob"], np.float32)
         arrays["target"] = np.asarray(e["target"], np.float32)
@@ -214,9 +236,13 @@ def evaluate_clouds(
     Makes (or reuses) one cloud variant of ``data_root`` per cover (:func:`make_variants`),
     then predicts every sensor of every run of :func:`select_runs` on each variant's test
     split (the run's own split: same seed and settings) and writes the per-patch
-    predictions to ``<study>/clouds/<run>/<cover>.npz``; a file whose model and data
-    fingerprints are current is kept, so a second call evaluates nothing. Writes the
-    manifest ``<study>/clouds/evaluation.json`` last, with the call's wall time.
+    predictions to ``<study>/clouds/<run>/<cover>.npz``; a run trained with a validation
+    split is predicted on it too (``val-<cover>.npz``). A file whose model and data
+    fingerprints are current is kept, so a second call evaluates nothing. The fallback
+    threshold is chosen on the validation predictions alone
+    (:func:`~xmodal.clouds.fallback.threshold_record`; hand-set when a run has no validation
+    split). Writes the manifest ``<study>/clouds/evaluation.json`` last, with the threshold
+    and the call's wall time.
 
     Args:
         study_dir: the study folder (``runs/<study>``).
@@ -227,7 +253,8 @@ def evaluate_clouds(
         progress: progress bars (variants and evaluations).
 
     Returns:
-        The manifest: covers, variants, runs, counts of predictions made and reused, seconds.
+        The manifest: covers, variants, runs, the threshold and how it was set, counts of
+        predictions made and reused, seconds.
 
     Raises:
         ValueError: a bad cover or method. CloudEvalError: missing runs, data that is not
@@ -248,14 +275,15 @@ def evaluate_clouds(
     variants = make_variants(data_root, cover_list, season=seasons[0], progress=progress)
     t_variants = time.perf_counter() - t0
     src_entry = season_entry(Path(data_root).resolve(), season_folder(seasons[0])) or {}
-    todo: list[tuple[RunDir, Result, str, list[float]]] = []
+    todo: list[tuple[RunDir, Result, str, list[tuple[float, str]]]] = []
     n_reused = 0
     fingerprints = {run.name: model_fingerprint(run) for run, _ in runs}
     for run, res in runs:
         fp = fingerprints[run.name]
-        missing = [c for c in cover_list
-                   if not _is_current(_prediction_path(study, run, c), fp, variants[c].fingerprint)]
-        n_reused += len(cover_list) - len(missing)
+        wanted = [(c, split) for split in _splits(res) for c in cover_list]
+        missing = [(c, split) for c, split in wanted
+                   if not _is_current(_prediction_path(study, run, c, split), fp, variants[c].fingerprint)]
+        n_reused += len(wanted) - len(missing)
         if missing:
             todo.append((run, res, fp, missing))
     bar = tqdm(total=sum(len(t[3]) for t in todo), desc="cloud covers", unit="eval", disable=not progress)
@@ -264,16 +292,23 @@ def evaluate_clouds(
     for run, res, fp, missing in todo:
         net, _ = training.load_model(run.path, device=device)
         own = run.predictions() if run.predictions_path.is_file() else None
-        for c in missing:
-            arrays = _evaluate_cover(net, run, res, own, variants[c], device, cache)
+        for c, split in missing:
+            arrays = _evaluate_cover(net, run, res, own, variants[c], device, cache, split)
             meta = {"schema": SCHEMA, "run": run.name, "method": method_of(res.config), "modalities": res.modalities,
-                    "seed": res.seed, "cover": c, "model_fingerprint": fp,
+                    "seed": res.seed, "cover": c, "split": split, "model_fingerprint": fp,
                     "data_fingerprint": variants[c].fingerprint, "variant": str(variants[c].root),
                     "class_names": res.class_names}
-            atomic.write_npz(_prediction_path(study, run, c), {**arrays, "meta": np.array(json.dumps(meta))})
+            atomic.write_npz(_prediction_path(study, run, c, split), {**arrays, "meta": np.array(json.dumps(meta))})
             bar.update(1)
     bar.close()
     n_made = sum(len(t[3]) for t in todo)
+    # the threshold: chosen on the validation patches alone (never the test ones), else hand-set
+    without_val = sorted(run.name for run, res in runs if VAL not in _splits(res))
+    val_preds = [] if without_val else [p for run, _ in runs for p in _read_predictions(study, run, cover_list, VAL)]
+    threshold = threshold_record(val_preds, without_validation=without_val)
+    if threshold["chosen_on"] == VALIDATION:
+        threshold["scenes"] = sorted({int(res.validation["scenes"]) for _, res in runs
+                                      if res.validation.get("scenes") is not None})
     manifest = {
         "schema": SCHEMA,
         "study": study.name,
@@ -287,8 +322,10 @@ def evaluate_clouds(
                      for c, v in variants.items()},
         "runs": {run.name: {"method": method_of(res.config), "modalities": res.modalities, "seed": res.seed,
                             "model": method_label(method_of(res.config), modalities=res.modalities),
-                            "n_test": res.data.get("n_test"), "model_fingerprint": fingerprints[run.name]}
+                            "n_test": res.data.get("n_test"), "splits": list(_splits(res)),
+                            "model_fingerprint": fingerprints[run.name]}
                  for run, res in runs},
+        "threshold": threshold,
         "predictions_made": n_made,
         "predictions_reused": n_reused,
         "variants_made": sum(v.made for v in variants.values()),
@@ -314,6 +351,7 @@ class CoverPredictions:
         target: soft labels ``[N, C]``.
         patch_cover: each patch's cloud cover ``[N]`` (from the variant's cover list).
         prob: sensor -> predicted class probabilities ``[N, C]``.
+        split: ``"test"``, or ``"val"``: the run's validation split (what the threshold is chosen on).
     """
 
     run: str
@@ -325,6 +363,7 @@ class CoverPredictions:
     target: np.ndarray
     patch_cover: np.ndarray
     prob: Mapping[str, np.ndarray]
+    split: str = TEST
 
     @property
     def model(self) -> str:
@@ -338,13 +377,16 @@ class CloudEvaluation:
 
     Attributes:
         manifest: ``evaluation.json``.
-        predictions: every current prediction file.
+        predictions: every current prediction file of the test split (every number of the chapter).
         stale: runs left out because they changed (or vanished) since their evaluation.
+        validation: the same on the runs' validation splits (what the threshold was chosen on;
+            empty for runs without one).
     """
 
     manifest: dict[str, Any]
     predictions: list[CoverPredictions]
     stale: list[str] = field(default_factory=list)
+    validation: list[CoverPredictions] = field(default_factory=list)
 
     @property
     def covers(self) -> list[float]:
@@ -362,9 +404,46 @@ class CloudEvaluation:
         total = (self.manifest.get("seconds") or {}).get("total")
         return None if total is None else float(total)
 
-    def table(self, threshold: float = FALLBACK_THRESHOLD) -> pd.DataFrame:
-        """:func:`~xmodal.clouds.fallback.cover_table` of the predictions."""
-        return cover_table(self.predictions, threshold=threshold)
+    @property
+    def threshold_choice(self) -> dict[str, Any]:
+        """How the fallback threshold was set (:func:`~xmodal.clouds.fallback.threshold_record`).
+
+        An evaluation written before the threshold was chosen on validation has the hand-set one.
+        """
+        record = self.manifest.get("threshold")
+        if not record:
+            return {"value": FALLBACK_THRESHOLD, "chosen_on": HAND_SET,
+                    "reason": "the evaluation predates the choice on validation scenes"}
+        return dict(record)
+
+    @property
+    def threshold(self) -> float:
+        """The fallback threshold of the chapter: chosen on the validation scenes, or the hand-set one."""
+        return float(self.threshold_choice["value"])
+
+    def fallback_threshold(self, override: float | None = None) -> float:
+        """``override`` when given (checked), else :attr:`threshold`.
+
+        Raises:
+            ValueError: an override outside [0, 1].
+        """
+        if override is None:
+            return self.threshold
+        if isinstance(override, bool) or not 0.0 <= float(override) <= 1.0:
+            raise ValueError(f"Invalid fallback threshold {override!r}; it is a cloud cover, in [0, 1]")
+        return float(override)
+
+    @property
+    def threshold_curve(self) -> pd.DataFrame:
+        """The validation curve of the choice: ``threshold, model, seed, weighted`` (empty when hand-set)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.threshold_choice.get("curve") or [],
+                            columns=["threshold", "model", "seed", "weighted"])
+
+    def table(self, threshold: float | None = None) -> pd.DataFrame:
+        """:func:`~xmodal.clouds.fallback.cover_table` of the test predictions (default: :attr:`threshold`)."""
+        return cover_table(self.predictions, threshold=self.fallback_threshold(threshold))
 
     @property
     def source(self) -> str:
@@ -401,22 +480,38 @@ def load_evaluation(study_dir: str | os.PathLike[str], *, missing_ok: bool = Fal
             f"No cloud evaluation in {study / CLOUDS_DIR}: run "
             f"`xmodal clouds --study {study.name} --data <its data root> --runs {study.parent}`")
     preds: list[CoverPredictions] = []
+    val: list[CoverPredictions] = []
     stale: list[str] = []
+    covers = [float(c) for c in manifest.get("covers", [])]
     for name, info in sorted(manifest.get("runs", {}).items()):
         run = RunDir(study / name)
         if not run.result_path.is_file() or model_fingerprint(run) != info.get("model_fingerprint"):
             stale.append(name)
             continue
-        for c in manifest.get("covers", []):
-            path = _prediction_path(study, run, float(c))
-            try:
-                with np.load(path, allow_pickle=False) as z:
-                    meta = _meta(z)
-                    mods = tuple(meta["modalities"])
-                    preds.append(CoverPredictions(
-                        run=name, method=str(meta["method"]), modalities=mods, seed=int(meta["seed"]),
-                        cover=float(meta["cover"]), ids=z["ids"].astype(str), target=z["target"],
-                        patch_cover=z["patch_cover"], prob={m: z[f"prob_{m}"] for m in mods}))
-            except (OSError, ValueError, KeyError) as exc:
-                raise CloudEvalError(f"{path} cannot be read ({exc}); run `xmodal clouds` again") from None
-    return CloudEvaluation(manifest, preds, stale)
+        preds.extend(_read_predictions(study, run, covers, TEST))
+        if VAL in info.get("splits", [TEST]):
+            val.extend(_read_predictions(study, run, covers, VAL))
+    return CloudEvaluation(manifest, preds, stale, val)
+
+
+def _read_predictions(study: Path, run: RunDir, covers: Sequence[float], split: str) -> list[CoverPredictions]:
+    """One run's prediction files of ``split`` at ``covers``.
+
+    Raises:
+        CloudEvalError: a file missing or unreadable.
+    """
+    out = []
+    for c in covers:
+        path = _prediction_path(study, run, float(c), split)
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                meta = _meta(z)
+                mods = tuple(meta["modalities"])
+                out.append(CoverPredictions(
+                    run=run.name, method=str(meta["method"]), modalities=mods, seed=int(meta["seed"]),
+                    cover=float(meta["cover"]), ids=z["ids"].astype(str), target=z["target"],
+                    patch_cover=z["patch_cover"], prob={m: z[f"prob_{m}"] for m in mods},
+                    split=str(meta.get("split", TEST))))
+        except (OSError, ValueError, KeyError) as exc:
+            raise CloudEvalError(f"{path} cannot be read ({exc}); run `xmodal clouds` again") from None
+    return out

@@ -4,6 +4,8 @@
 evaluation into a tidy table (each sensor alone and the fallback, per model, cover and
 seed: F1, eq. (5) between the sensors' answers, and how far the answers stay from the
 model's clear-sky answer); :func:`threshold_table` gives the fallback at other thresholds;
+:func:`threshold_scores` and :func:`choose_threshold` choose the threshold on the validation
+scenes (:func:`threshold_record` is what the evaluation keeps of the choice);
 :func:`summarize` gives means with t-intervals over seeds; :func:`compare` and
 :func:`fallback_claims` pair seeds (:func:`xmodal.analysis.stats.paired_difference`,
 :func:`~xmodal.analysis.stats.claim_verdicts`). A system is built either from **two
@@ -35,20 +37,39 @@ if TYPE_CHECKING:
 __all__ = [
     "FALLBACK",
     "FALLBACK_THRESHOLD",
+    "HAND_SET",
     "SUMMARY_METRICS",
     "TABLE_COLUMNS",
+    "THRESHOLD_GRID",
+    "THRESHOLD_SCORE_COLUMNS",
+    "VALIDATION",
+    "choose_threshold",
     "compare",
     "cover_table",
     "fallback",
     "fallback_claims",
     "summarize",
+    "threshold_record",
+    "threshold_scores",
     "threshold_table",
 ]
 
-#: The fallback answers from S1 for patches whose cloud cover is at least this share.
-#: Chosen before looking at any result, as a cautious operational cut (a patch a third
-#: under cloud is already hard to read), not tuned on the test split; ``--threshold`` changes it.
+#: The hand-set threshold: the fallback answers from S1 for patches whose cloud cover is at least
+#: this share. Fixed before looking at any result, as a cautious operational cut (a patch a third
+#: under cloud is already hard to read). Only used when the runs have no validation split to
+#: choose the threshold on (:func:`threshold_record`); ``--threshold`` overrides either.
 FALLBACK_THRESHOLD: Final[float] = 0.3
+#: Candidate thresholds of the validation choice: the cloud covers 0 %, 5 %, ..., 100 %.
+THRESHOLD_GRID: Final[tuple[float, ...]] = tuple(round(0.05 * i, 2) for i in range(21))
+#: How a threshold was set (``chosen_on`` of :func:`threshold_record`).
+VALIDATION: Final[str] = "validation"
+HAND_SET: Final[str] = "hand-set"
+#: Pooled scores closer than this to the best count as a tie (they are equal: the same patches switched).
+_TIE: Final[float] = 1e-12
+#: Columns of :func:`threshold_scores`.
+THRESHOLD_SCORE_COLUMNS: Final[tuple[str, ...]] = (
+    "threshold", "model", "method", "seed", "cover", "n", "weighted", "switch_share",
+)
 #: The ``system`` of the fallback policy's rows (the others are sensor names).
 FALLBACK: Final[str] = "fallback"
 #: Columns of :func:`cover_table`.
@@ -207,11 +228,135 @@ def threshold_table(
     predictions: Iterable[CoverPredictions],
     thresholds: Sequence[float] = (0.1, FALLBACK_THRESHOLD, 0.5),
 ) -> pd.DataFrame:
-    """The fallback rows of :func:`cover_table` for several thresholds (a ``threshold`` column first)."""
+    """The fallback rows of :func:`cover_table` for several thresholds (a ``threshold`` column first).
+
+    The thresholds are taken sorted, each once.
+    """
     preds = list(predictions)
-    parts = [cover_table(preds, threshold=t, fallback_only=True).assign(threshold=float(t)) for t in thresholds]
+    parts = [cover_table(preds, threshold=t, fallback_only=True).assign(threshold=t)
+             for t in sorted({float(t) for t in thresholds})]
     out = pd.concat(parts, ignore_index=True)
     return out[["threshold", *TABLE_COLUMNS]]
+
+
+# ----------------------------------------------------------------------------- the threshold, chosen on validation
+def threshold_scores(
+    predictions: Iterable[CoverPredictions],
+    grid: Sequence[float] = THRESHOLD_GRID,
+    *,
+    optical: str = CLOUDED_SENSOR,
+    radar: str = CLOUD_FREE_SENSOR,
+) -> pd.DataFrame:
+    """The fallback's weighted F1 at every threshold of ``grid``, per model, seed and cover.
+
+    What the threshold is chosen from: given the predictions of the *validation* patches
+    (:attr:`CloudEvaluation.validation <xmodal.clouds.evaluation.CloudEvaluation.validation>`),
+    the points of the validation curve. Models are those of :func:`cover_table` (the
+    Baselines of a seed are one model); a model without both ``optical`` and ``radar`` has no
+    fallback and no row. Thresholds that switch the same patches are scored once.
+
+    Returns:
+        Columns :data:`THRESHOLD_SCORE_COLUMNS` (``switch_share``: share of patches answered
+        from ``radar``), sorted by threshold, model, seed and cover.
+
+    Raises:
+        ValueError: a threshold outside [0, 1]; two runs giving the same model, seed, sensor and cover.
+    """
+    thresholds = sorted({float(t) for t in grid})
+    for t in thresholds:
+        if not 0.0 <= t <= 1.0:
+            raise ValueError(f"Invalid fallback threshold {t!r}; it is a cloud cover, in [0, 1]")
+    groups: dict[tuple[str, int], dict[float, _Merged]] = {}
+    methods: dict[str, str] = {}
+    for p in predictions:
+        _merge(groups, p)
+        methods[p.model] = p.method
+    rows: list[dict[str, Any]] = []
+    for (model, seed), by_cover in sorted(groups.items()):
+        for cover, g in sorted(by_cover.items()):
+            if optical not in g.prob or radar not in g.prob or not len(g.ids):
+                continue
+            scored: dict[bytes, float] = {}
+            for t in thresholds:
+                answer, switched = fallback(g.prob[optical], g.prob[radar], g.patch_cover, t)
+                key = np.packbits(switched).tobytes()
+                if key not in scored:
+                    scored[key] = f1_scores(g.target, answer)["weighted"]
+                rows.append({"threshold": t, "model": model, "method": methods[model], "seed": seed, "cover": cover,
+                             "n": len(g.ids), "weighted": scored[key], "switch_share": float(switched.mean())})
+    out = pd.DataFrame(rows, columns=list(THRESHOLD_SCORE_COLUMNS))
+    return out.sort_values(["threshold", "model", "seed", "cover"], kind="stable").reset_index(drop=True)
+
+
+def choose_threshold(scores: pd.DataFrame) -> float:
+    """The threshold whose fallback scores best, pooled: the highest mean weighted F1, ties to the lower.
+
+    The mean is over every row of a threshold in ``scores`` (:func:`threshold_scores`): every
+    model, seed and cover count alike, so one threshold serves both fallback systems. Of
+    thresholds with the same pooled score (they switch the same patches) the lowest wins: the
+    cautious choice, answering more patches from the sensor the clouds do not touch.
+
+    Raises:
+        CloudEvalError: no finite score (no fallback model, or no patch).
+    """
+    means = scores.groupby("threshold", sort=True)["weighted"].mean().dropna()
+    if means.empty:
+        raise CloudEvalError("No fallback score to choose a threshold from (the predictions hold no model with "
+                             f"both {CLOUDED_SENSOR} and {CLOUD_FREE_SENSOR}, or no patch)")
+    best = float(means.max())
+    return float(means.index[means.to_numpy() >= best - _TIE][0])
+
+
+def threshold_record(
+    predictions: Iterable[CoverPredictions],
+    *,
+    without_validation: Sequence[str] = (),
+    grid: Sequence[float] = THRESHOLD_GRID,
+) -> dict[str, Any]:
+    """The fallback threshold of a cloud evaluation and how it was set (JSON-able).
+
+    Chosen on the validation patches (:func:`threshold_scores`, :func:`choose_threshold`)
+    when every run has a validation split; else the hand-set :data:`FALLBACK_THRESHOLD`,
+    saying why. Only ``predictions`` enter the choice: pass the validation predictions,
+    never the test ones.
+
+    Args:
+        predictions: the runs' predictions on their validation patches, at every cover.
+        without_validation: the runs that have no validation split (any: hand-set).
+        grid: the candidate thresholds.
+
+    Returns:
+        ``value``, ``chosen_on`` (:data:`VALIDATION` or :data:`HAND_SET`) and ``reason``; when
+        chosen on validation also ``grid``, ``covers``, ``models``, ``seeds``, ``n`` (patches per
+        model, seed and cover), ``pooled`` (per threshold: the mean weighted F1 over every
+        model, seed and cover, and ``switch_share``) and ``curve`` (per threshold, model and
+        seed: the mean over the covers).
+    """
+    preds = list(predictions)
+    if without_validation or not preds:
+        runs = sorted(without_validation)
+        why = (f"{len(runs)} run(s) have no validation split ({', '.join(runs[:3])}{', ...' if len(runs) > 3 else ''})"
+               if runs else "no validation predictions")
+        return {"value": FALLBACK_THRESHOLD, "chosen_on": HAND_SET, "reason": why}
+    scores = threshold_scores(preds, grid)
+    value = choose_threshold(scores)
+    pooled = scores.groupby("threshold", sort=True)[["weighted", "switch_share"]].mean().reset_index()
+    curve = scores.groupby(["threshold", "model", "seed"], sort=True)["weighted"].mean().reset_index()
+    return {
+        "value": value,
+        "chosen_on": VALIDATION,
+        "reason": "the highest mean weighted F1 of the fallback on the validation patches (every model, seed and "
+                  "cover alike), ties to the lower threshold",
+        "grid": sorted({float(t) for t in grid}),
+        "covers": sorted({float(c) for c in scores["cover"]}),
+        "models": sorted(set(scores["model"])),
+        "seeds": sorted({int(s) for s in scores["seed"]}),
+        "n": sorted({int(n) for n in scores["n"]}),
+        "pooled": [{"threshold": float(r["threshold"]), "weighted": float(r["weighted"]),
+                    "switch_share": float(r["switch_share"])} for r in pooled.to_dict(orient="records")],
+        "curve": [{"threshold": float(r["threshold"]), "model": str(r["model"]), "seed": int(r["seed"]),
+                   "weighted": float(r["weighted"])} for r in curve.to_dict(orient="records")],
+    }
 
 
 # ----------------------------------------------------------------------------- intervals and verdicts

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from xmodal.analysis.stats import DOES_NOT_HOLD, HOLDS, INCONCLUSIVE, NOT_MEASURED, ONE_SEED
 
 from .evaluation import CLOUDS_DIR, MANIFEST_FILE
+from .fallback import FALLBACK_THRESHOLD, VALIDATION
 from .selection import BASELINE_MODEL
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
     from .evaluation import CloudEvaluation
 
-__all__ = ["evaluation_note", "recorded_time", "sensors_note", "verdict_text"]
+__all__ = ["evaluation_note", "recorded_time", "sensors_note", "threshold_note", "threshold_phrase", "verdict_text"]
 
 
 def _interval(row: Any) -> str:
@@ -153,3 +154,82 @@ def sensors_note(profile: str, folder: str, *, runs: Sequence[str] = (), seeds: 
                  f"evaluation of both studies: run {to_run}"
                  + (f" ({'; '.join(times)})" if times else "") + ".")
     return note
+
+
+def _grid_text(grid: Sequence[float]) -> str:
+    """``"0 % to 100 % in steps of 5 %"`` (an even grid), else the list."""
+    g = sorted(float(t) for t in grid)
+    steps = {round(b - a, 6) for a, b in zip(g, g[1:], strict=False)}
+    if len(g) > 2 and len(steps) == 1:
+        return f"{g[0]:.0%} to {g[-1]:.0%} in steps of {steps.pop():.0%}"
+    return ", ".join(f"{t:.0%}" for t in g)
+
+
+def threshold_phrase(ev: CloudEvaluation, override: float | None = None, *, overridden_by: str = "--threshold") -> str:
+    """A few words on where the fallback threshold comes from (the ``xmodal clouds`` output, a caption).
+
+    Args:
+        ev: the evaluation (its :attr:`~xmodal.clouds.evaluation.CloudEvaluation.threshold_choice`).
+        override: a threshold given instead of the chosen one.
+        overridden_by: how the override was given (named in the phrase).
+    """
+    choice = ev.threshold_choice
+    if override is not None:
+        how = ("the validation scenes chose" if choice["chosen_on"] == VALIDATION else "the hand-set one is")
+        return f"set by {overridden_by} ({how} {float(choice['value']):.0%})"
+    if choice["chosen_on"] == VALIDATION:
+        return "chosen on the validation scenes"
+    return f"hand-set: {choice.get('reason', 'no validation split')}"
+
+
+def threshold_note(ev: CloudEvaluation | None, override: float | None = None, *,
+                   overridden_by: str = "`THRESHOLD` in the page's first cell") -> str:
+    """Markdown: the chapter's fallback threshold, how it was set, and on which patches.
+
+    Every number comes from the evaluation's record of the choice
+    (:func:`~xmodal.clouds.fallback.threshold_record`): the chosen threshold, the grid, the
+    validation scenes, models, seeds and covers, the pooled score of the chosen and of the
+    hand-set threshold.
+
+    Args:
+        ev: the evaluation (None: no evaluation, nothing to say).
+        override: a threshold the page uses instead of the chosen one.
+        overridden_by: how the page sets the override (named in the text).
+    """
+    if ev is None:
+        return ""
+    choice = ev.threshold_choice
+    value = float(choice["value"])
+    validated = choice["chosen_on"] == VALIDATION
+    if override is not None:
+        which = "threshold chosen on the validation scenes" if validated else "hand-set threshold"
+        head = (f"**This page overrides the fallback threshold: it uses {float(override):.0%}**, set by "
+                f"{overridden_by}. The {which} is {value:.0%}")
+    elif validated:
+        head = f"**The fallback threshold of this chapter, {value:.0%}, was chosen on the validation scenes**"
+    else:
+        head = f"**The fallback threshold of this chapter is the hand-set {value:.0%}**"
+    if not validated:
+        return (f"{head}: {choice.get('reason', 'the runs have no validation split')}, so there are no validation "
+                "scenes to choose it on. It was fixed before looking at any result, as a cautious operational cut. "
+                "Train the runs with `val_fraction` > 0 and run `xmodal clouds` again to choose it on validation "
+                "scenes.")
+    pooled = {round(float(r["threshold"]), 6): float(r["weighted"]) for r in choice.get("pooled", [])}
+    best = pooled.get(round(value, 6), math.nan)
+    seeds, models = choice.get("seeds", []), choice.get("models", [])
+    scenes = choice.get("scenes") or []
+    where = (f"{'/'.join(map(str, scenes))} scene{'s' if scenes != [1] else ''} held out of each run's training split"
+             if scenes else "scenes held out of each run's training split")
+    text = (f"{head}: {where}, never its test scenes, rendered at the same covers "
+            f"({', '.join(f'{c:.0%}' for c in choice.get('covers', []))}) and predicted by the same models "
+            f"({', '.join(models)}; {len(seeds)} seed{'s' if len(seeds) != 1 else ''}). Of the thresholds "
+            f"{_grid_text(choice.get('grid', []))}, {value:.0%} gives the fallback the highest weighted F1 on those "
+            f"patches, {best:.3f} (mean over every model, seed and cover); "
+            "thresholds that switch the same patches score the same, and the lowest of them is taken.")
+    hand = pooled.get(round(FALLBACK_THRESHOLD, 6))
+    if hand is not None and round(value, 6) != round(FALLBACK_THRESHOLD, 6):
+        tie = " (a tie, which goes to the lower threshold)" if abs(hand - best) <= 1e-12 else ""
+        text += f" The hand-set threshold used before, {FALLBACK_THRESHOLD:.0%}, scores {hand:.3f} there{tie}."
+    if override is None:
+        text += " Every number below is measured on the test split with it; no test patch entered the choice."
+    return text

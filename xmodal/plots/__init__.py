@@ -11,7 +11,7 @@ labels and colours of the data layer (:class:`xmodal.data.normalize.ModalitySpec
 Modules by what they draw (every name but the clouds chapter's is re-exported here):
 
 * :mod:`~xmodal.plots.core`: class colours, and putting a figure or table on a page;
-* :mod:`~xmodal.plots.results`: Figures 2 and 3, the training budget, claims, comparisons;
+* :mod:`~xmodal.plots.results`: Figures 2 and 3, the training budget, validation curves, claims, comparisons;
 * :mod:`~xmodal.plots.data`: patches, soft labels, class frequencies, the generator's signatures;
 * :mod:`~xmodal.plots.method`: the architecture, the reversal schedule, a mined triplet batch;
 * :mod:`~xmodal.plots.latent`: UMAP panels, latent measures, the adversary, the sensitivity study;
@@ -45,6 +45,7 @@ from .results import (
     comparisons_figure,
     figure2,
     figure3,
+    validation_figure,
 )
 from .runs import (
     LOSS_LABELS,
@@ -94,6 +95,7 @@ __all__ = [
     "soft_label_example",
     "tradeoff_figure",
     "triplet_figure",
+    "validation_figure",
     "tuned_curves_figure",
     "tuning_history_figure",
 ]

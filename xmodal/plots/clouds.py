@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from xmodal.analysis.stats import CONFIDENCE, paired_difference
-from xmodal.clouds import BASELINE_MODEL, FALLBACK, summarize
+from xmodal.clouds import BASELINE_MODEL, FALLBACK, FALLBACK_THRESHOLD, summarize
 from xmodal.data.clouds import CLOUD_FREE_SENSOR, CLOUDED_SENSOR
 from xmodal.data.normalize import MODALITIES
 
@@ -34,6 +34,7 @@ __all__ = [
     "sensors_differences",
     "sensors_table",
     "summary_table",
+    "threshold_curve_figure",
     "threshold_summary",
     "tradeoff_figure",
     "training_clouds_figure",
@@ -226,6 +227,59 @@ def tradeoff_figure(table: pd.DataFrame, model: str = "C+T+M", *, source: str | 
     sns.move_legend(ax, "upper left", bbox_to_anchor=(1.02, 1), frameon=False)
     ax.set_title("Fallback systems: accuracy against consistency (a point per seed and cover)", fontsize=10)
     _caption(fig, source, df["seed"].nunique())
+    fig.tight_layout()
+    return fig
+
+
+def threshold_curve_figure(
+    curve: pd.DataFrame,
+    chosen: float,
+    *,
+    hand_set: float | None = FALLBACK_THRESHOLD,
+    source: str | None = None,
+) -> Any:
+    """The validation curve of the fallback threshold: the fallback's weighted F1 on the validation patches.
+
+    One line per fallback system (mean over seeds, band: 95 % t-interval), the pooled mean the
+    threshold is chosen on (black), the chosen threshold (solid vertical) and the hand-set one
+    (dotted).
+
+    Args:
+        curve: :attr:`xmodal.clouds.CloudEvaluation.threshold_curve` (``threshold, model, seed,
+            weighted``: per seed the mean over the covers).
+        chosen: the threshold chosen on this curve.
+        hand_set: the hand-set threshold to mark (None: not marked).
+        source: which data the figure shows (caption).
+
+    Returns:
+        The matplotlib figure.
+    """
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    df = curve.assign(system=[line_label(str(m), FALLBACK) for m in curve["model"]])
+    base = line_label(BASELINE_MODEL, FALLBACK)
+    cross = sorted(set(df["system"]) - {base})
+    labels = [base, *cross] if base in set(df["system"]) else cross
+    palette = sns.color_palette("flare", max(len(cross), 1))
+    colors = {k: palette[cross.index(k)] if k in cross else "#7f7f7f" for k in labels}
+    fig, ax = plt.subplots(figsize=(6.6, 4.2))
+    if len(df):
+        sns.lineplot(data=df, x="threshold", y="weighted", hue="system", hue_order=labels, palette=colors,
+                     errorbar=_t_interval, marker="o", markersize=4, ax=ax)
+        pooled = df.groupby("threshold", sort=True)["weighted"].mean()
+        ax.plot(pooled.index, pooled.to_numpy(), color="black", lw=2, label="pooled (what the choice maximises)")
+    ax.axvline(chosen, color="black", lw=1.2, label=f"chosen: {chosen:.0%}")
+    if hand_set is not None and round(hand_set, 6) != round(chosen, 6):
+        ax.axvline(hand_set, color="0.4", lw=1.2, ls=":", label=f"hand-set: {hand_set:.0%}")
+    ticks = [t for t in sorted(set(df["threshold"])) if round(t * 100) % 10 == 0] if len(df) else [chosen]
+    ax.set_xticks(ticks, [f"{t:.0%}" for t in ticks])
+    ax.set_xlabel("fallback threshold: patches at least this cloudy are answered from S1")
+    ax.set_ylabel("fallback weighted F1, validation patches")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1), frameon=False, fontsize=8)
+    ax.set_title("Choosing the threshold on the validation scenes (mean over the covers)", fontsize=10)
+    _caption(fig, source, int(df["seed"].nunique()) if len(df) else 0)
     fig.tight_layout()
     return fig
 

@@ -1,4 +1,4 @@
-"""The study's results drawn: the paper's Figures 2 and 3, the training budget, the claims and comparisons.
+"""The study's results drawn: the paper's Figures 2 and 3, the training budget, validation curves, claims.
 
 Drawn from the tidy results table (:func:`xmodal.results.load_results`) or a table of
 :mod:`xmodal.report`; the Figure 2 runs are those of
@@ -33,6 +33,7 @@ __all__ = [
     "comparisons_figure",
     "figure2",
     "figure3",
+    "validation_figure",
 ]
 
 #: Line style of each sensor in :func:`figure3`, in display order (the paper: S1 dashed, S2 solid).
@@ -157,6 +158,52 @@ def budget_figure(results: pd.DataFrame, longer: pd.DataFrame, method: str = "ba
     ax.set_ylabel(f"weighted F1 (threshold {F1_THRESHOLD:g})")
     ax.set_title(f"{method_label(method, sensor)} at two training budgets (band: ± sd over seeds)"
                  + (f"\n{source}" if source else ""), fontsize=9)
+    fig.tight_layout()
+    sns.reset_orig()
+    return fig
+
+
+def validation_figure(curves: pd.DataFrame, source: str | None = None, plateau: pd.DataFrame | None = None) -> Figure:
+    """The validation curve of every Figure 2 model against the optimisation step (seaborn).
+
+    Args:
+        curves: :func:`xmodal.report.curve_summary` (mean over seeds and t-interval per epoch).
+        source: which data and runs (caption).
+        plateau: :func:`xmodal.report.plateau_table`: its window (the epochs the plateau check
+            compares) is shaded.
+
+    Returns:
+        The matplotlib figure: one line per model, bands the 95 % t-interval over seeds.
+    """
+    import textwrap
+
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    sns.set_theme(style="whitegrid", context="paper")
+    fig, ax = plt.subplots(figsize=(7.0, 4.0))
+    models = list(dict.fromkeys(curves["model"]))
+    palette = dict(zip(models, sns.color_palette("tab10", len(models)), strict=True))
+    if len(curves):
+        sns.lineplot(data=curves, x="step", y="mean", hue="model", hue_order=models, palette=palette, marker="o",
+                     markersize=4, errorbar=None, ax=ax)
+        for model, g in curves.groupby("model", sort=False):
+            ax.fill_between(g["step"].to_numpy(float), g["low"].to_numpy(float), g["high"].to_numpy(float),
+                            color=palette[str(model)], alpha=0.15, lw=0)
+        sns.move_legend(ax, "upper left", bbox_to_anchor=(1.02, 1), title=None, frameon=False)
+    if plateau is not None and len(plateau) and plateau["from_step"].notna().any():
+        ax.axvspan(float(plateau["from_step"].min()), float(plateau["to_step"].max()), color="0.85", alpha=0.5,
+                   lw=0, zorder=0)
+    ax.set_xlabel("optimisation step")
+    ax.set_ylabel(f"validation weighted F1 (threshold {F1_THRESHOLD:g}),\nmean over the model's sensors")
+    ax.set_title("Validation curves of the Figure 2 models", fontsize=10)
+    seeds = sorted({int(n) for n in curves["n"]}) if len(curves) else []
+    n_text = "/".join(map(str, seeds)) if seeds else "no"
+    spread = (f"lines: mean over {n_text} seeds, bands: 95% t-interval over seeds" if seeds and max(seeds) > 1
+              else f"{n_text} seed{'s' if seeds != [1] else ''}: no interval")
+    caption = f"{spread}; shaded: the epochs the plateau check compares" if plateau is not None else spread
+    caption = f"{caption}. Data: {source}" if source else caption
+    fig.text(0.01, -0.02, "\n".join(textwrap.wrap(caption, 130)), ha="left", va="top", fontsize=7.5, color="0.3")
     fig.tight_layout()
     sns.reset_orig()
     return fig

@@ -10,6 +10,8 @@ loader); :mod:`xmodal.plots` draws what it computes, and the book's pages call i
 * :mod:`~xmodal.report.comparisons`: paired comparisons, aligned against disjoint
   training, two training budgets;
 * :mod:`~xmodal.report.claims`: the claims' verdicts and sentences;
+* :mod:`~xmodal.report.validation`: whether each model's validation curve is on its plateau at
+  the study's budget;
 * :mod:`~xmodal.report.side_by_side`: the claims' verdicts of two studies side by side (hand-set
   and tuned settings), and which change;
 * :mod:`~xmodal.report.sources`: a long profile's live runs or its shipped archive, labelled;
@@ -82,6 +84,13 @@ from xmodal.report.tuning import (
     tuning_time_text,
     validation_table,
 )
+from xmodal.report.validation import (
+    PLATEAU_MARGIN,
+    PLATEAU_SHARE,
+    plateau_display,
+    plateau_table,
+    plateau_text,
+)
 
 __all__ = [
     # paper
@@ -115,6 +124,12 @@ __all__ = [
     "pairing_display",
     "budget_table",
     "budget_text",
+    # validation
+    "PLATEAU_MARGIN",
+    "PLATEAU_SHARE",
+    "plateau_table",
+    "plateau_display",
+    "plateau_text",
     # claims
     "CLAIM_COLUMNS",
     "check_claims",

@@ -46,9 +46,9 @@ FAST_TIER_ENV = "XMODAL_TEST_TIER"
 #: (``-n 2 --dist loadfile``) in collection order as each one runs out of work; taking the long ones
 #: first lets the short ones fill in at the end, so that both processes finish together.
 SLOWEST_FIRST = (
-    "test_book.py", "test_faults.py", "test_teaching.py", "test_sweep.py", "test_faults_sigint.py",
-    "test_train.py", "test_three_sensors.py", "test_clouds.py", "test_notebook.py", "test_archive.py",
-    "test_tuning.py", "test_analysis_latent.py", "test_validation.py", "test_plots.py", "test_study.py",
+    "test_book.py", "test_sweep.py", "test_faults.py", "test_teaching.py", "test_faults_sigint.py",
+    "test_train.py", "test_archive.py", "test_clouds.py", "test_three_sensors.py", "test_notebook.py",
+    "test_analysis_latent.py", "test_validation.py", "test_tuning.py", "test_plots.py", "test_study.py",
 )
 
 

@@ -60,7 +60,8 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 # The whole suite, on TEST_JOBS processes (pytest-xdist): a test file stays on one process, so its
-# module fixtures are made once; the tiny study the plot and book tests share is trained once.
+# module fixtures are made once, and the slowest files go first (tests/conftest.py) so that the
+# processes finish together; the quick profile and the book's study are trained once for all of them.
 TEST_JOBS ?= 2
 test: $(STAMP) mathjax browser lint
 	MPLBACKEND=Agg $(PY) -m pytest -n $(TEST_JOBS) --dist loadfile

@@ -41,7 +41,7 @@ def synthetic_copy(synthetic_root: Path, tmp_path: Path) -> Path:
 FAST_TIER_ENV = "XMODAL_TEST_TIER"
 
 
-#: The slowest test files, slowest first (CPU time of a full run, the shared studies counted with
+#: The slowest test files, slowest first (their time in a full run, the shared studies counted with
 #: test_book.py, which builds the book on them). ``make test`` hands whole files to its two processes
 #: (``-n 2 --dist loadfile``) in collection order as each one runs out of work; taking the long ones
 #: first lets the short ones fill in at the end, so that both processes finish together.

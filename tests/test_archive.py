@@ -59,7 +59,7 @@ def test_the_tuned_archive_is_small_labelled_and_complete(tuned) -> None:
     assert "archived" in tuned.label and tuned.commit[:7] in tuned.label
     ok = tuned.results[tuned.results["status"] == "ok"]
     seeds = ok.groupby(["method", "modality"])["seed"].nunique()
-    assert len(seeds) == 8 and (seeds == 10).all()  # 6 models; the joint ones on two sensors
+    assert len(seeds) == 10 and (seeds == 10).all()  # 6 models; the 4 joint ones on two sensors
     assert tuned.tuning is not None and set(tuned.tuning["settings"]) == {
         "baseline-s1-nall", "baseline-s2-nall", "C-s1+s2-nall", "C+M-s1+s2-nall", "C+T-s1+s2-nall",
         "C+T+M-s1+s2-nall"}

@@ -81,6 +81,22 @@ TABLE_COLUMNS: Final[tuple[str, ...]] = (
 SUMMARY_METRICS: Final[tuple[str, ...]] = TABLE_COLUMNS[7:]
 
 
+
+def _check_threshold(threshold: float) -> None:
+    """Refuse a fallback threshold outside [0, 1] (it is a cloud cover), naming it."""
+    if not 0.0 <= threshold <= 1.0:
+        raise ValueError(f"Invalid fallback threshold {threshold!r}; it is a cloud cover, in [0, 1]")
+
+
+def _grouped(predictions: Iterable[Any]) -> tuple[dict[tuple[str, int], dict[float, _Merged]], dict[str, str]]:
+    """The predictions merged by (model, seed) and cover, and each model's method."""
+    groups: dict[tuple[str, int], dict[float, _Merged]] = {}
+    methods: dict[str, str] = {}
+    for p in predictions:
+        _merge(groups, p)
+        methods[p.model] = p.method
+    return groups, methods
+
 def fallback(
     prob_optical: np.ndarray,
     prob_radar: np.ndarray,
@@ -101,8 +117,7 @@ def fallback(
     Raises:
         ValueError: a threshold outside [0, 1] or arrays of other shapes.
     """
-    if not 0.0 <= threshold <= 1.0:
-        raise ValueError(f"Invalid fallback threshold {threshold!r}; it is a cloud cover, in [0, 1]")
+    _check_threshold(threshold)
     a, b = np.asarray(prob_optical), np.asarray(prob_radar)
     cover = np.asarray(patch_cover)
     if a.shape != b.shape or a.ndim != 2 or cover.shape != a.shape[:1]:
@@ -190,13 +205,8 @@ def cover_table(
     Raises:
         ValueError: two runs give the same model, seed, sensor and cover; a bad threshold.
     """
-    if not 0.0 <= threshold <= 1.0:
-        raise ValueError(f"Invalid fallback threshold {threshold!r}; it is a cloud cover, in [0, 1]")
-    groups: dict[tuple[str, int], dict[float, _Merged]] = {}
-    methods: dict[str, str] = {}
-    for p in predictions:
-        _merge(groups, p)
-        methods[p.model] = p.method
+    _check_threshold(threshold)
+    groups, methods = _grouped(predictions)
     rows: list[dict[str, Any]] = []
     for (model, seed), by_cover in sorted(groups.items()):
         clear = by_cover.get(0.0)
@@ -264,13 +274,8 @@ def threshold_scores(
     """
     thresholds = sorted({float(t) for t in grid})
     for t in thresholds:
-        if not 0.0 <= t <= 1.0:
-            raise ValueError(f"Invalid fallback threshold {t!r}; it is a cloud cover, in [0, 1]")
-    groups: dict[tuple[str, int], dict[float, _Merged]] = {}
-    methods: dict[str, str] = {}
-    for p in predictions:
-        _merge(groups, p)
-        methods[p.model] = p.method
+        _check_threshold(t)
+    groups, methods = _grouped(predictions)
     rows: list[dict[str, Any]] = []
     for (model, seed), by_cover in sorted(groups.items()):
         for cover, g in sorted(by_cover.items()):

@@ -170,6 +170,20 @@ def _cmd_tune(args: argparse.Namespace) -> int:
                 storage=args.storage, trials_only=args.trials_only)
 
 
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from xmodal.worlds import calibrate
+
+    return calibrate(_study_spec(args.study), runs_dir=args.runs, data_dir=args.data_dir, data_root=args.data,
+                     jobs=args.jobs, search_only=args.search_only)
+
+
+def _cmd_regime(args: argparse.Namespace) -> int:
+    from xmodal.worlds import run_regime
+
+    return run_regime(_study_spec(args.study), runs_dir=args.runs, data_dir=args.data_dir, jobs=args.jobs,
+                      only=args.only)
+
+
 def _cmd_archive(args: argparse.Namespace) -> int:
     from xmodal.archive import MAX_ARCHIVE_BYTES, write_archive
 
@@ -358,6 +372,27 @@ def build_parser() -> argparse.ArgumentParser:
                                         "<runs>/<study>-tuning/tuning.sqlite3)")
     tune.add_argument("--trials-only", action="store_true", help="stop after the trials and the tuned settings")
     tune.set_defaults(func=_cmd_tune)
+
+    calibrate = sub.add_parser("calibrate", parents=[debug],
+                               help="search the world knobs that make the Baselines score the paper's weighted F1, "
+                                    "then train the calibrated profile's runs")
+    calibrate.add_argument("--study", default="calibrated",
+                           help=STUDY_HELP + " (one with a 'calibration' block; default: calibrated)")
+    calibrate.add_argument("--jobs", type=int, default=1, help="runs trained at once")
+    calibrate.add_argument("--runs", default="runs", help="folder holding one directory per study")
+    calibrate.add_argument("--data-dir", default="data", help="where the search's data roots go")
+    calibrate.add_argument("--data", help="the calibrated world's data root (default: the study's own)")
+    calibrate.add_argument("--search-only", action="store_true", help="stop after the search")
+    calibrate.set_defaults(func=_cmd_calibrate)
+
+    regime = sub.add_parser("regime", parents=[debug],
+                            help="train every cell of a regime map: a world per level of its generator knob")
+    regime.add_argument("--study", default="regime", help=STUDY_HELP + " (one with a 'regime' block; default: regime)")
+    regime.add_argument("--jobs", type=int, default=1, help="runs trained at once")
+    regime.add_argument("--runs", default="runs", help="folder holding one directory per study")
+    regime.add_argument("--data-dir", default="data", help="where the worlds' data roots go")
+    regime.add_argument("--only", help="run only the worlds whose name contains this text")
+    regime.set_defaults(func=_cmd_regime)
 
     archive = sub.add_parser("archive", parents=[debug],
                              help="keep a finished long profile's results in one small JSON file the book renders")

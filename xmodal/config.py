@@ -149,6 +149,8 @@ class ExperimentConfig:
     pairing: str = "aligned"  # aligned (every sensor trains on the same patches) | disjoint (each sensor
     #                           trains on its own scenes: no place is seen by two sensors; the test set stays aligned)
     n_train: int | None = None  # training patches per modality (None = all of the split)
+    modality_n_train: dict[str, int] = field(default_factory=dict)  # training patches of these modalities
+    #                           (overrides n_train for them: few S1 patches beside many S2; {} = n_train for all)
     n_test: int | None = None  # test patches (None = all of the split)
     patch_size: int | None = None  # side in pixels fed to the network (None = as stored)
     normalization: str = "sen12ms"  # sen12ms (published statistics) | dataset (computed on the training split)
@@ -246,7 +248,7 @@ class ExperimentConfig:
     LOCATION_KEYS: ClassVar[tuple[str, ...]] = ("data_root",)
     #: Keys added after runs existed, left out of the hash at the value that changes nothing (no
     #: validation split, no early stopping), so the runs made before them keep their folders.
-    NEUTRAL_VALUES: ClassVar[dict[str, Any]] = {"val_fraction": 0.0, "patience": None}
+    NEUTRAL_VALUES: ClassVar[dict[str, Any]] = {"val_fraction": 0.0, "patience": None, "modality_n_train": {}}
 
     @classmethod
     def identity_of(cls, config: Mapping[str, Any]) -> dict[str, Any]:
@@ -333,6 +335,14 @@ class ExperimentConfig:
         _positive("num_workers", self.num_workers, allow_zero=True)
         if self.threads is not None:
             _positive("threads", self.threads)
+        stray = sorted(set(self.modality_n_train) - set(mods))
+        if stray:
+            raise ConfigError(
+                f"Invalid value for 'modality_n_train': {self.modality_n_train!r}; modalities {stray} are not "
+                f"trained by this run (modalities {mods})"
+            )
+        for m, n in self.modality_n_train.items():
+            _positive(f"modality_n_train[{m!r}]", n)
         for name in ("n_train", "n_test", "patch_size", "steps_per_epoch"):
             v = getattr(self, name)
             if v is not None:
@@ -393,6 +403,12 @@ def _check_type(name: str, value: Any, hint: Any) -> None:
             return
         hint = next(a for a in args if a is not type(None))
         origin = typing.get_origin(hint)
+    if origin is dict:
+        key_t, item = typing.get_args(hint)
+        if not isinstance(value, dict) or not all(_is(k, key_t) and _is(v, item) for k, v in value.items()):
+            raise ConfigError(f"Invalid value for {name!r}: {value!r}; expected a mapping of {key_t.__name__} "
+                              f"to {item.__name__}")
+        return
     if origin is list:
         (item,) = typing.get_args(hint)
         if not isinstance(value, list) or not all(_is(v, item) for v in value):

@@ -122,8 +122,10 @@ from .layout import CLOUD_MASK, MARKER_NAME, SEASONS, SENSORS, PatchKey, mask_pa
 from .normalize import LC_BANDS, S1_BANDS, S2_BANDS  # the band names written into the files: the reader's
 
 __all__ = [
+    "NEUTRAL_KNOBS",
     "SyntheticParams",
     "make_synthetic",
+    "s1_class_means",
     "make_cloud_variant",
     "MARKER_NAME",
     "S1_BANDS",
@@ -173,6 +175,13 @@ _CLOUD_PARAMS: Final[frozenset[str]] = frozenset({
     "thick_cloud_texture_scale", "cloud_height_m", "sun_zenith_deg", "sun_azimuth_deg",
     "cloud_shadow_factor",
 })
+
+#: The world knobs of the generator at their neutral values (the data made before they existed):
+#: left out of the data's fingerprint there (:meth:`SyntheticParams.identity`).
+NEUTRAL_KNOBS: Final[dict[str, Any]] = {
+    "s1_contrast": 1.0, "s1_blind": 0.0, "s2_noise": 1.0,
+    "s1_blind_classes": ["Shrubland", "Savanna", "Grassland", "Cropland"],
+}
 
 #: The ten S2 bands whose signatures are parameters (B01, B09, B10 are derived from them).
 SIGNATURE_BANDS: Final[tuple[str, ...]] = (
@@ -403,6 +412,12 @@ class SyntheticParams:
                              "Sentinel-2")
     s2_noise_abs: float = _p(15.0, "reflectance x 10000", "Per-pixel additive sensor noise s.d.",
                              "Sentinel-2")
+    s2_noise: float = _p(
+        1.0, "x", "World knob: how variable S2 is within a class. Multiplies every nuisance "
+        "variation of S2 alike: scene, band and object gains, texture, soil mixing and sensor "
+        "noise (0 = every pixel of a class its signature, 1 = the values above, 2 = twice). "
+        "Range 0-3.", "Sentinel-2",
+    )
     seasonal_snow_prob: dict[str, float] = _p(
         {"winter": 0.06, "spring": 0.03, "fall": 0.02, "summer": 0.0},
         "-", "Probability per season that a scene has seasonal snow on open land (the annual "
@@ -552,6 +567,23 @@ class SyntheticParams:
         4.4, "looks", "Equivalent number of looks: shape of the gamma speckle (mean 1) "
         "multiplied onto linear power (GRD IW: about 4.4).", "Sentinel-1",
     )
+    s1_contrast: float = _p(
+        1.0, "x", "World knob: class contrast of the backscatter. Every class's mean VV and VH "
+        "(s1_sigma0_db) is moved to the classes' mean + s1_contrast x (its value - that mean): 1 = "
+        "the table, 0 = one mean backscatter for every class (S1 then separates classes by texture "
+        "only), 2 = twice the table's differences. Range 0-3.", "Sentinel-1",
+    )
+    s1_blind: float = _p(
+        0.0, "-", "World knob: how much of what S2 separates S1 cannot. The mean backscatter of the "
+        "s1_blind_classes is pulled towards their common mean by this fraction (after s1_contrast): "
+        "0 = their own means, 1 = one mean for all of them (S1 cannot tell them apart; S2 still "
+        "can). Range 0-1.", "Sentinel-1",
+    )
+    s1_blind_classes: list[str] = _p(
+        ["Shrubland", "Savanna", "Grassland", "Cropland"], "classes",
+        "The classes s1_blind merges in S1 (open vegetated land, whose C-band backscatter is "
+        "similar in winter).", "Sentinel-1",
+    )
     s1_mixing_px: float = _p(
         0.5, "px", "Gaussian blur sigma of linear backscatter before speckle (resolution "
         "cell larger than the 10 m pixel).", "Sentinel-1",
@@ -575,6 +607,15 @@ class SyntheticParams:
     def to_dict(self) -> dict[str, Any]:
         """All parameters as plain JSON-serialisable values."""
         return _deepcopy(dataclasses.asdict(self))
+
+    def identity(self) -> dict[str, Any]:
+        """What identifies the data: :meth:`to_dict` without the world knobs at their neutral values.
+
+        The knobs (:data:`NEUTRAL_KNOBS`) came after data were made with the parameters alone; at
+        their neutral values the files are those made without them, so they keep their fingerprint.
+        """
+        values = self.to_dict()
+        return {k: v for k, v in values.items() if not (k in NEUTRAL_KNOBS and v == NEUTRAL_KNOBS[k])}
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> SyntheticParams:
@@ -652,7 +693,7 @@ class SyntheticParams:
             "igbp_dominant_prob", "inclusion_prob", "label_noise", "s2_soil_mix_max",
             "cloud_prob", "cloud_max_opacity", "cloud_cover", "seasonal_snow_cover",
             "thin_cloud_mask_opacity", "thick_cloud_prob",
-            "s1_urban_bright_frac", "s1_nan_scene_prob", "s1_nan_pixel_rate",
+            "s1_urban_bright_frac", "s1_nan_scene_prob", "s1_nan_pixel_rate", "s1_blind",
         )
         for name in probs:
             v = getattr(self, name)
@@ -674,6 +715,7 @@ class SyntheticParams:
             "thick_cloud_texture_scale",
             "leaf_off_nir", "s1_scene_offset_sd", "s1_class_offset_sd", "s1_object_sd",
             "s1_texture_scale", "s1_water_wind_sd", "s1_urban_bright_db", "s1_mixing_px",
+            "s1_contrast", "s2_noise",
         )
         for name in non_negative:
             v = getattr(self, name)
@@ -711,6 +753,10 @@ class SyntheticParams:
             if len(vv_vh) != 2:
                 raise ValueError(f"Synthetic parameter s1_sigma0_db[{c!r}] must be [VV, VH], "
                                  f"got {vv_vh!r}")
+        blind = self.s1_blind_classes
+        if not isinstance(blind, list) or any(c not in _CLASSES for c in blind) or len(set(blind)) != len(blind):
+            raise ValueError(f"Synthetic parameter s1_blind_classes must list distinct classes of "
+                             f"{list(_CLASSES)}, got {blind!r}")
         if len(self.s1_snow_offset) != 2:
             raise ValueError(f"Synthetic parameter s1_snow_offset must be [VV, VH], got "
                              f"{self.s1_snow_offset!r}")
@@ -963,7 +1009,8 @@ def _render_s2(
     soil = np.asarray(p.s2_soil, dtype=np.float64)
     veg = np.isin(np.arange(_N_CLASSES), [_CLASSES.index(c) for c in _VEGETATION])
     # object-level soil mixing for vegetation, and leaf-off deciduous forest in winter
-    mix = rng.uniform(0, p.s2_soil_mix_max, size=n_obj)[obj] * veg[cls]
+    k = p.s2_noise  # the world knob: every nuisance variation of S2 scales with it
+    mix = rng.uniform(0, p.s2_soil_mix_max * k, size=n_obj)[obj] * veg[cls]
     spec = sig10[cls] * (1 - mix[..., None]) + soil * mix[..., None]  # (H, W, 10)
     if season == "winter":
         leaf = np.ones(18)
@@ -971,15 +1018,15 @@ def _render_s2(
         leaf[5] = 0.5 * (1 + p.leaf_off_nir)
         nir = np.array([0, 0, 0, 1, 1, 1, 1, 1, 0, 0], dtype=bool)  # B05..B8A
         spec[..., nir] *= leaf[igbp][..., None]
-    obj_sd = np.array([p.s2_object_gain_sd[c] for c in _CLASSES])
-    tex_sd = np.array([p.s2_texture_sd[c] for c in _CLASSES])
+    obj_sd = np.array([p.s2_object_gain_sd[c] for c in _CLASSES]) * k
+    tex_sd = np.array([p.s2_texture_sd[c] for c in _CLASSES]) * k
     gain = (
-        np.exp(rng.normal(0, p.s2_scene_gain_sd, size=_N_CLASSES))[cls]
+        np.exp(rng.normal(0, p.s2_scene_gain_sd * k, size=_N_CLASSES))[cls]
         * np.exp(rng.standard_normal(n_obj)[obj] * obj_sd[cls])
         * np.exp(tex_sd[cls] * _smooth_noise(rng, (side, side), p.s2_texture_scale))
     )
     spec *= gain[..., None]
-    spec *= np.exp(rng.normal(0, p.s2_band_gain_sd, size=len(SIGNATURE_BANDS)))
+    spec *= np.exp(rng.normal(0, p.s2_band_gain_sd * k, size=len(SIGNATURE_BANDS)))
     if snow.any():
         snow_sig = np.asarray(p.s2_signatures["Snow/Ice"], dtype=np.float64)
         spec = spec * (1 - snow[..., None]) + snow_sig * snow[..., None]
@@ -996,8 +1043,8 @@ def _render_s2(
         thresh = np.quantile(field_, 1 - p.cloud_cover)
         alpha = np.clip((field_ - thresh) / _THIN_CLOUD_RAMP, 0, 1) * p.cloud_max_opacity
         refl = refl * (1 - alpha) + _cloud_spectrum(p)[:, None, None] * alpha
-    refl = refl * (1 + p.s2_noise_rel * rng.standard_normal(refl.shape))
-    refl = refl + p.s2_noise_abs * rng.standard_normal(refl.shape)
+    refl = refl * (1 + p.s2_noise_rel * k * rng.standard_normal(refl.shape))
+    refl = refl + p.s2_noise_abs * k * rng.standard_normal(refl.shape)
     return np.clip(np.rint(refl), 0, 65535).astype(np.uint16), alpha
 
 
@@ -1096,8 +1143,8 @@ def _apply_thick_clouds(
     refl = s2.astype(np.float64)
     shade = 1.0 - layer.shadow * (1.0 - _expand_factors(p.cloud_shadow_factor))[:, None, None]
     cloud = _cloud_spectrum(p)[:, None, None] * layer.texture
-    cloud = cloud * (1 + p.s2_noise_rel * rng.standard_normal(cloud.shape))
-    cloud = cloud + p.s2_noise_abs * rng.standard_normal(cloud.shape)
+    cloud = cloud * (1 + p.s2_noise_rel * p.s2_noise * rng.standard_normal(cloud.shape))
+    cloud = cloud + p.s2_noise_abs * p.s2_noise * rng.standard_normal(cloud.shape)
     refl = refl * shade * (1.0 - layer.alpha) + cloud * layer.alpha
     return np.clip(np.rint(refl), 0, 65535).astype(np.uint16)
 
@@ -1115,6 +1162,23 @@ def _cloud_mask(
     return mask
 
 
+def s1_class_means(p: SyntheticParams) -> np.ndarray:
+    """Mean VV, VH backscatter (dB) of every class ``(10, 2)``, after the knobs s1_contrast and s1_blind.
+
+    ``s1_contrast`` scales every class's distance from the classes' mean; ``s1_blind`` then pulls
+    the ``s1_blind_classes`` towards their own common mean. At their neutral values (1 and 0)
+    this is the table ``s1_sigma0_db`` exactly.
+    """
+    tab = np.array([p.s1_sigma0_db[c] for c in _CLASSES], dtype=np.float64)
+    if p.s1_contrast != 1.0:
+        centre = tab.mean(axis=0)
+        tab = centre + p.s1_contrast * (tab - centre)
+    if p.s1_blind > 0 and p.s1_blind_classes:
+        idx = [_CLASSES.index(c) for c in p.s1_blind_classes]
+        tab[idx] = tab[idx] + p.s1_blind * (tab[idx].mean(axis=0) - tab[idx])
+    return tab
+
+
 def _render_s1(
     rng: np.random.Generator, p: SyntheticParams, cls: np.ndarray, obj: np.ndarray,
     snow: np.ndarray,
@@ -1122,7 +1186,7 @@ def _render_s1(
     """S1 sigma0 in dB ``(2, H, W)`` float32 and the number of NaN pixels."""
     side = cls.shape[0]
     n_obj = int(obj.max()) + 1
-    tab = np.array([p.s1_sigma0_db[c] for c in _CLASSES], dtype=np.float64)  # (10, 2)
+    tab = s1_class_means(p)  # (10, 2), after the world knobs s1_contrast and s1_blind
     tex_sd = np.array([p.s1_texture_sd[c] for c in _CLASSES], dtype=np.float64)
     offset = rng.normal(0, p.s1_scene_offset_sd, size=2).mean() + rng.normal(0, 0.3, size=2)
     class_off = rng.normal(0, p.s1_class_offset_sd, size=(_N_CLASSES, 1))
@@ -1294,7 +1358,7 @@ def _fingerprint(
     """Hash of everything that determines the data: equal fingerprints, identical files."""
     key = json.dumps(
         [GENERATOR_VERSION, season, int(seed), int(n_scenes), int(patches_per_side),
-         int(patch_size), params.to_dict()],
+         int(patch_size), params.identity()],
         sort_keys=True,
     )
     return hashlib.sha256(key.encode()).hexdigest()[:16]

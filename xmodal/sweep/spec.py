@@ -74,7 +74,7 @@ NOTEBOOK_CHOICES: Final[tuple[str, ...]] = ("all", "first-seed", "none")  # firs
 
 _YAML_SUFFIXES = (".yaml", ".yml")
 _TOP_KEYS = {"name", "description", "extends", "data", "base", "seeds", "n_train", "runs", "executor", "notebooks",
-             "tuning"}
+             "tuning", "calibration", "regime"}
 _GROUP_KEYS = {"method", "modalities", "n_train", "seeds", "set", "name"}
 _FOLDER_NAME = re.compile(r"[\w.+-]+")
 
@@ -127,7 +127,7 @@ def load_study(name_or_path: str | os.PathLike[str] | Mapping[str, Any]) -> dict
     Returns:
         The spec as a dict with every top-level key present (``name``,
         ``description``, ``data``, ``base``, ``seeds``, ``n_train``, ``runs``,
-        ``executor``, ``notebooks``, ``extends``, ``tuning``) and ``source`` (the file it came from, or ``None``).
+        ``executor``, ``notebooks``, ``extends``, ``tuning``, ``calibration``, ``regime``) and ``source`` (the file it came from, or ``None``).
 
     A study that ``extends`` a profile (its name) starts from that profile's ``data`` and
     ``base``: its own ``base`` keys override the profile's, its own ``data`` (when given)
@@ -176,6 +176,8 @@ def load_study(name_or_path: str | os.PathLike[str] | Mapping[str, Any]) -> dict
         "executor": raw.get("executor") or "notebook",
         "notebooks": raw.get("notebooks") or "all",
         "tuning": raw.get("tuning"),  # a tuning profile's search (checked by xmodal.tuning)
+        "calibration": raw.get("calibration"),  # a calibration's search (checked by xmodal.worlds)
+        "regime": raw.get("regime"),  # a regime map's grid (checked by xmodal.worlds)
         "source": source,
     }
     if spec["executor"] not in EXECUTORS:

@@ -70,6 +70,11 @@ def identified_config(config: ExperimentConfig | Mapping[str, Any], *, hint: str
     return config.replace(data_fingerprint=check_fingerprint(config))
 
 
+def train_size(config: ExperimentConfig, modality: str) -> int | None:
+    """How many training patches ``modality`` reads: its ``modality_n_train`` entry, else ``n_train`` (None: all)."""
+    return config.modality_n_train.get(modality, config.n_train)
+
+
 def read_split(config: ExperimentConfig, modality: str, split: str, *, progress: bool = False) -> Sen12MS:
     """One sensor's training or test split, read as every run reads it (the one place that says how).
 
@@ -85,7 +90,7 @@ def read_split(config: ExperimentConfig, modality: str, split: str, *, progress:
         config.data_root,
         modality=modality,
         split=split,
-        n_samples=config.n_train if split == "train" else config.n_test,
+        n_samples=train_size(config, modality) if split == "train" else config.n_test,
         season=config.season,
         split_method=config.split,
         test_fraction=config.test_fraction,

@@ -15,7 +15,9 @@ file under 1 MB, ``xmodal/archives/<profile>.json``, with the profile, the commi
 - ``runs``: every run's full config, hash, validation curve and timings (what re-running a point
   from scratch needs, see ``tests/test_archive.py``);
 - ``tuning`` (a tuning profile): the search, the tuned settings, every trial and the parameter
-  importances; ``times``: the measured wall times.
+  importances; ``calibration`` (a calibration profile): the search's rounds and the chosen knob
+  values; ``regime`` (a regime map, whose runs sit in one study folder per world): the grid and
+  each world's knob values; ``times``: the measured wall times.
 
 :func:`load_archive` returns an :class:`Archive` whose tables have the shapes the live loaders
 give, with ``run_dir`` values ``archive:<profile>/<run folder>``, so the report layer computes the
@@ -186,9 +188,18 @@ def write_archive(
     from xmodal.results import load_homogeneity, load_predictions, load_results, study_dir
     from xmodal.rundir import RunDir
 
+    import pandas as pd
+
     path = study_dir(runs_dir, profile)
     tuning = Path(tuning_folder) if tuning_folder else Path(runs_dir) / f"{profile}-tuning"
-    results = load_results(path)
+    worlds = _worlds(path)
+    if worlds is None:
+        results = load_results(path)
+    else:  # a regime map: one study folder per world under the profile's folder
+        found = [path / name for name in worlds if (path / name).is_dir()]
+        if not found:
+            raise ArchiveError(f"Regime {profile!r} in {path} has no world folder ({sorted(worlds)})")
+        results = pd.concat([load_results(f) for f in found], ignore_index=True)
     ok = results[results["status"] == "ok"]
     if not len(ok):
         raise ArchiveError(f"Study {profile!r} in {path} has no finished run to archive")
@@ -210,15 +221,25 @@ def write_archive(
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
         "data": {"kind": str(ok["data_kind"].iloc[0]), "fingerprint": runs[0]["config"].get("data_fingerprint"),
                  "spec": spec["data"]},
-        "spec": {k: spec.get(k) for k in ("name", "description", "extends", "base", "seeds", "runs", "tuning")},
+        "spec": {k: spec.get(k) for k in ("name", "description", "extends", "data", "base", "seeds", "runs", "tuning",
+                                          "calibration", "regime")},
         "results": _records(results, profile, path),
-        "pairs": _records(load_homogeneity(results), profile, path),
+        "pairs": _records(_pairs(results, spec, worlds), profile, path),
         "predictions": _prediction_masks(load_predictions(results), profile, path),
         "runs": runs,
         "times": _times(path, tuning),
     }
     if spec.get("tuning") and tuning.is_dir():
         archive["tuning"] = _tuning_record(spec, tuning)
+    calibration = Path(runs_dir) / f"{profile}-calibration" / "search.json"
+    if spec.get("calibration") and calibration.exists():
+        archive["calibration"] = _calibration_record(json.loads(calibration.read_text()))
+    if worlds is not None:
+        meta = json.loads((path / "regime-spec.json").read_text())
+        archive["regime"] = {"spec": meta["regime"], "worlds": worlds}
+        times = path / "regime-times.json"
+        if times.exists():
+            archive["times"]["regime"] = json.loads(times.read_text())
     text = json.dumps(atomic.jsonable(archive), separators=(",", ":"), sort_keys=False)
     if len(text.encode()) >= MAX_ARCHIVE_BYTES:
         raise ArchiveError(f"The archive of {profile!r} would take {len(text.encode()):,} bytes, over the "
@@ -227,6 +248,49 @@ def write_archive(
     target.parent.mkdir(parents=True, exist_ok=True)
     atomic.write_text(target, text + "\n")
     return target
+
+
+def _pairs(results: pd.DataFrame, spec: Mapping[str, Any], worlds: Mapping[str, Any] | None) -> pd.DataFrame:
+    """The homogeneity pairs: every joint run's and, for a regime map, every cell's pair of Baselines.
+
+    The Baselines' homogeneity needs their predicted probabilities, which the archive does not keep
+    (only the class masks), so it is computed here, per cell (:func:`xmodal.analysis.regime.cell_baseline_pairs`).
+    """
+    import pandas as pd
+
+    from xmodal.results import load_homogeneity
+
+    if worlds is None:
+        return load_homogeneity(results)
+    from xmodal.analysis.homogeneity import baseline_homogeneity
+    from xmodal.results import load_predictions
+    from xmodal.worlds.regime import cell_axes, regime_cells
+
+    joint = load_homogeneity(results[results["method"] != "baseline"])
+    cells = regime_cells(results, spec)
+    bp = _cell_baseline_pairs(cells, cell_axes(spec))
+    base = baseline_homogeneity(bp, load_predictions(results[results["method"] == "baseline"]))
+    base["n_train"] = pd.to_numeric(base["n_train"], errors="coerce").astype("Int64")
+    return pd.concat([joint, base], ignore_index=True)
+
+
+def _cell_baseline_pairs(cells: pd.DataFrame, axes: list[str]) -> pd.DataFrame:
+    from xmodal.analysis.regime import cell_baseline_pairs
+
+    return cell_baseline_pairs(cells, axes)
+
+
+def _worlds(path: Path) -> dict[str, Any] | None:
+    """A regime map's worlds (name -> knob values) from its ``regime-spec.json``; None for another profile."""
+    meta = path / "regime-spec.json"
+    return dict(json.loads(meta.read_text())["worlds"]) if meta.exists() else None
+
+
+def _calibration_record(search: Mapping[str, Any]) -> dict[str, Any]:
+    """A calibration's search as the archive keeps it: the block, every round's values and scores, the choice."""
+    keep = ("profile", "spec", "base_params", "chosen", "converged", "search_seconds")
+    rounds = [{k: r[k] for k in ("round", "values", "scores", "seconds")} for r in search.get("rounds", [])]
+    return {**{k: search.get(k) for k in keep}, "rounds": rounds}
 
 
 def _spec(profile: str, study_path: Path, tuning: Path) -> dict[str, Any]:
@@ -303,6 +367,8 @@ class Archive:
         predictions: ``run_dir`` -> its test predictions as 0/1 class masks (F1 as the run's).
         runs: every run's config, hash, metrics, validation record and timings.
         tuning: the tuning record (``None`` for a profile that was not tuned).
+        calibration: a calibration's search (``None`` for another profile): its block, rounds and choice.
+        regime: a regime map's block and worlds (world study name -> knob values; ``None`` otherwise).
         times: the measured wall times.
         meta: everything else (machine, data, spec).
         path: the file read.
@@ -319,6 +385,8 @@ class Archive:
     times: dict[str, Any]
     meta: dict[str, Any]
     path: Path
+    calibration: dict[str, Any] | None = None
+    regime: dict[str, Any] | None = None
 
     @property
     def label(self) -> str:
@@ -380,4 +448,5 @@ def load_archive(profile: str, folder: str | os.PathLike[str] | None = None) -> 
     return Archive(profile=obj["profile"], commit=obj.get("commit", "unknown"), date=obj.get("date", "unknown"),
                    results=results, pairs=pairs, predictions=predictions, runs=list(obj["runs"]),
                    tuning=obj.get("tuning"), times=dict(obj.get("times") or {}),
-                   meta={k: obj.get(k) for k in ("machine", "data", "spec")}, path=path)
+                   meta={k: obj.get(k) for k in ("machine", "data", "spec")}, path=path,
+                   calibration=obj.get("calibration"), regime=obj.get("regime"))

@@ -10,7 +10,7 @@ The knobs themselves are :data:`xmodal.data.knobs.KNOBS`.
 """
 
 from xmodal.worlds.calibration import SEARCH_FILE, calibrate, calibration_dir, chosen_values, propose, read_search
-from xmodal.worlds.regime import REGIME_FOLDER, regime_cells, run_regime, world_specs
+from xmodal.worlds.regime import REGIME_FOLDER, cell_axes, regime_cells, run_regime, world_specs
 from xmodal.worlds.spec import CalibrationSpec, RegimeSpec, WorldError, calibration_spec, regime_spec
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "calibrate",
     "calibration_dir",
     "calibration_spec",
+    "cell_axes",
     "chosen_values",
     "propose",
     "read_search",

@@ -29,7 +29,7 @@ from xmodal.worlds.spec import RegimeSpec, WorldError, regime_spec
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["REGIME_FOLDER", "TIMES_FILE", "level_text", "regime_cells", "run_regime", "world_name", "world_specs"]
+__all__ = ["REGIME_FOLDER", "TIMES_FILE", "cell_axes", "level_text", "regime_cells", "run_regime", "world_name", "world_specs"]
 
 #: The folder (under the runs folder) of a regime profile's world studies: ``<runs>/<profile>/``.
 REGIME_FOLDER = "{profile}"
@@ -157,6 +157,11 @@ def run_regime(
                                       "seconds": prev.get("seconds", 0.0) + time.perf_counter() - t0, "jobs": jobs}
         atomic.write_json(times_path, times)
     return code
+
+
+def cell_axes(spec: Mapping[str, Any]) -> list[str]:
+    """The map's two axis columns, in the profile's order (the heatmaps' rows, then columns)."""
+    return [k.name for k, _ in regime_spec(spec).axes]
 
 
 def regime_cells(results: pd.DataFrame, spec: Mapping[str, Any]) -> pd.DataFrame:

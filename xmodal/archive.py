@@ -288,7 +288,7 @@ def _worlds(path: Path) -> dict[str, Any] | None:
 
 def _calibration_record(search: Mapping[str, Any]) -> dict[str, Any]:
     """A calibration's search as the archive keeps it: the block, every round's values and scores, the choice."""
-    keep = ("profile", "spec", "base_params", "chosen", "converged", "search_seconds")
+    keep = ("profile", "spec", "base_params", "chosen", "converged", "stopped", "search_seconds")
     rounds = [{k: r[k] for k in ("round", "values", "scores", "seconds")} for r in search.get("rounds", [])]
     return {**{k: search.get(k) for k in keep}, "rounds": rounds}
 

@@ -239,11 +239,14 @@ def calibrate(
     chosen = chosen_values(record)
     record["chosen"] = chosen
     record["converged"] = all(_done(record, cal, s) for s in cal.targets)
+    record["stopped"] = ("every sensor within half the tolerance" if record["converged"]
+                         else f"the round limit ({cal.rounds})" if len(record["rounds"]) >= cal.rounds
+                         else "the next value was one already scored (the scores' noise is larger than what is left)")
     record["search_seconds"] = record.get("search_seconds", 0.0) + time.perf_counter() - t_start
     atomic.write_json(cdir / SEARCH_FILE, record)
     held = {name: base_params.get(name) for name in chosen}
     if progress:
-        print(f"chosen: {chosen} ({'every sensor within half the tolerance' if record['converged'] else 'closest scored'})")
+        print(f"chosen: {chosen} (the scored values closest to the targets; stopped at {record['stopped']})")
     if held != chosen:
         print(f"The profile {spec['name']!r} holds {held}; the search chose {chosen}: write these values under "
               f"data.synthetic.params of {spec.get('source') or spec['name']} and run again to measure them.")

@@ -3,7 +3,7 @@
 A regime profile (``xmodal/studies/regime.yaml``, block ``regime``: :mod:`xmodal.worlds.spec`)
 crosses two knobs of :data:`xmodal.data.knobs.KNOBS`. Each level of a *generator* knob is a world:
 its own data root (the profile's generator parameters with that knob set) and its own study,
-``<runs>/regime/regime-<knob><level>``, run by :func:`xmodal.sweep.run_sweep` like any other (the
+``<runs>/regime/regime-<knob>-<level>``, run by :func:`xmodal.sweep.run_sweep` like any other (the
 same run folders, resume and error records). Each level of a *training* knob (S1's training
 patches) is a group of runs inside every world: the S1 Baseline and the compared joint methods
 with that many S1 patches, beside all of S2's. A Baseline of a sensor the training knob does not
@@ -45,8 +45,8 @@ def level_text(value: Any) -> str:
 
 
 def world_name(profile: str, values: Mapping[str, Any]) -> str:
-    """The study (folder) name of one world: ``<profile>-<knob><level>...``."""
-    return "-".join([profile, *(f"{k}{level_text(v)}" for k, v in values.items())])
+    """The study (folder) name of one world: ``<profile>-<knob>-<level>...``."""
+    return "-".join([profile, *(f"{k}-{level_text(v)}" for k, v in values.items())])
 
 
 def _groups(regime: RegimeSpec) -> list[dict[str, Any]]:
@@ -57,7 +57,7 @@ def _groups(regime: RegimeSpec) -> list[dict[str, Any]]:
     for level in levels:
         extra: dict[str, Any] = {}
         if tknob is not None:
-            extra["name"] = f"{tknob.name}{level_text(level)}"
+            extra["name"] = f"{tknob.name}-{level_text(level)}"
             if level is not None:
                 extra["set"] = {tknob.param: {sensor: int(level)}}
         mods = [[sensor]] if sensor else [["s1"], ["s2"]]

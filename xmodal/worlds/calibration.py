@@ -166,7 +166,8 @@ def calibrate(
         study: a calibration profile (``calibrated``), a study YAML's path or a spec.
         runs_dir: the folder of the study folders (the search goes to ``<runs_dir>/<name>-calibration``).
         data_dir: where the rounds' data roots go (``<data_dir>/<name>-calibration/round-<k>``).
-        data_root: the profile's own data root (default its ``data.root``), for its sweep.
+        data_root: the profile's own data root (default its ``data.root``), for its sweep; made (the
+            calibrated world with the profile's generator seed) unless it already holds it.
         jobs: runs trained at once.
         search_only: stop after the search.
         progress: print every round.
@@ -253,7 +254,9 @@ def calibrate(
         return 3
     if search_only:
         return 0
-    return run_sweep(spec, jobs=jobs, data_root=data_root, runs_dir=runs_dir, progress=progress)
+    own = Path(data_root) if data_root is not None else Path(str(spec["data"].get("root") or Path(data_dir) / folder))
+    _make_world(own, synth, base_params, int(synth.get("seed", 0)), progress=False)  # the world's own draw
+    return run_sweep(spec, jobs=jobs, data_root=own, runs_dir=runs_dir, progress=progress)
 
 
 def _scored(record: Mapping[str, Any], name: str, sensor: str) -> list[tuple[float, float, int]]:

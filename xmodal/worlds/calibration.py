@@ -45,6 +45,8 @@ __all__ = ["SEARCH_FILE", "calibrate", "calibration_dir", "chosen_values", "prop
 
 #: The search's record, beside its runs.
 SEARCH_FILE = "search.json"
+#: The file that marks a data root as made by the world runner (so an incomplete one may be made again).
+WORLD_SENTINEL = ".xmodal_world"
 #: Knob values are rounded to this many decimals (a readable profile, and equal values compare equal).
 DECIMALS = 3
 
@@ -146,6 +148,15 @@ def _make_world(root: Path, synth: Mapping[str, Any], params: Mapping[str, Any],
                 and SyntheticParams.from_dict(meta.get("params", {})).identity() == p.identity())
         if same:
             return str(meta["fingerprint"])
+    sentinel = root / WORLD_SENTINEL
+    if root.exists() and any(root.iterdir()) and not sentinel.exists():
+        raise WorldError(f"{root} holds files this world runner did not write; give an empty or new data folder")
+    if sentinel.exists():  # our own world, left incomplete or of other parameters: made again from scratch
+        import shutil
+
+        shutil.rmtree(root)
+    root.mkdir(parents=True, exist_ok=True)
+    sentinel.write_text("made by xmodal.worlds: removed and made again when incomplete\n")
     summary = make_synthetic(root, params=p, progress=progress, **kwargs)
     return str(summary["fingerprint"])
 

@@ -185,10 +185,10 @@ def write_archive(
         ArchiveError: the profile has no finished run, its runs saw several test sets, or the
             archive would not stay under :data:`MAX_ARCHIVE_BYTES`.
     """
-    from xmodal.results import load_homogeneity, load_predictions, load_results, study_dir
-    from xmodal.rundir import RunDir
-
     import pandas as pd
+
+    from xmodal.results import load_predictions, load_results, study_dir
+    from xmodal.rundir import RunDir
 
     path = study_dir(runs_dir, profile)
     tuning = Path(tuning_folder) if tuning_folder else Path(runs_dir) / f"{profile}-tuning"
@@ -206,10 +206,15 @@ def write_archive(
     runs = []
     for run_dir in ok["run_dir"].drop_duplicates():
         res = RunDir(run_dir).result()
+        metrics = atomic.jsonable(res.metrics)
+        validation = atomic.jsonable(res.validation)
+        if worlds is not None:  # a regime map's many runs: per-class scores left out, curves to 6 decimals
+            metrics = {m: {k: v for k, v in d.items() if k not in ("per_class", "support")} for m, d in metrics.items()}
+            validation = _rounded(validation)
         runs.append({"run_dir": _archived_dir(profile, Path(run_dir), path), "config": atomic.jsonable(res.config),
-                     "config_hash": res.config_hash, "metrics": atomic.jsonable(res.metrics),
+                     "config_hash": res.config_hash, "metrics": metrics,
                      "homogeneity": atomic.jsonable(res.homogeneity),
-                     "validation": atomic.jsonable(res.validation), "timings": atomic.jsonable(res.timings),
+                     "validation": validation, "timings": atomic.jsonable(res.timings),
                      "data": {k: res.data.get(k) for k in ("kind", "n_train", "n_val", "n_test", "val_scenes")},
                      "versions": res.versions})
     spec = _spec(profile, path, tuning)
@@ -278,6 +283,17 @@ def _cell_baseline_pairs(cells: pd.DataFrame, axes: list[str]) -> pd.DataFrame:
     from xmodal.analysis.regime import cell_baseline_pairs
 
     return cell_baseline_pairs(cells, axes)
+
+
+def _rounded(obj: Any, digits: int = 6) -> Any:
+    """``obj`` with every float rounded to ``digits`` decimals (a validation curve's scores)."""
+    if isinstance(obj, float):
+        return round(obj, digits)
+    if isinstance(obj, dict):
+        return {k: _rounded(v, digits) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_rounded(v, digits) for v in obj]
+    return obj
 
 
 def _worlds(path: Path) -> dict[str, Any] | None:

@@ -139,7 +139,7 @@ def regime_differences(
                 continue
             h = _per_seed(rows, method, "s1", "homogeneity")
             s1 = rows[(rows["method"] == "baseline") & (rows["modality"] == "s1")].drop_duplicates("seed")
-            hb = pd.Series({int(r.seed): base_h.get(r.run_dir, math.nan) for r in s1.itertuples()}, dtype=float)
+            hb = pd.Series({int(str(r.seed)): base_h.get(r.run_dir, math.nan) for r in s1.itertuples()}, dtype=float)
             if len(h) and hb.notna().any():
                 d = paired_difference(h, hb.dropna(), confidence=confidence)
                 out.append({**key, "quantity": "homogeneity", "method": method, "sensor": "s1|s2", **_fields(d)})

@@ -77,6 +77,16 @@ of :class:`SyntheticParams`):
    256 px patches, stride 128), so neighbours overlap by half: a random split
    leaks, a split by scene is honest.
 
+**World knobs.** A few parameters say what kind of world the data are, and are named as knobs
+(:mod:`xmodal.data.knobs`, with their physical meaning and range): ``s1_looks`` (speckle),
+``s1_contrast`` (how far apart the classes' mean backscatter is), ``s1_blind`` (how much of what S2
+separates S1 cannot: the open vegetated classes' backscatter pulled together), ``s2_noise`` (one
+factor on every within-class variation of S2) and ``label_noise``. The S1 knobs change only the S1
+files and ``s2_noise`` only the S2 files (the land cover, hence the labels and class shares, stays),
+which the calibration (:mod:`xmodal.worlds.calibration`) and the regime map rely on. At their neutral
+values (:data:`NEUTRAL_KNOBS`) the data are those made before the knobs existed, with the same
+fingerprint.
+
 Everything is drawn from ``numpy.random.default_rng`` seeded by
 ``(seed, season, scene)``, so a scene's content does not depend on how many
 scenes are generated, and equal arguments give identical bytes. Clouds come

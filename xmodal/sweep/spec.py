@@ -127,7 +127,8 @@ def load_study(name_or_path: str | os.PathLike[str] | Mapping[str, Any]) -> dict
     Returns:
         The spec as a dict with every top-level key present (``name``,
         ``description``, ``data``, ``base``, ``seeds``, ``n_train``, ``runs``,
-        ``executor``, ``notebooks``, ``extends``, ``tuning``, ``calibration``, ``regime``) and ``source`` (the file it came from, or ``None``).
+        ``executor``, ``notebooks``, ``extends``, ``tuning``, ``calibration``, ``regime``) and ``source``
+        (the file it came from, or ``None``).
 
     A study that ``extends`` a profile (its name) starts from that profile's ``data`` and
     ``base``: its own ``base`` keys override the profile's, its own ``data`` (when given)

@@ -10,11 +10,10 @@ The knobs themselves are :data:`xmodal.data.knobs.KNOBS`.
 """
 
 from xmodal.worlds.calibration import SEARCH_FILE, calibrate, calibration_dir, chosen_values, propose, read_search
-from xmodal.worlds.regime import REGIME_FOLDER, cell_axes, regime_cells, run_regime, world_specs
+from xmodal.worlds.regime import cell_axes, regime_cells, run_regime, world_specs
 from xmodal.worlds.spec import CalibrationSpec, RegimeSpec, WorldError, calibration_spec, regime_spec
 
 __all__ = [
-    "REGIME_FOLDER",
     "SEARCH_FILE",
     "CalibrationSpec",
     "RegimeSpec",

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xmodal import atomic
+from xmodal.data.knobs import Knob
 from xmodal.sweep import resolve_study, run_sweep
 from xmodal.worlds.calibration import _make_world, world_params
 from xmodal.worlds.spec import RegimeSpec, WorldError, regime_spec
@@ -29,10 +30,9 @@ from xmodal.worlds.spec import RegimeSpec, WorldError, regime_spec
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["REGIME_FOLDER", "TIMES_FILE", "cell_axes", "level_text", "regime_cells", "run_regime", "world_name", "world_specs"]
+__all__ = ["TIMES_FILE", "cell_axes", "level_text", "regime_cells", "run_regime", "world_name",
+           "world_specs"]
 
-#: The folder (under the runs folder) of a regime profile's world studies: ``<runs>/<profile>/``.
-REGIME_FOLDER = "{profile}"
 #: The regime's wall times, beside its worlds.
 TIMES_FILE = "regime-times.json"
 
@@ -51,7 +51,10 @@ def world_name(profile: str, values: Mapping[str, Any]) -> str:
 
 def _groups(regime: RegimeSpec) -> list[dict[str, Any]]:
     """The run groups of one world: per training level the S1-side runs, and the other Baselines once."""
-    (tknob, levels), = regime.training_axes or [(None, (None,))]
+    tknob: Knob | None = None
+    levels: tuple[Any, ...] = (None,)
+    if regime.training_axes:
+        (tknob, levels), = regime.training_axes
     sensor = tknob.sensor if tknob is not None else None
     groups: list[dict[str, Any]] = []
     for level in levels:

@@ -66,6 +66,7 @@ class CalibrationSpec:
     rounds: int
 
     def to_dict(self) -> dict[str, Any]:
+        """The block as plain values (what the search records, and compares on resuming)."""
         return {"targets": dict(self.targets), "tolerance": self.tolerance,
                 "knobs": {s: {"knob": k.knob.name, "low": k.low, "high": k.high, "start": list(k.start)}
                           for s, k in self.knobs.items()},
@@ -91,6 +92,7 @@ class RegimeSpec:
         return [(k, lv) for k, lv in self.axes if k.kind == "training"]
 
     def to_dict(self) -> dict[str, Any]:
+        """The block as plain values (what the regime's record and archive keep)."""
         return {"axes": {k.name: list(lv) for k, lv in self.axes}, "seeds": list(self.seeds),
                 "methods": list(self.methods)}
 

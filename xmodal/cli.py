@@ -86,6 +86,14 @@ def _cmd_data_synth(args: argparse.Namespace) -> int:
         value = getattr(args, name)
         if value is not None:
             kwargs[name] = value
+    if args.param:
+        from xmodal.config import ConfigError
+
+        try:
+            params = _parse_set(args.param)
+        except ConfigError as exc:
+            raise ConfigError(str(exc).replace("--set", "--param")) from None
+        kwargs["params"] = {**(kwargs.get("params") or {}), **params}
     summary = make_synthetic(args.out, progress=not args.quiet, **kwargs)
     if not args.quiet:
         print(json.dumps(summary, indent=2, default=str))
@@ -327,6 +335,9 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--patch-size", type=int, help="patch side in pixels (SEN12MS: 256)")
     synth.add_argument("--season", help="spring | summer | fall | winter")
     synth.add_argument("--seed", type=int, help="random seed (same seed, same files)")
+    synth.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                       help="set a generator parameter, e.g. a world knob: --param s1_contrast=2.5 (repeatable; "
+                            "see xmodal.data.knobs and SyntheticParams)")
     synth.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     synth.set_defaults(func=_cmd_data_synth)
     info = dsub.add_parser("info", parents=[debug], help="describe a SEN12MS root (kind, seasons, counts)")

@@ -25,6 +25,7 @@ def study_dir(trained: tuple[Path, Path]) -> Path:
 
 @pytest.fixture(scope="module")
 def book(trained: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from calibrated_archive import write_calibrated_archive
     from tuned_archive import write_tuned_archive
 
     from xmodal.book import ENV_ARCHIVES, build_book
@@ -33,6 +34,7 @@ def book(trained: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -
     out = tmp_path_factory.mktemp("book")
     archives = tmp_path_factory.mktemp("archives")  # the tuned profile's results: a hand-made archive
     write_tuned_archive(archives)
+    write_calibrated_archive(archives)  # the calibrated world's search and runs, for the data page
     with pytest.MonkeyPatch.context() as env:
         env.setenv(ENV_ARCHIVES, str(archives))
         index = build_book(runs_dir=study_dir.parent, study=study_dir.name, data_root=data_root,
@@ -180,6 +182,10 @@ def test_data_and_method_pages_show_the_data_and_the_code(book: Path) -> None:
     data = _page(book, "data")
     assert "synthetic" in data and "scene split" in data
     assert "s1_sigma0_db" in data or "Sentinel-1 class backscatter" in data or "s1_looks" in data
+    text = re.sub(r"<[^>]+>", "", data).replace("\u2018", "'").replace("\u2019", "'")  # MyST's curly quotes
+    assert "modality_n_train" in text  # the world knobs
+    assert "archived results of profile 'calibrated' (commit fedcba9, 2026-12-05)" in text
+    assert "within ± 0.02 of the target 0.63" in text and "outside ± 0.02 of the target 0.77" in text
     method = _page(book, "method")
     for name in ("def classification_loss", "def modality_loss", "def triplet_loss",
                  "def mine_triplets", "def homogeneity", "def train_step"):

@@ -16,6 +16,7 @@ Modules by what they draw (every name but the clouds chapter's is re-exported he
 * :mod:`~xmodal.plots.method`: the architecture, the reversal schedule, a mined triplet batch;
 * :mod:`~xmodal.plots.latent`: UMAP panels, latent measures, the adversary, the sensitivity study;
 * :mod:`~xmodal.plots.runs`: one run's figures (the experiment notebook);
+* :mod:`~xmodal.plots.calibration`: the calibration search (score against each sensor's knob);
 * :mod:`~xmodal.plots.tuning`: equal tuning: the trials' history, parameter importance, the tuned
   runs' validation curves;
 * :mod:`~xmodal.plots.clouds`: the clouds chapter (called as ``plots.clouds.<name>``:
@@ -25,6 +26,7 @@ Modules by what they draw (every name but the clouds chapter's is re-exported he
 from __future__ import annotations
 
 from . import clouds
+from .calibration import calibration_figure
 from .core import CLASS_COLORS, plotly_html, show_plotly, show_table
 from .data import class_frequency_figure, patch_gallery, signature_figure, soft_label_example
 from .latent import (
@@ -69,6 +71,7 @@ __all__ = [
     "adversary_figure",
     "architecture_figure",
     "budget_figure",
+    "calibration_figure",
     "claims_figure",
     "class_frequency_figure",
     "clouds",

@@ -19,6 +19,8 @@ loader); :mod:`xmodal.plots` draws what it computes, and the book's pages call i
   the tuned runs stopped;
 * :mod:`~xmodal.report.latent` and :mod:`~xmodal.report.adversary`: the latent page's summaries;
 * :mod:`~xmodal.report.data_tables`: the data page's tables;
+* :mod:`~xmodal.report.calibration`: the data page's world knobs and the calibrated world (its search,
+  what it achieved, whether it is the default world);
 * :mod:`~xmodal.report.notes`: the one-line notes under the figures;
 * :mod:`~xmodal.report.format`: how a mean or an interval is written.
 
@@ -28,6 +30,24 @@ functions, :func:`source_note`, :func:`training_budget`): none is typed into a p
 """
 
 from xmodal.report.adversary import adversary_curves, adversary_episodes, adversary_final, adversary_text
+from xmodal.report.calibration import (
+    CALIBRATED_PROFILE,
+    NOT_DEFAULT_REASON,
+    achieved_display,
+    achieved_table,
+    achieved_text,
+    calibration_record,
+    calibration_source,
+    calibration_text,
+    class_share_table,
+    class_share_text,
+    default_world_text,
+    knobs_display,
+    knobs_paragraph,
+    round_scores,
+    rounds_table,
+    world_differences,
+)
 from xmodal.report.claims import CLAIM_COLUMNS, check_claims, claims_summary
 from xmodal.report.comparisons import (
     TARGET_HALF_WIDTH,
@@ -179,4 +199,21 @@ __all__ = [
     "params_overview",
     "biome_table",
     "leakage_table",
+    # the world knobs and the calibrated world
+    "CALIBRATED_PROFILE",
+    "NOT_DEFAULT_REASON",
+    "knobs_display",
+    "knobs_paragraph",
+    "calibration_source",
+    "calibration_record",
+    "calibration_text",
+    "round_scores",
+    "rounds_table",
+    "achieved_table",
+    "achieved_display",
+    "achieved_text",
+    "class_share_table",
+    "class_share_text",
+    "world_differences",
+    "default_world_text",
 ]

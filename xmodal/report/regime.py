@@ -136,12 +136,12 @@ def axis_label(name: str) -> str:
     return f"{name} ({unit})" if unit and unit != "-" else name
 
 
-def knob_rows(axes: Sequence[str]) -> pd.DataFrame:
-    """The rows of :func:`xmodal.data.knobs.knob_table` of the map's axes, in its order."""
+def knob_rows(axes: Sequence[str] | None = None) -> pd.DataFrame:
+    """The rows of :func:`xmodal.data.knobs.knob_table` of the map's axes, in its order (None: every knob)."""
     from xmodal.data.knobs import knob_table
 
     rows = {r["knob"]: r for r in knob_table()}
-    return pd.DataFrame([rows[a] for a in axes])
+    return pd.DataFrame([rows[a] for a in axes] if axes is not None else list(rows.values()))
 
 
 def calibrated_cell(spec: Mapping[str, Any], diffs: pd.DataFrame, axes: Sequence[str]) -> tuple[Any, ...] | None:

@@ -49,6 +49,7 @@ SLOWEST_FIRST = (
     "test_book.py", "test_sweep.py", "test_faults.py", "test_teaching.py", "test_faults_sigint.py",
     "test_train.py", "test_archive.py", "test_clouds.py", "test_three_sensors.py", "test_notebook.py",
     "test_analysis_latent.py", "test_validation.py", "test_tuning.py", "test_plots.py", "test_study.py",
+    "test_book_regime.py",
 )
 
 

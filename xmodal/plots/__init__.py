@@ -19,6 +19,7 @@ Modules by what they draw (every name but the clouds chapter's is re-exported he
 * :mod:`~xmodal.plots.calibration`: the calibration search (score against each sensor's knob);
 * :mod:`~xmodal.plots.tuning`: equal tuning: the trials' history, parameter importance, the tuned
   runs' validation curves;
+* :mod:`~xmodal.plots.regime`: the regime map's heatmaps;
 * :mod:`~xmodal.plots.clouds`: the clouds chapter (called as ``plots.clouds.<name>``:
   its table names, such as ``summary_table``, are the chapter's).
 """
@@ -39,6 +40,7 @@ from .latent import (
     tradeoff_figure,
 )
 from .method import architecture_figure, grl_schedule_figure, triplet_figure
+from .regime import regime_heatmaps
 from .results import (
     LINE_STYLES,
     VERDICT_COLORS,
@@ -91,6 +93,7 @@ __all__ = [
     "plot_pairs",
     "plot_per_class_f1",
     "plotly_html",
+    "regime_heatmaps",
     "scores_table",
     "show_plotly",
     "show_table",

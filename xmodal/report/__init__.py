@@ -17,6 +17,8 @@ loader); :mod:`xmodal.plots` draws what it computes, and the book's pages call i
 * :mod:`~xmodal.report.sources`: a long profile's live runs or its shipped archive, labelled;
 * :mod:`~xmodal.report.tuning`: equal tuning's ranges, settings, trials, importances, and where
   the tuned runs stopped;
+* :mod:`~xmodal.report.regime`: the regime map: its source, the paper's signs per cell and in
+  sentences, its table and the heatmaps' grids;
 * :mod:`~xmodal.report.latent` and :mod:`~xmodal.report.adversary`: the latent page's summaries;
 * :mod:`~xmodal.report.data_tables`: the data page's tables;
 * :mod:`~xmodal.report.calibration`: the data page's world knobs and the calibrated world (its search,
@@ -80,6 +82,19 @@ from xmodal.report.latent import (
 )
 from xmodal.report.notes import source_note, training_budget
 from xmodal.report.paper import CLAIMS, PAPER_HOMOGENEITY, PAPER_LABEL, PAPER_SCORES, Claim, paper_score
+from xmodal.report.regime import (
+    REGIME_PROFILE,
+    RegimeSource,
+    calibrated_cell,
+    knob_rows,
+    no_regime_text,
+    regime_run_text,
+    regime_sentences,
+    regime_signs,
+    regime_source,
+    regime_source_paragraph,
+    regime_table,
+)
 from xmodal.report.scores import (
     comparison_table,
     gap_table,
@@ -177,6 +192,18 @@ __all__ = [
     "stopping_display",
     "stopping_text",
     "tuning_time_text",
+    # the regime map
+    "REGIME_PROFILE",
+    "RegimeSource",
+    "regime_source",
+    "regime_source_paragraph",
+    "regime_run_text",
+    "no_regime_text",
+    "regime_signs",
+    "regime_sentences",
+    "regime_table",
+    "calibrated_cell",
+    "knob_rows",
     # latent
     "latent_summary",
     "summary_display",

@@ -81,8 +81,8 @@ def gain(grid: Grid, quantity: str, method: str, sensor: str, cell: Cell) -> flo
 
 
 def world(contrast: float) -> str:
-    """The study name of the world with this contrast: ``regime-s1_contrast1.8``."""
-    return f"regime-s1_contrast{contrast:g}"
+    """The study name of the world with this contrast: ``regime-s1_contrast-1.8``."""
+    return f"regime-s1_contrast-{contrast:g}"
 
 
 def spec(profile: str = "regime") -> dict[str, Any]:

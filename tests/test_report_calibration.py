@@ -13,6 +13,7 @@ from calibrated_archive import ACHIEVED, CHOSEN, SEEDS, SPREAD, expected_shares,
 
 from xmodal import report
 from xmodal.data.knobs import KNOBS
+from xmodal.sweep import load_study
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +140,7 @@ def test_calibration_text_says_what_the_search_did(source: report.ProfileSource)
 def test_default_world_text_compares_the_knobs(source: report.ProfileSource, tmp_path: Path) -> None:
     assert report.world_differences({"s1_contrast": 1.0}, {}) == {}
     assert report.world_differences(CHOSEN, {"s2_noise": 0.5}) == {"s1_contrast": (1.0, 1.8)}
-    text = report.default_world_text(source)  # the default profile sets no knob: 1 and 1
+    text = report.default_world_text(source, default_params={})  # a default profile that sets no knob: 1 and 1
     assert text.startswith("**The calibrated world is not the default world** (`s1_contrast` 1 in the default "
                            "world, 1.8 in the calibrated one, `s2_noise` 1 in the default world, 0.5")
     assert report.NOT_DEFAULT_REASON in text and "54 minutes" in text and "Regime page" in text
@@ -147,5 +148,10 @@ def test_default_world_text_compares_the_knobs(source: report.ProfileSource, tmp
     assert same.startswith("**The calibrated world is the default world:**")
     write_calibrated_archive(tmp_path, params={"s1_contrast": 1.0, "s2_noise": 1.0})
     neutral = report.calibration_source(tmp_path / "no-runs", tmp_path)
-    assert report.default_world_text(neutral).startswith("**The calibrated world is the default world:**")
+    assert report.default_world_text(neutral, default_params={}).startswith(
+        "**The calibrated world is the default world:**")
+    shipped = load_study("default")["data"]["synthetic"]["params"]  # the shipped default is the calibrated world
+    write_calibrated_archive(tmp_path, params=dict(shipped))
+    assert report.default_world_text(report.calibration_source(tmp_path / "no-runs", tmp_path)).startswith(
+        "**The calibrated world is the default world:**")
     assert report.default_world_text(None) == ""

@@ -203,8 +203,8 @@ def test_a_calibration_searches_resumes_and_refuses_a_profile_without_its_choice
 
     spec = load_study("quick")
     spec = {**spec, "name": "tinycal", "source": None, "runs": [{"method": "baseline", "modalities": [["s1"], ["s2"]]}],
-            "seeds": [0], "data": {"synthetic": {**spec["data"]["synthetic"], "params": {"s1_contrast": 1.0,
-                                                                                        "s2_noise": 1.0}}},
+            "seeds": [0], "data": {"synthetic": {**spec["data"]["synthetic"], "params": {"s1_contrast": 1.5,
+                                                                                        "s2_noise": 0.7}}},
             "base": {**spec["base"], "epochs": 1, "steps_per_epoch": 2, "batch_size": 8},
             "calibration": {"targets": {"s1": 0.99, "s2": 0.99}, "tolerance": 0.02, "seeds": [0], "rounds": 2,
                             "knobs": {"s1": {"knob": "s1_contrast", "low": 0.5, "high": 3.0, "start": [1.0, 2.0]},
@@ -218,7 +218,7 @@ def test_a_calibration_searches_resumes_and_refuses_a_profile_without_its_choice
         marker = json.loads((Path(r["root"]) / "xmodal_synthetic.json").read_text())
         assert marker["seed"] == 1 and marker["params"]["s1_contrast"] == r["values"]["s1_contrast"]
         assert len(r["scores"]["s1"]["weighted"]) == 1 and 0 <= r["scores"]["s1"]["mean"] <= 1
-    # the targets are out of reach: the profile does not hold the choice, so nothing more runs
+    # the profile holds values the search did not score, so it does not hold its choice: nothing more runs
     assert code == 3 and "write these values" in capsys.readouterr().out
     assert not (tmp_path / "runs" / "tinycal").exists()
     # resuming adds nothing (the rounds are spent) and keeps every round as it was

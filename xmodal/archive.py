@@ -9,7 +9,7 @@ file under 1 MB, ``xmodal/archives/<profile>.json``, with the profile, the commi
 - ``predictions``: what the intervals need from the test predictions. The F1 scores (and so the
   test scenes' bootstrap, :func:`xmodal.analysis.bootstrap.scene_se`) depend on a prediction only
   through its positive classes at the paper's threshold (:func:`xmodal.metrics.binarize`), so the
-  archive keeps, per run and sensor, one class mask per test patch (two characters a patch) and the
+  archive keeps, per run and sensor, one class mask per test patch (deflated: about a character a patch) and the
   test patches' ids and target masks once; :func:`load_archive` rebuilds them as 0/1 arrays whose F1
   equals the run's;
 - ``runs``: every run's full config, hash, validation curve and timings (what re-running a point
@@ -71,6 +71,8 @@ ARCHIVE_PREFIX = "archive:"
 
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _INDEX = {c: i for i, c in enumerate(_ALPHABET)}
+#: The prefix of a deflated class-mask string (:func:`encode_masks` with ``compress``).
+_ZLIB_PREFIX = "z:"
 
 
 class ArchiveError(XmodalError, ValueError):
@@ -83,17 +85,38 @@ def archive_path(profile: str, folder: str | os.PathLike[str] | None = None) -> 
 
 
 # ----------------------------------------------------------------------------- class masks
-def encode_masks(mask: np.ndarray) -> str:
-    """Positive classes per row (``[N, C]`` booleans, C <= 12) as two characters a row."""
+def encode_masks(mask: np.ndarray, *, compress: bool = False) -> str:
+    """Positive classes per row (``[N, C]`` booleans, C <= 12) as two characters a row.
+
+    With ``compress``, the rows' codes are packed as 16-bit integers, deflated and written in
+    base64 after the prefix ``"z:"`` (a few classes per patch repeat a lot: about a third of the size).
+    """
     m = np.asarray(mask, dtype=bool)
     if m.ndim != 2 or m.shape[1] > 12:
         raise ArchiveError(f"encode_masks needs an [N, C<=12] mask, got shape {m.shape}")
     codes = (m.astype(np.int64) << np.arange(m.shape[1], dtype=np.int64)).sum(axis=1)
+    if compress:
+        import base64
+        import zlib
+
+        packed = zlib.compress(codes.astype("<u2").tobytes(), level=9)
+        return _ZLIB_PREFIX + base64.b64encode(packed).decode("ascii")
     return "".join(_ALPHABET[c >> 6] + _ALPHABET[c & 63] for c in codes.tolist())
 
 
 def decode_masks(text: str, n_classes: int) -> np.ndarray:
-    """The ``[N, n_classes]`` 0/1 float32 array :func:`encode_masks` wrote."""
+    """The ``[N, n_classes]`` 0/1 float32 array :func:`encode_masks` wrote (either form)."""
+    if text.startswith(_ZLIB_PREFIX):
+        import base64
+        import binascii
+        import zlib
+
+        try:
+            raw = zlib.decompress(base64.b64decode(text[len(_ZLIB_PREFIX):], validate=True))
+        except (binascii.Error, zlib.error) as exc:
+            raise ArchiveError(f"A compressed class-mask string cannot be read ({exc})") from None
+        codes = np.frombuffer(raw, dtype="<u2").astype(np.int64)
+        return ((codes[:, None] >> np.arange(n_classes)) & 1).astype(np.float32)
     if len(text) % 2:
         raise ArchiveError(f"A class-mask string has an odd length ({len(text)})")
     try:
@@ -154,7 +177,7 @@ def _prediction_masks(predictions: Mapping[str, Predictions], profile: str, stud
             elif these != ids or t != target:
                 raise ArchiveError(f"Run {run_dir} was tested on other patches than the profile's first run: an "
                                    "archive keeps one test set")
-            runs[key][m] = encode_masks(binarize(pred.prob[m][order], F1_THRESHOLD))
+            runs[key][m] = encode_masks(binarize(pred.prob[m][order], F1_THRESHOLD), compress=True)
     return {"threshold": F1_THRESHOLD, "class_names": classes or [], "ids": ids or [], "target": target or "",
             "runs": runs}
 
@@ -208,9 +231,10 @@ def write_archive(
         res = RunDir(run_dir).result()
         metrics = atomic.jsonable(res.metrics)
         validation = atomic.jsonable(res.validation)
-        if worlds is not None:  # a regime map's many runs: per-class scores left out, curves to 6 decimals
+        if worlds is not None:  # a regime map's many runs: no per-class scores, each epoch's score to 4 decimals
             metrics = {m: {k: v for k, v in d.items() if k not in ("per_class", "support")} for m, d in metrics.items()}
-            validation = _rounded(validation)
+            validation = {**{k: validation.get(k) for k in ("metric", "best_epoch", "epochs_trained", "weights")},
+                          "scores": [_rounded(p.get("score"), 4) for p in validation.get("curve", [])]}
         runs.append({"run_dir": _archived_dir(profile, Path(run_dir), path), "config": atomic.jsonable(res.config),
                      "config_hash": res.config_hash, "metrics": metrics,
                      "homogeneity": atomic.jsonable(res.homogeneity),

@@ -259,12 +259,13 @@ def test_a_world_per_generator_level_and_a_run_group_per_training_level() -> Non
     from xmodal.sweep import grid
 
     points = grid({k: v for k, v in w.items() if k != "world"}, data_root="/data/x", fingerprints=False)
-    assert len(points) == 3 * 3 * 3 + 3
+    n_seeds = len(spec["regime"]["seeds"])
+    assert len(points) == (3 * 3 + 1) * n_seeds
     few = [p for p in points if p.name.startswith("n_train_s1-72-")]
     assert {p.config.method for p in few} == {"baseline", "C", "C+T+M"}
     assert all(p.config.modality_n_train == {"s1": 72} for p in few)
     s2 = [p for p in points if p.config.modalities == ["s2"]]
-    assert len(s2) == 3 and all(p.config.modality_n_train == {} for p in s2)
+    assert len(s2) == n_seeds and all(p.config.modality_n_train == {} for p in s2)
 
 
 def _regime_table() -> pd.DataFrame:

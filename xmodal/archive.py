@@ -231,10 +231,13 @@ def write_archive(
         res = RunDir(run_dir).result()
         metrics = atomic.jsonable(res.metrics)
         validation = atomic.jsonable(res.validation)
-        if worlds is not None:  # a regime map's many runs: no per-class scores, each epoch's score to 4 decimals
+        if worlds is not None:  # a regime map's many runs: no per-class scores, each epoch's scores to 4 decimals
             metrics = {m: {k: v for k, v in d.items() if k not in ("per_class", "support")} for m, d in metrics.items()}
+            curve = validation.get("curve", [])
             validation = {**{k: validation.get(k) for k in ("metric", "best_epoch", "epochs_trained", "weights")},
-                          "scores": [_rounded(p.get("score"), 4) for p in validation.get("curve", [])]}
+                          "scores": [_rounded(p.get("score"), 4) for p in curve],
+                          "f1_weighted": {m: [_rounded((p.get("f1_weighted") or {}).get(m), 4) for p in curve]
+                                          for m in res.config.get("modalities", [])}}
         runs.append({"run_dir": _archived_dir(profile, Path(run_dir), path), "config": atomic.jsonable(res.config),
                      "config_hash": res.config_hash, "metrics": metrics,
                      "homogeneity": atomic.jsonable(res.homogeneity),

@@ -237,7 +237,7 @@ def test_run_point_refuses_edited_parameters_and_changed_data(
 def test_parser_lists_every_command() -> None:
     sub = next(a for a in build_parser()._actions if a.dest == "command")
     assert set(sub.choices) == {"data", "train", "sweep", "run-point", "results", "clouds", "predict", "book", "tune",
-                                "archive"}
+                                "archive", "calibrate", "regime"}
 
 
 def test_clouds_reports_a_bad_cover_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

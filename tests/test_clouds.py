@@ -539,7 +539,8 @@ def test_the_sensors_profile_expands_and_its_data_block_is_valid() -> None:
     synth = spec["data"]["synthetic"]
     assert SyntheticParams.from_dict(synth["params"]).thick_clouds == "drawn"
     default = load_study("default")["data"]["synthetic"]
-    assert {k: v for k, v in synth.items() if k != "params"} == default  # the default study's geometry
+    assert {k: v for k, v in synth.items() if k != "params"} == {k: v for k, v in default.items() if k != "params"}
+    assert synth["params"] == {**default["params"], "thick_cloud_prob": 0.3}  # the default world, with clouds
 
 
 # ----------------------------------------------------------------------------- figures and the chapter

@@ -53,7 +53,7 @@ def _tiny_study(tmp_path: Path, name: str, runs: list[dict], seeds: tuple[int, .
 # ---------------------------------------------------------------------------
 def test_profiles_are_the_files_of_the_studies_folder() -> None:
     files = sorted(p.stem for p in STUDIES_DIR.glob("*.yaml"))
-    assert list(profiles()) == files and len(files) == 7
+    assert list(profiles()) == files and len(files) == 9
     for name in files:
         assert load_study(name)["name"] == name, f"{name}.yaml must run into runs/{name}"
     # the studies other code names are profiles (one place names them)

@@ -91,7 +91,11 @@ def _current_variant(src_entry: Mapping[str, Any], dst: Path, sf: str, cover: fl
         return None
     want = SyntheticParams.from_dict(dict(src_entry["params"])).replace(thick_cloud_fixed_cover=float(cover))
     same = all(got.get(k) == src_entry.get(k) for k in ("seed", "n_scenes", "patches_per_side", "patch_size"))
-    if not same or json.loads(json.dumps(want.to_dict())) != got.get("params"):
+    try:  # a record may leave out the world knobs at their neutral values (SyntheticParams.identity)
+        recorded = SyntheticParams.from_dict(dict(got.get("params") or {})).to_dict()
+    except ValueError:
+        return None
+    if not same or json.loads(json.dumps(want.to_dict())) != recorded:
         return None
     return str(got["fingerprint"])
 

@@ -18,10 +18,12 @@ import dataclasses
 import math
 from typing import Any, Final
 
+from xmodal.errors import XmodalError
+
 __all__ = ["KNOBS", "Knob", "KnobError", "knob", "knob_table"]
 
 
-class KnobError(ValueError):
+class KnobError(XmodalError, ValueError):
     """An unknown knob or a value outside its range; the message names both."""
 
 

@@ -187,7 +187,8 @@ _CLOUD_PARAMS: Final[frozenset[str]] = frozenset({
 })
 
 #: The world knobs of the generator at their neutral values (the data made before they existed):
-#: left out of the data's fingerprint there (:meth:`SyntheticParams.identity`).
+#: when all of them are neutral they are left out of the data's record and fingerprint
+#: (:meth:`SyntheticParams.identity`).
 NEUTRAL_KNOBS: Final[dict[str, Any]] = {
     "s1_contrast": 1.0, "s1_blind": 0.0, "s2_noise": 1.0,
     "s1_blind_classes": ["Shrubland", "Savanna", "Grassland", "Cropland"],
@@ -619,13 +620,16 @@ class SyntheticParams:
         return _deepcopy(dataclasses.asdict(self))
 
     def identity(self) -> dict[str, Any]:
-        """What identifies the data: :meth:`to_dict` without the world knobs at their neutral values.
+        """What identifies the data: :meth:`to_dict`, without the world knobs when every one is neutral.
 
-        The knobs (:data:`NEUTRAL_KNOBS`) came after data were made with the parameters alone; at
-        their neutral values the files are those made without them, so they keep their fingerprint.
+        The knobs (:data:`NEUTRAL_KNOBS`) came after data were made with the parameters alone; with
+        all of them at their neutral values the files are those made without them, and are recorded
+        (marker, fingerprint) as they were then. A world that turns any knob records every parameter.
         """
         values = self.to_dict()
-        return {k: v for k, v in values.items() if not (k in NEUTRAL_KNOBS and v == NEUTRAL_KNOBS[k])}
+        if all(values[k] == v for k, v in NEUTRAL_KNOBS.items()):
+            return {k: v for k, v in values.items() if k not in NEUTRAL_KNOBS}
+        return values
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> SyntheticParams:
@@ -1622,7 +1626,7 @@ def make_synthetic(
     seasons = {k: v for k, v in seasons.items() if (root / k).is_dir()}
     seasons[sf] = {k: summary[k] for k in ("season", "seed", "n_scenes", "patches_per_side",
                                            "patch_size", "counts", "clouds")}
-    seasons[sf]["params"] = params.to_dict()
+    seasons[sf]["params"] = params.identity()  # what xmodal.fingerprint hashes: the record of before the knobs
     try:
         from importlib.metadata import version
 

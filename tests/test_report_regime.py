@@ -194,3 +194,21 @@ def test_run_text_comes_from_the_measured_times(lifts: rr.RegimeSource) -> None:
            "of which 6.0 min made the worlds' data" in text
     paragraph = rr.regime_source_paragraph(lifts)
     assert "**archived** results" in paragraph and "`regime.json`" in paragraph and "fedcba9" in paragraph
+
+
+def test_the_calibrated_cell_is_set_beside_the_studys_own_runs_in_the_same_world(lifts: rr.RegimeSource) -> None:
+    import pandas as pd
+
+    (fingerprint,) = rr.calibrated_fingerprints(lifts)  # one world: one fingerprint
+    lift = pd.DataFrame([{"id": "c-beats-baseline-s1", "estimate": 0.03, "low": 0.01, "high": 0.05, "n": 10,
+                          "verdict": "holds"}])
+    text = rr.calibrated_check_text(lifts, lift, fingerprint, "the study")
+    assert f"the same data fingerprint, `{fingerprint}`" in text
+    assert "+0.030 [+0.010, +0.050] (n=10), verdict *holds*" in text
+    assert "on 3 seeds, measured +0.000 [-0.010, +0.010] (n=3)" in text
+    assert "The larger set of seeds shows a lift the map's few seeds could not." in text and text.endswith(
+        "Data: the study.")
+    flat = lift.assign(estimate=0.0, low=-0.01, high=0.01, verdict="inconclusive")
+    assert "Neither shows a lift." in rr.calibrated_check_text(lifts, flat, fingerprint, "S")
+    assert rr.calibrated_check_text(lifts, lift, "synthetic:another-world", "S") == ""
+    assert rr.calibrated_check_text(None, lift, fingerprint, "S") == ""

@@ -618,6 +618,61 @@ def regime_sentences(diffs: pd.DataFrame, axes: Sequence[str], calibrated: Seque
 
 
 # ----------------------------------------------------------------------------- where from, how to make it, how long
+def calibrated_fingerprints(source: RegimeSource) -> set[str]:
+    """The data fingerprints of the runs of the map's calibrated cell (one world: one fingerprint)."""
+    if source.calibrated is None:
+        return set()
+    cells = source.cells
+    here = cells[[all(_same(v, c) for v, c in zip(_key(r, source.axes), source.calibrated, strict=True))
+                  for r in cells[list(source.axes)].to_dict(orient="records")]]
+    dirs = set(here["run_dir"])
+    return {str(r["config"].get("data_fingerprint")) for r in source.archive.runs if r["run_dir"] in dirs}
+
+
+def calibrated_check_text(source: RegimeSource | None, verdicts: pd.DataFrame, study_fingerprint: str | None,
+                          study_source: str, claim: str = "c-beats-baseline-s1") -> str:
+    """Markdown: the map's calibrated cell beside the study's own Figure 2 runs, when they share its world.
+
+    The map's calibrated cell trains C and the S1 Baseline on a few seeds of the world the study's
+    own runs are in (same data fingerprint); the Results page checks the same difference on all of
+    the study's seeds. Both are set side by side, and when the map marks a lift the study does not
+    confirm (or the other way round), the text says so. Empty when the study ran in another world.
+
+    Args:
+        source: the regime map (:func:`regime_source`).
+        verdicts: the study's claims (:func:`xmodal.report.claims.check_claims`).
+        study_fingerprint: the data fingerprint of the study's runs.
+        study_source: what the study's numbers are (:attr:`xmodal.book.PageContext.source`).
+        claim: the claim's id (C against the Baseline on S1).
+    """
+    if source is None or source.calibrated is None or study_fingerprint is None:
+        return ""
+    if study_fingerprint not in calibrated_fingerprints(source):
+        return ""
+    row = verdicts[verdicts["id"] == claim]
+    cell = _select(_in_cell(source.differences, source.axes, source.calibrated), *_LIFT)
+    if not len(row) or not len(cell):
+        return ""
+    r, c = row.iloc[0].to_dict(), cell.iloc[0].to_dict()
+    study = f"{_d(r)}, verdict *{r['verdict']}*"
+    text = (f"**The calibrated cell, and this study's own runs in the same world.** This study ran in the "
+            f"map's calibrated world (the same data fingerprint, `{study_fingerprint}`). Its Figure 2 runs, on "
+            f"all of its seeds, measure C − Baseline on S1 at {study} (the Results page's check, Holm-adjusted "
+            f"over its claims); the map's cell, on {int(c['n'])} seeds, measured {_d(c)}. ")
+    map_lift = bool(c["significant"] and c["low"] > 0)
+    study_lift = bool(r["low"] > 0)
+    if map_lift and not study_lift:
+        text += ("The lift the map marks there is **not confirmed** by the larger set of seeds: a single marked "
+                 "cell is weak evidence, as the caveat below says.")
+    elif study_lift and not map_lift:
+        text += "The larger set of seeds shows a lift the map's few seeds could not."
+    elif map_lift and study_lift:
+        text += "Both show the lift."
+    else:
+        text += "Neither shows a lift."
+    return text + f" Data: {study_source}."
+
+
 def no_regime_text(profile: str = REGIME_PROFILE) -> str:
     """Markdown for the page when the map has neither runs nor an archive: what is missing and how to make it."""
     return (f"*The `{profile}` profile has no finished run beside this study and no archive of its results ships "

@@ -13,18 +13,10 @@ from pathlib import Path
 import pytest
 from calibrated_archive import write_calibrated_archive
 from hand_tables import write_run
+from notebook_sections import section
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTIONS = ("## The world knobs", "## Calibrated to the paper's Baselines")
-
-
-def _section(cells: list, heading: str) -> list:
-    """The cells of one section: from its heading to the next heading of the same level."""
-    start = next(i for i, c in enumerate(cells) if c.source.startswith(heading))
-    level = heading.split(" ")[0] + " "
-    end = next((i for i in range(start + 1, len(cells))
-                if cells[i].cell_type == "markdown" and cells[i].source.startswith(level)), len(cells))
-    return cells[start:end]
 
 
 def _page(study_dir: Path, archives: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, int]:
@@ -42,7 +34,7 @@ def _page(study_dir: Path, archives: Path, monkeypatch: pytest.MonkeyPatch) -> t
     setup = next(c for c in nb.cells if c.cell_type == "code")
     lines = setup.source.splitlines()
     setup.source = "\n".join(lines[:lines.index("ctx = page_context()") + 1])  # not the data: hand-written runs
-    nb.cells = [setup] + [c for h in SECTIONS for c in _section(nb.cells, h)]
+    nb.cells = [setup] + [c for h in SECTIONS for c in section(nb.cells, h)]
     NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=False).execute()
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     said = "\n".join(o.get("data", {}).get("text/markdown", "") + o.get("data", {}).get("text/html", "")

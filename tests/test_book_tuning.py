@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from hand_tables import write_run
+from notebook_sections import section
 from tuned_archive import write_tuned_archive
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,15 +27,6 @@ def test_page_context_finds_the_archive_through_the_environment(tmp_path: Path,
     write_tuned_archive(tmp_path / "archives")
     found = ctx.long_profile("tuned")
     assert found is not None and found.archived and found.archive.path == tmp_path / "archives" / "tuned.json"
-
-
-def _section(cells: list, heading: str) -> list:
-    """The cells of one section: from its heading to the next heading of the same level."""
-    start = next(i for i, c in enumerate(cells) if c.source.startswith(heading))
-    level = heading.split(" ")[0] + " "
-    end = next((i for i in range(start + 1, len(cells))
-                if cells[i].cell_type == "markdown" and cells[i].source.startswith(level)), len(cells))
-    return cells[start:end]
 
 
 @pytest.mark.slow
@@ -60,7 +52,7 @@ def test_pages_without_tuned_runs_or_archive_say_how_to_make_them(
     tuning = nbformat.read(ROOT / "book" / "tuning.ipynb", as_version=4)
     results = nbformat.read(ROOT / "book" / "results.ipynb", as_version=4)
     code = [c for c in results.cells if c.cell_type == "code"]
-    results.cells = [code[0], *_section(results.cells, "## The verdicts again")]  # without the tuned profile,
+    results.cells = [code[0], *section(results.cells, "## The verdicts again")]  # without the tuned profile,
     # the section reads nothing of the page above its setup cell
     for nb in (tuning, results):
         NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=False).execute()

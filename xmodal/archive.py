@@ -295,21 +295,16 @@ def _pairs(results: pd.DataFrame, spec: Mapping[str, Any], worlds: Mapping[str, 
     if worlds is None:
         return load_homogeneity(results)
     from xmodal.analysis.homogeneity import baseline_homogeneity
+    from xmodal.analysis.regime import cell_baseline_pairs
     from xmodal.results import load_predictions
     from xmodal.worlds.regime import cell_axes, regime_cells
 
     joint = load_homogeneity(results[results["method"] != "baseline"])
     cells = regime_cells(results, spec)
-    bp = _cell_baseline_pairs(cells, cell_axes(spec))
+    bp = cell_baseline_pairs(cells, cell_axes(spec))
     base = baseline_homogeneity(bp, load_predictions(results[results["method"] == "baseline"]))
     base["n_train"] = pd.to_numeric(base["n_train"], errors="coerce").astype("Int64")
     return pd.concat([joint, base], ignore_index=True)
-
-
-def _cell_baseline_pairs(cells: pd.DataFrame, axes: list[str]) -> pd.DataFrame:
-    from xmodal.analysis.regime import cell_baseline_pairs
-
-    return cell_baseline_pairs(cells, axes)
 
 
 def _rounded(obj: Any, digits: int = 6) -> Any:

@@ -46,3 +46,12 @@ def ci_text(estimate: float, low: float, high: float, n: int, digits: int = 3) -
     if n < 2 or not math.isfinite(low):
         return f"{estimate:.{digits}f} (1 seed)"
     return f"{estimate:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+
+
+def duration_text(seconds: float) -> str:
+    """A wall time as pages say it: ``"42 s"``, ``"12.5 min"``, ``"3.2 h"``."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"

@@ -36,6 +36,7 @@ import pandas as pd
 
 from xmodal.analysis.stats import NONINFERIORITY_MARGIN
 from xmodal.data.normalize import modality_label
+from xmodal.report.format import duration_text
 from xmodal.report.selection import method_label
 from xmodal.report.sources import ProfileSource, profile_source
 from xmodal.worlds.regime import level_text
@@ -702,14 +703,6 @@ def regime_source_paragraph(source: RegimeSource | None, profile: str = REGIME_P
     return text
 
 
-def _duration(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 2 * 3600:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
 def regime_run_text(source: RegimeSource | None, profile: str = REGIME_PROFILE) -> str:
     """Markdown: how to run the map, and (with a source) how long it took, from its measured wall times."""
     text = (f"`make regime`, or `xmodal regime --study {profile} --jobs 2`, makes every world's data and trains its "
@@ -726,6 +719,6 @@ def regime_run_text(source: RegimeSource | None, profile: str = REGIME_PROFILE) 
     jobs = sorted({int(w.get("jobs") or 1) for w in worlds.values()})
     at_once = "one run at a time" if jobs == [1] else f"{'/'.join(map(str, jobs))} runs at a time"
     where = f" on a machine with {source.machine['cpus']} CPU cores" if source.machine.get("cpus") else ""
-    return text + (f" **How long it took:** the {len(worlds)} worlds' {source.n_runs} runs took **{_duration(total)}** "
-                   f"of wall time ({at_once}{where}), of which {_duration(data)} made the worlds' data, measured by "
-                   "`xmodal regime` (the machine may have been busy with other work).")
+    return text + (f" **How long it took:** the {len(worlds)} worlds' {source.n_runs} runs took "
+                   f"**{duration_text(total)}** of wall time ({at_once}{where}), of which {duration_text(data)} made "
+                   "the worlds' data, measured by `xmodal regime` (the machine may have been busy with other work).")

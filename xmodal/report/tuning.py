@@ -30,6 +30,7 @@ import pandas as pd
 
 from xmodal.analysis.stats import CONFIDENCE, paired_difference
 from xmodal.config import METHOD_LOSSES, METHODS
+from xmodal.report.format import duration_text
 from xmodal.report.selection import figure2_runs, method_label
 
 __all__ = [
@@ -191,7 +192,7 @@ def settings_display(table: pd.DataFrame, ranges: pd.DataFrame | None = None) ->
                      "best epoch (step)": f"{r['best_epoch']} ({r['best_step']})" if r["best_step"] is not None
                      and r["best_step"] == r["best_step"] else "–",
                      "trials: complete / pruned / failed": f"{r['complete']} / {r['pruned']} / {r['failed']}",
-                     "tuning wall time": _duration(sec) if sec == sec else "–"})
+                     "tuning wall time": duration_text(sec) if sec == sec else "–"})
     return pd.DataFrame(rows)
 
 
@@ -371,15 +372,6 @@ def stopping_text(table: pd.DataFrame, source: str) -> str:
 
 
 # ----------------------------------------------------------------------------- time
-def _duration(seconds: float) -> str:
-    """``"42 s"``, ``"12.5 min"``, ``"3.2 h"``."""
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 2 * 3600:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
 def _models_at_once(jobs: int) -> str:
     return "one model at a time" if jobs == 1 else f"{jobs} models at a time"
 
@@ -401,14 +393,14 @@ def tuning_time_text(times: Mapping[str, Any], tuning: Mapping[str, Any] | None,
     models = len((tuning or {}).get("settings") or {})
     parts = []
     if "trials_seconds" in t:
-        parts.append(f"the {trials} trials of {models} models took **{_duration(float(t['trials_seconds']))}** of "
+        parts.append(f"the {trials} trials of {models} models took **{duration_text(float(t['trials_seconds']))}** of "
                      f"wall time ({_models_at_once(int(t.get('jobs') or 1))})")
     if "final_seconds" in t:
-        parts.append(f"the {n_runs} final runs **{_duration(float(t['final_seconds']))}**")
+        parts.append(f"the {n_runs} final runs **{duration_text(float(t['final_seconds']))}**")
     total = float(t.get("trials_seconds") or 0) + float(t.get("final_seconds") or 0)
     where = ""
     if machine and machine.get("cpus"):
         where = f" on a machine with {machine['cpus']} CPU cores"
     said = "; ".join(parts)
-    return (f"**How long it took.** {said[:1].upper() + said[1:]}: **{_duration(total)}** in all{where}, "
+    return (f"**How long it took.** {said[:1].upper() + said[1:]}: **{duration_text(total)}** in all{where}, "
             "measured by `xmodal tune` (the machine may have been busy with other work).")

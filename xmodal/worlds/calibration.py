@@ -40,7 +40,7 @@ from xmodal import atomic
 from xmodal.sweep import resolve_study, run_sweep
 from xmodal.worlds.spec import CalibrationSpec, SensorKnob, WorldError, calibration_spec
 
-__all__ = ["SEARCH_FILE", "calibrate", "calibration_dir", "chosen_values", "propose", "read_search",
+__all__ = ["SEARCH_FILE", "calibrate", "calibration_dir", "chosen_values", "make_world", "propose", "read_search",
            "world_params"]
 
 #: The search's record, beside its runs.
@@ -129,7 +129,7 @@ def _train(config: dict[str, Any], out_dir: str) -> dict[str, Any]:
             "macro": float(result.metrics[sensor]["macro"]), "run_dir": out_dir}
 
 
-def _make_world(root: Path, synth: Mapping[str, Any], params: Mapping[str, Any], data_seed: int,
+def make_world(root: Path, synth: Mapping[str, Any], params: Mapping[str, Any], data_seed: int,
                 progress: bool) -> str:
     """The round's data root (made unless it already holds exactly this world); its fingerprint."""
     from xmodal.data import make_synthetic
@@ -222,7 +222,7 @@ def calibrate(
             t0 = time.perf_counter()
             params = {**base_params, **values}
             root = Path(data_dir) / f"{folder}-calibration" / f"round-{k}"
-            _make_world(root, synth, params, cal.data_seed, progress=False)
+            make_world(root, synth, params, cal.data_seed, progress=False)
             configs = []
             for sensor in todo:
                 for seed in cal.seeds:
@@ -266,7 +266,7 @@ def calibrate(
     if search_only:
         return 0
     own = Path(data_root) if data_root is not None else Path(str(spec["data"].get("root") or Path(data_dir) / folder))
-    _make_world(own, synth, base_params, int(synth.get("seed", 0)), progress=False)  # the world's own draw
+    make_world(own, synth, base_params, int(synth.get("seed", 0)), progress=False)  # the world's own draw
     return run_sweep(spec, jobs=jobs, data_root=own, runs_dir=runs_dir, progress=progress)
 
 

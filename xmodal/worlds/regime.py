@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from xmodal import atomic
 from xmodal.data.knobs import Knob
 from xmodal.sweep import resolve_study, run_sweep
-from xmodal.worlds.calibration import _make_world, world_params
+from xmodal.worlds.calibration import make_world, world_params
 from xmodal.worlds.spec import RegimeSpec, WorldError, regime_spec
 
 if TYPE_CHECKING:
@@ -149,7 +149,7 @@ def run_regime(
         t0 = time.perf_counter()
         root = Path(w["data"]["root"])
         synth = w["data"]["synthetic"]
-        _make_world(root, synth, synth["params"], int(synth.get("seed", 0)), progress=False)
+        make_world(root, synth, synth["params"], int(synth.get("seed", 0)), progress=False)
         t_data = time.perf_counter() - t0
         world = {k: v for k, v in w.items() if k != "world"}
         if progress:

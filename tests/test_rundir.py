@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -148,6 +149,25 @@ def test_stale_temps_of_dead_processes_are_removed(tmp_path):
     removed = atomic.remove_stale_temps(tmp_path)
     assert sorted(p.name for p in removed) == sorted([stale.name, legacy.name])
     assert mine.exists() and keep.exists()
+
+
+def test_a_killed_writer_still_exiting_is_waited_for(tmp_path):
+    # a writer just sent SIGKILL may still be exiting when its killer cleans up: with ``wait``, its temporary goes
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    stale = tmp_path / f".checkpoint.pt.{child.pid}.0123abcd.tmp"
+    mine = tmp_path / f".result.json.{os.getpid()}.0123abcd.tmp"
+    stale.write_bytes(b"x")
+    mine.write_bytes(b"x")
+    try:
+        assert atomic.remove_stale_temps(tmp_path) == [] and stale.exists()  # alive: kept
+        threading.Timer(0.3, child.kill).start()
+        t0 = time.monotonic()
+        assert atomic.remove_stale_temps(tmp_path, wait=30) == [stale]
+        assert time.monotonic() - t0 < 25, "it returns once the writer is gone, not at the deadline"
+        assert mine.exists(), "this process's own temporaries are neither waited for nor removed"
+    finally:
+        child.kill()
+        child.wait()
 
 
 def test_zombie_writer_counts_as_dead(tmp_path, monkeypatch):

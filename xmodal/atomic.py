@@ -26,6 +26,7 @@ import math
 import os
 import re
 import secrets
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -196,11 +197,19 @@ def _alive(pid: int) -> bool:
     return _proc_state(pid) not in ("Z", "X")  # zombie, or dead (X: should never be seen, but is not alive)
 
 
-def remove_stale_temps(folder: str | os.PathLike[str]) -> list[Path]:
+def remove_stale_temps(folder: str | os.PathLike[str], *, wait: float = 0.0) -> list[Path]:
     """Remove the temporary files left in ``folder`` by processes that no longer run.
 
     A process killed while writing (``SIGKILL``, a power cut) leaves its
     temporary file behind; this is called before a run starts in a folder.
+
+    Args:
+        folder: the folder to clean (not recursive).
+        wait: seconds to wait for the other processes that wrote a temporary file here to end. A
+            process just sent ``SIGKILL`` is still exiting for a moment (its pipes are already
+            closed, so its parent has seen it die, but it is not yet a zombie): a caller that
+            killed every writer of ``folder`` waits for them here. Temporaries of this process
+            are never waited for or removed.
 
     Returns:
         The files removed.
@@ -209,10 +218,20 @@ def remove_stale_temps(folder: str | os.PathLike[str]) -> list[Path]:
     d = Path(folder)
     if not d.is_dir():
         return removed
-    for p in d.iterdir():
-        m = TEMP_RE.match(p.name) or _LEGACY_TEMP_RE.match(p.name)
-        if m and not _alive(int(m.group("pid"))):
-            with contextlib.suppress(OSError):
-                p.unlink()
-                removed.append(p)
-    return removed
+    deadline = time.monotonic() + max(0.0, wait)
+    while True:
+        waiting = False
+        for p in d.iterdir():
+            m = TEMP_RE.match(p.name) or _LEGACY_TEMP_RE.match(p.name)
+            if not m:
+                continue
+            pid = int(m.group("pid"))
+            if not _alive(pid):
+                with contextlib.suppress(OSError):
+                    p.unlink()
+                    removed.append(p)
+            elif pid != os.getpid():
+                waiting = True
+        if not waiting or time.monotonic() >= deadline:
+            return removed
+        time.sleep(0.05)

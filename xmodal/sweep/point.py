@@ -29,7 +29,10 @@ from xmodal.sweep.grid import StudyPoint, space_needed
 from xmodal.sweep.kernel import ANSI, Stop, execute_notebook, traceback_tail
 from xmodal.sweep.workers import WorkerPool
 
-__all__ = ["execute_point", "point_status", "render_point", "run_lock"]
+__all__ = ["KILLED_WRITER_SECONDS", "execute_point", "point_status", "render_point", "run_lock"]
+
+#: How long a stopped point waits for its killed kernel or worker to be gone before removing its temporaries.
+KILLED_WRITER_SECONDS = 10.0
 
 
 def point_status(run_dir: str | os.PathLike[str]) -> str:
@@ -129,7 +132,8 @@ def execute_point(
             return {**summary, "status": "ok"}
         if stop.signum is not None:  # stopped on purpose: resumable, no error record
             partial.unlink(missing_ok=True)
-            atomic.remove_stale_temps(run.path)
+            # its kernel or worker was just killed: wait for it to be gone, then remove what it was writing
+            atomic.remove_stale_temps(run.path, wait=KILLED_WRITER_SECONDS)
             return {**summary, "status": "interrupted"}
         assert error is not None
         with contextlib.suppress(FileNotFoundError):

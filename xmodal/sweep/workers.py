@@ -35,6 +35,12 @@ __all__ = ["WorkerPool", "train_point"]
 def _init_worker() -> None:
     """Import torch and the trainer once per worker, and leave Ctrl-C to the sweep (it kills the workers)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # tqdm's default lock is a multiprocessing lock, a semaphore registered with the sweep's resource
+    # tracker: a worker killed on Ctrl-C never unregisters it, and the tracker then warns at exit of a
+    # "leaked semaphore". A worker's bars are its own, so a thread lock is all it needs.
+    from tqdm import tqdm
+
+    tqdm.set_lock(threading.RLock())
     import xmodal.training  # noqa: F401  (the import is the point: paid once per worker)
 
 
@@ -104,4 +110,4 @@ class WorkerPool:
 
     def close(self) -> None:
         """Shut the workers down (after :meth:`kill`, without waiting for them)."""
-        self._pool.shutdown(wait=not self._killed, cancel_futures=True)
+        self._pool.shutdown(wait=True, cancel_futures=True)

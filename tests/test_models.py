@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from xmodal.models import Classifier, CrossModalNet, MergeNet, ModalityClassifier, build_backbone
+from xmodal.models import Classifier, CrossModalNet, MergeNet, ModalityClassifier, StridedConv2d, build_backbone
 
 TINY = dict(latent_dim=32, merge_hidden=(48, 40), classifier_hidden=24, modality_hidden=16)
 
@@ -78,3 +78,46 @@ def test_grl_in_front_of_modality_classifier_reverses_encoder_gradient() -> None
     net.modality_classifier(z)[:, 0].sum().backward()
     assert torch.allclose(head.grad, -g1, atol=1e-6)
     assert g1.abs().sum() > 0
+
+
+def _freed_memory_full_of_nans() -> None:
+    """Allocate and free NaN-filled buffers, so memory a kernel forgets to initialise holds NaNs."""
+    junk = [torch.full((n,), float("nan"), dtype=dtype) for n in (1000, 4096, 16384, 65536, 262144)
+            for dtype in (torch.float32, torch.bfloat16) for _ in range(8)]
+    del junk
+
+
+def test_strided_convolutions_are_bf16_safe_and_unchanged_otherwise() -> None:
+    torch.manual_seed(0)
+    net, _ = build_backbone("resnet18", 2, width=16)
+    strided = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d) and max(m.stride) > 1]
+    assert strided and all(type(m) is StridedConv2d for m in strided)
+    unstrided = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d) and m.stride == (1, 1)]
+    assert unstrided and all(type(m) is torch.nn.Conv2d for m in unstrided)
+    # same parameters and the same random draws as torchvision's own layers
+    torch.manual_seed(0)
+    again, _ = build_backbone("resnet18", 2, width=16)
+    assert all(torch.equal(a, b) for a, b in zip(net.state_dict().values(), again.state_dict().values(), strict=True))
+    conv = strided[-1]
+    plain = torch.nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, stride=conv.stride,
+                            padding=conv.padding, bias=False)
+    plain.load_state_dict(conv.state_dict())
+    x = torch.randn(4, conv.in_channels, 5, 5)
+    assert torch.equal(conv(x), plain(x)), "fp32: the ordinary path"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("width", [1, 4])
+def test_a_strided_conv_on_one_pixel_wide_maps_has_finite_bf16_gradients(width: int) -> None:
+    # CPU bf16 autocast: oneDNN's weight gradient of such a convolution reads uninitialised memory (torch 2.14)
+    torch.manual_seed(0)
+    conv = StridedConv2d(64, 128, 3, stride=2, padding=1, bias=False)
+    for _ in range(10):
+        _freed_memory_full_of_nans()
+        conv.weight.grad = None
+        x = torch.randn(16, 64, 4, width, requires_grad=True)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            y = conv(x)
+        assert y.dtype == torch.bfloat16
+        y.float().sum().backward()
+        assert torch.isfinite(conv.weight.grad).all() and torch.isfinite(x.grad).all()

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BACKBONES",
     "build_backbone",
+    "StridedConv2d",
     "MergeNet",
     "Classifier",
     "ModalityClassifier",
@@ -93,7 +94,33 @@ def build_backbone(name: str, in_channels: int, width: int = 64) -> tuple[nn.Mod
     )
     nn.init.kaiming_normal_(net.conv1.weight, mode="fan_out", nonlinearity="relu")
     net.fc = nn.Identity()
+    for module in net.modules():
+        if type(module) is nn.Conv2d and max(module.stride) > 1:
+            # same parameters, same state_dict, no new random draws: only its forward changes
+            module.__class__ = StridedConv2d
     return net, BACKBONES[name] * width // BASE_WIDTH
+
+
+class StridedConv2d(nn.Conv2d):
+    """A strided convolution that runs in float32 when it sees a one-pixel-wide map under CPU bfloat16 autocast.
+
+    PyTorch's CPU bfloat16 convolution (oneDNN, torch 2.14) computes the weight gradient of a
+    strided, padded convolution whose input map is one pixel wide from memory it never
+    initialised: the gradient is NaN whenever that memory held a NaN. Below 32 px the last
+    stages of a ResNet see 1x1 maps (and below 16 px earlier ones do), so a ``bf16`` run on
+    small patches could diverge at random. On such maps the convolution is a handful of
+    multiply-adds, so it runs in float32 (autocast off) and the result is cast back; any
+    other input, and every other precision and device, take the ordinary path. Patches of
+    the paper's size (256 px) never meet the case.
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        """The convolution of ``x``; in float32 on a one-pixel-wide map under CPU bfloat16 autocast."""
+        if (x.device.type == "cpu" and min(x.shape[-2:]) == 1 and torch.is_autocast_enabled("cpu")
+                and torch.get_autocast_dtype("cpu") == torch.bfloat16):
+            with torch.autocast("cpu", enabled=False):
+                return super().forward(x.float()).to(torch.bfloat16)
+        return super().forward(x)
 
 
 def _narrow(net: torchvision.models.ResNet, width: int) -> None:

@@ -109,5 +109,8 @@ class WorkerPool:
                     os.kill(pid, signal.SIGKILL)
 
     def close(self) -> None:
-        """Shut the workers down (after :meth:`kill`, without waiting for them)."""
+        """Shut the workers down and wait until they are gone.
+
+        Also after :meth:`kill`: killed workers end at once, and none outlives the sweep.
+        """
         self._pool.shutdown(wait=True, cancel_futures=True)
